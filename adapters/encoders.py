@@ -1,0 +1,148 @@
+"""Modality encoders behind one small interface: images or texts in, a float tensor out.
+
+These classes wrap models that :mod:`adapters.loading` has already built; they never read
+weights themselves. Every encoder has a ``name`` (recorded in a store's fingerprint) and
+a feature ``dim``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Protocol
+
+import numpy as np
+import torch
+import torch.nn as nn
+from PIL import Image
+
+from adapters.config import ImageEncoderConfig
+from adapters.imaging import fit_to_canvas, to_float_array
+
+logger = logging.getLogger(__name__)
+
+
+class ImageEncoder(Protocol):
+    name: str
+    dim: int
+
+    def encode(self, images: Sequence[Image.Image]) -> torch.Tensor: ...
+
+
+class TextEncoder(Protocol):
+    name: str
+    dim: int
+
+    def encode(self, texts: Sequence[str]) -> torch.Tensor: ...
+
+
+def colour_histogram(pixels: np.ndarray, bins: int, white_cut: float = 0.08) -> np.ndarray:
+    """Square-rooted RGB histogram (``bins``**3) of the pixels that are not near-white.
+
+    ``pixels`` is HWC float in [0, 1]. Catalog shots sit on white, so dropping near-white
+    pixels keeps the product; if almost nothing is left, every pixel counts.
+    """
+    flat = pixels.reshape(-1, 3)
+    fg = flat[(1.0 - flat).max(axis=1) > white_cut]
+    if len(fg) < 0.02 * len(flat):
+        fg = flat
+    q = np.minimum((fg * bins).astype(np.int64), bins - 1)
+    idx = (q[:, 0] * bins + q[:, 1]) * bins + q[:, 2]
+    hist = np.bincount(idx, minlength=bins**3).astype(np.float32)
+    return np.sqrt(hist / hist.sum())
+
+
+class EfficientNetImageEncoder:
+    """EfficientNet-Lite0 pooled features (1280) + a colour histogram (``colour_bins``**3).
+
+    Preprocessing as TensorFlow trained it: RGB in [0, 1] mapped by ``(x*255-127)/128``.
+    """
+
+    def __init__(self, backbone: nn.Module, cfg: ImageEncoderConfig, device: torch.device):
+        self.backbone = backbone.eval().to(device)
+        self.cfg = cfg
+        self.device = device
+        w, h = cfg.image_size
+        self.name = f"efficientnet-lite0@{w}x{h}+rgbhist{cfg.colour_bins}"
+        self.dim = 1280 + cfg.colour_bins**3
+
+    def preprocess(self, images: Sequence[Image.Image]) -> tuple[torch.Tensor, np.ndarray]:
+        arrays = [to_float_array(fit_to_canvas(im, self.cfg.image_size)) for im in images]
+        pixels = torch.from_numpy(np.stack(arrays)).permute(0, 3, 1, 2)
+        hists = (
+            np.stack([colour_histogram(a, self.cfg.colour_bins) for a in arrays])
+            if self.cfg.colour_bins
+            else np.zeros((len(arrays), 0), np.float32)
+        )
+        return (pixels * 255.0 - 127.0) / 128.0, hists
+
+    @torch.inference_mode()
+    def encode(self, images: Sequence[Image.Image]) -> torch.Tensor:
+        if not images:
+            return torch.zeros(0, self.dim)
+        pixels, hists = self.preprocess(images)
+        fmap = self.backbone.extract_features(pixels.to(self.device))
+        pooled = fmap.mean(dim=(2, 3)).float().cpu()
+        return torch.cat([pooled, torch.from_numpy(hists)], dim=1)
+
+
+class SentenceTransformerTextEncoder:
+    """A sentence-transformers model (default: the packaged all-MiniLM-L6-v2), L2-normalised."""
+
+    def __init__(self, model, name: str, batch_size: int = 128):
+        self.model = model
+        self.name = name
+        self.dim = int(model.get_embedding_dimension())
+        self.batch_size = batch_size
+
+    @torch.inference_mode()
+    def encode(self, texts: Sequence[str]) -> torch.Tensor:
+        if not texts:
+            return torch.zeros(0, self.dim)
+        out = self.model.encode(
+            list(texts), batch_size=self.batch_size, convert_to_tensor=True,
+            normalize_embeddings=True, show_progress_bar=False,
+        )
+        return out.float().cpu()
+
+
+def _features(out) -> torch.Tensor:
+    # transformers 5 may return a model output where 4.x returned the tensor.
+    return out if isinstance(out, torch.Tensor) else out.pooler_output
+
+
+class HFClipImageEncoder:
+    """Image side of a local CLIP or SigLIP checkpoint (``get_image_features``)."""
+
+    def __init__(self, model, processor, name: str, device: torch.device):
+        self.model, self.processor, self.device = model.eval().to(device), processor, device
+        self.name = name
+        self.dim = int(model.config.projection_dim if hasattr(model.config, "projection_dim")
+                       else model.config.vision_config.hidden_size)
+
+    @torch.inference_mode()
+    def encode(self, images: Sequence[Image.Image]) -> torch.Tensor:
+        if not images:
+            return torch.zeros(0, self.dim)
+        inputs = self.processor(images=list(images), return_tensors="pt").to(self.device)
+        feats = _features(self.model.get_image_features(pixel_values=inputs["pixel_values"]))
+        return torch.nn.functional.normalize(feats.float(), dim=-1).cpu()
+
+
+class HFClipTextEncoder:
+    """Text side of a local CLIP or SigLIP checkpoint (``get_text_features``)."""
+
+    def __init__(self, model, processor, name: str, device: torch.device):
+        self.model, self.processor, self.device = model.eval().to(device), processor, device
+        self.name = name
+        self.dim = int(model.config.projection_dim if hasattr(model.config, "projection_dim")
+                       else model.config.text_config.hidden_size)
+
+    @torch.inference_mode()
+    def encode(self, texts: Sequence[str]) -> torch.Tensor:
+        if not texts:
+            return torch.zeros(0, self.dim)
+        inputs = self.processor(text=list(texts), return_tensors="pt", padding="max_length", truncation=True)
+        inputs = {k: v.to(self.device) for k, v in inputs.items() if k in ("input_ids", "attention_mask")}
+        feats = _features(self.model.get_text_features(**inputs))
+        return torch.nn.functional.normalize(feats.float(), dim=-1).cpu()

@@ -1,0 +1,21 @@
+"""The one place that loads model weights. Everything else receives built objects.
+
+``load_product_encoder`` builds the retrieval encoders; the multimodal LLM and the
+diffusion pipelines have their own loaders in this package.
+"""
+
+from adapters.loading.device import resolve_device
+from adapters.loading.encoders import (
+    load_efficientnet_backbone,
+    load_image_encoder,
+    load_product_encoder,
+    load_text_encoder,
+)
+
+__all__ = [
+    "resolve_device",
+    "load_efficientnet_backbone",
+    "load_image_encoder",
+    "load_text_encoder",
+    "load_product_encoder",
+]

