@@ -31,6 +31,7 @@ class ProductFilter:
     sub_categories: tuple[str, ...] = ()
     min_price: float | None = None
     max_price: float | None = None
+    exclude_colours: tuple[str, ...] = ()  # "not black"
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -56,6 +57,8 @@ class ProductFilter:
             parts.append(f"price>={self.min_price:g}")
         if self.max_price is not None:
             parts.append(f"price<={self.max_price:g}")
+        if self.exclude_colours:
+            parts.append(f"base_colour not {'|'.join(self.exclude_colours)}")
         return ", ".join(parts) or "no filter"
 
 
@@ -72,6 +75,8 @@ def to_where(f: ProductFilter) -> dict | None:
         clauses.append({"price": {"$gte": float(f.min_price)}})
     if f.max_price is not None:
         clauses.append({"price": {"$lte": float(f.max_price)}})
+    if f.exclude_colours:
+        clauses.append({"base_colour": {"$nin": list(f.exclude_colours)}})
     if not clauses:
         return None
     return clauses[0] if len(clauses) == 1 else {"$and": clauses}
@@ -85,5 +90,7 @@ def matches(f: ProductFilter, p: Product) -> bool:
     if f.min_price is not None and (p.price is None or p.price < f.min_price):
         return False
     if f.max_price is not None and (p.price is None or p.price > f.max_price):
+        return False
+    if f.exclude_colours and p.base_colour in f.exclude_colours:
         return False
     return True

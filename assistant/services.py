@@ -1,0 +1,67 @@
+"""Wiring: the only code that knows which concrete encoder, store and search classes are used.
+
+Models are loaded once per process and shared (``functools.cache`` on the frozen configs).
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from dataclasses import dataclass
+
+from adapters.config import EncoderConfig
+from adapters.imaging import DEFAULT_LIMITS, ImageLimits, load_image
+from adapters.loading import load_product_encoder
+from adapters.product_encoder import ProductEncoder
+from assistant.settings import Settings
+from retrieval.catalog import Catalog
+from retrieval.ingest import IngestReport, ingest, read_vocabulary
+from retrieval.query_parser import QueryParser
+from retrieval.search import ProductSearch, SearchConfig
+from retrieval.store import ProductStore, StoreConfig, make_client
+
+logger = logging.getLogger(__name__)
+
+
+@functools.cache
+def product_encoder(cfg: EncoderConfig) -> ProductEncoder:
+    logger.info("loading encoders %s", cfg)
+    return load_product_encoder(cfg)
+
+
+def open_store(settings: Settings, *, create: bool, rebuild: bool = False) -> ProductStore:
+    encoder = product_encoder(settings.encoder_config())
+    store_cfg: StoreConfig = settings.store_config()
+    client = make_client(store_cfg)
+    if rebuild:
+        for name in (f"{store_cfg.collection}_text", f"{store_cfg.collection}_image"):
+            if name in {getattr(c, "name", c) for c in client.list_collections()}:
+                client.delete_collection(name)
+    return ProductStore(client, store_cfg.collection, encoder.fingerprint, create=create)
+
+
+@dataclass
+class SearchService:
+    """A ready search over one store, with the loaders a caller needs for images."""
+
+    search: ProductSearch
+    store: ProductStore
+    encoder: ProductEncoder
+    image_limits: ImageLimits = DEFAULT_LIMITS
+
+    def load_image(self, src, name: str | None = None):
+        return load_image(src, self.image_limits, name=name)
+
+
+def build_search(settings: Settings, cfg: SearchConfig = SearchConfig()) -> SearchService:
+    store = open_store(settings, create=False)
+    vocab = read_vocabulary(store)
+    encoder = product_encoder(settings.encoder_config())
+    return SearchService(ProductSearch(store, encoder, QueryParser(vocab), cfg), store, encoder)
+
+
+def ingest_catalog(settings: Settings, catalog: Catalog, *, rebuild: bool = False, prune: bool = False,
+                   batch_size: int = 128, progress: bool = True) -> IngestReport:
+    store = open_store(settings, create=True, rebuild=rebuild)
+    return ingest(catalog, store, product_encoder(settings.encoder_config()), load_image,
+                  batch_size=batch_size, prune=prune, progress=progress)

@@ -1,0 +1,113 @@
+"""Catalog -> store, in batches, idempotently.
+
+A product is skipped when the store already holds it with the same content hash, so a
+re-run adds nothing twice and an interrupted run resumes where it stopped (each batch is
+committed before the next starts). A missing or unreadable image is reported and the
+product is indexed by its text. Products no longer in the catalog are removed only with
+``prune=True``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+from PIL import Image
+from tqdm.auto import tqdm
+
+from retrieval.catalog import Catalog, Product, RowIssue
+from retrieval.query_parser import Vocabulary
+from retrieval.store import ProductStore
+
+logger = logging.getLogger(__name__)
+
+VOCAB_KEY = "shopassist_vocabulary"
+ImageLoader = Callable[[str], Image.Image]  # raises ValueError (adapters.imaging.ImageError) on a bad image
+
+
+@dataclass
+class IngestReport:
+    catalog_rows: int = 0
+    added: int = 0
+    unchanged: int = 0
+    removed: int = 0
+    without_image: int = 0
+    seconds: float = 0.0
+    issues: list[RowIssue] = field(default_factory=list)
+
+    @property
+    def per_second(self) -> float:
+        return self.added / self.seconds if self.seconds else 0.0
+
+    def summary(self) -> str:
+        return (f"{self.added} added, {self.unchanged} unchanged, {self.removed} removed, "
+                f"{self.without_image} indexed without image, {len(self.issues)} issue(s); "
+                f"{self.seconds:.1f} s ({self.per_second:.0f} products/s)")
+
+
+def ingest(catalog: Catalog, store: ProductStore, embedder, load_image: ImageLoader, *,
+           batch_size: int = 128, prune: bool = False, progress: bool = True) -> IngestReport:
+    """Embed and upsert every new or changed product of ``catalog`` into ``store``."""
+    start = time.perf_counter()
+    report = IngestReport(catalog_rows=len(catalog.products), issues=list(catalog.issues))
+    products = catalog.products
+    stored = store.stored_hashes([p.id for p in products])
+    todo = [p for p in products if stored.get(p.id) != p.content_hash()]
+    report.unchanged = len(products) - len(todo)
+    record_vocabulary(store, Vocabulary.from_products(products))
+    bar = tqdm(total=len(todo), desc="ingest", unit="product", disable=not progress)
+    for s in range(0, len(todo), batch_size):
+        batch = todo[s:s + batch_size]
+        _ingest_batch(batch, store, embedder, load_image, report)
+        bar.update(len(batch))
+    bar.close()
+    if prune:
+        keep = {p.id for p in products}
+        gone = [i for i in store.all_ids() if i not in keep]
+        store.delete(gone)
+        report.removed = len(gone)
+    report.seconds = time.perf_counter() - start
+    logger.info("ingest: %s", report.summary())
+    return report
+
+
+def _ingest_batch(batch: list[Product], store: ProductStore, embedder, load_image: ImageLoader,
+                  report: IngestReport) -> None:
+    images, with_image = [], []
+    for p in batch:
+        if not p.image:
+            with_image.append(False)
+            continue
+        try:
+            images.append(load_image(p.image))
+            with_image.append(True)
+        except ValueError as exc:
+            report.issues.append(RowIssue(0, "image", str(exc), p.id, "indexed without image"))
+            with_image.append(False)
+    text_vecs, text_shared = embedder.embed_texts_both([p.document() for p in batch])
+    image_vecs = np.array(text_shared, dtype=np.float32, copy=True)  # stand-in for products without an image
+    if images:
+        image_vecs[np.flatnonzero(with_image)] = embedder.embed_images(images)
+    store.upsert(batch, text_vecs, image_vecs, with_image)
+    report.added += len(batch)
+    report.without_image += with_image.count(False)
+
+
+def record_vocabulary(store: ProductStore, vocab: Vocabulary) -> None:
+    """Merge ``vocab`` into the facet values kept on the store (what the query parser matches)."""
+    merged = read_vocabulary(store).to_dict()
+    for key, values in vocab.to_dict().items():
+        merged[key] = sorted(set(merged.get(key, [])) | set(values))
+    meta = dict(store.text.metadata or {})
+    meta[VOCAB_KEY] = json.dumps(merged)
+    meta.pop("hnsw:space", None)
+    store.text.modify(metadata=meta)
+
+
+def read_vocabulary(store: ProductStore) -> Vocabulary:
+    raw = (store.text.metadata or {}).get(VOCAB_KEY)
+    return Vocabulary.from_dict(json.loads(raw)) if raw else Vocabulary()

@@ -1,0 +1,216 @@
+"""Turn what a shopper types into catalog filters plus the words left for semantic ranking.
+
+Constraints are matched against the catalog's *own* vocabulary (the facet values stored
+with the store), longest phrase first, with plural/singular forms and a small table of
+everyday synonyms ("tee" -> Tshirts, "navy" -> Navy Blue, "for him" -> Men). Prices:
+"under 40", "below $40", "less than 40", "over 20", "between 20 and 40", "20-40".
+Pure functions only: no Chroma, no models.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass, field
+
+from retrieval.filters import ProductFilter
+
+logger = logging.getLogger(__name__)
+
+MAX_QUERY_CHARS = 1000
+
+
+class QueryError(ValueError):
+    """A query that cannot be searched (empty, too long). The message says which and why."""
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """The facet values of a catalog, exactly as stored."""
+
+    colours: tuple[str, ...] = ()
+    article_types: tuple[str, ...] = ()
+    genders: tuple[str, ...] = ()
+    usages: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, list[str]]:
+        return {k: list(getattr(self, k)) for k in ("colours", "article_types", "genders", "usages")}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Vocabulary":
+        return cls(**{k: tuple(v) for k, v in data.items() if k in ("colours", "article_types", "genders", "usages")})
+
+    @classmethod
+    def from_products(cls, products) -> "Vocabulary":
+        def values(attr):
+            return tuple(sorted({v for p in products if (v := getattr(p, attr))}))
+
+        return cls(values("base_colour"), values("article_type"), values("gender"), values("usage"))
+
+
+@dataclass(frozen=True)
+class ParsedQuery:
+    text: str
+    filter: ProductFilter
+    semantic_text: str  # the query without price phrases, for embedding
+    matched: dict[str, tuple[str, ...]] = field(default_factory=dict)  # facet -> phrases seen
+
+
+# Everyday words -> catalog values. Only values present in the vocabulary are used.
+TYPE_SYNONYMS: dict[str, tuple[str, ...]] = {
+    "tee": ("Tshirts",), "tees": ("Tshirts",), "t shirt": ("Tshirts",), "t shirts": ("Tshirts",),
+    "polo": ("Tshirts",), "polos": ("Tshirts",),
+    "sneaker": ("Casual Shoes", "Sports Shoes"), "sneakers": ("Casual Shoes", "Sports Shoes"),
+    "trainers": ("Sports Shoes",), "running shoes": ("Sports Shoes",),
+    "shoe": ("Casual Shoes", "Sports Shoes", "Formal Shoes"), "shoes": ("Casual Shoes", "Sports Shoes", "Formal Shoes"),
+    "dress": ("Dresses",), "gown": ("Dresses",), "frock": ("Dresses",),
+    "bag": ("Handbags", "Backpacks", "Laptop Bag", "Duffel Bag", "Messenger Bag"),
+    "bags": ("Handbags", "Backpacks", "Laptop Bag", "Duffel Bag", "Messenger Bag"),
+    "purse": ("Handbags", "Clutches"), "purses": ("Handbags", "Clutches"),
+    "shades": ("Sunglasses",), "sunnies": ("Sunglasses",),
+    "slippers": ("Flip Flops",), "flipflops": ("Flip Flops",), "flip flop": ("Flip Flops",),
+    "pants": ("Trousers", "Track Pants"), "trouser": ("Trousers",), "chinos": ("Trousers",),
+    "joggers": ("Track Pants",), "hoodie": ("Sweatshirts",), "hoodies": ("Sweatshirts",),
+    "jumper": ("Sweaters",), "jumpers": ("Sweaters",), "pullover": ("Sweaters",),
+    "cap": ("Caps",), "hat": ("Caps",), "hats": ("Caps",),
+    "underwear": ("Briefs", "Trunk", "Boxers", "Bra"), "bracelets": ("Bracelet",),
+    "necklace": ("Necklace and Chains",), "necklaces": ("Necklace and Chains",), "chain": ("Necklace and Chains",),
+    "perfume": ("Perfume and Body Mist",), "perfumes": ("Perfume and Body Mist",), "scent": ("Perfume and Body Mist",),
+    "rings": ("Ring",), "pendants": ("Pendant",), "bangles": ("Bangle",),
+    "saree": ("Sarees",), "sari": ("Sarees",), "kurti": ("Kurtis",), "heel": ("Heels",), "stilettos": ("Heels",),
+    "sandal": ("Sandals",), "flat": ("Flats",), "ballerinas": ("Flats",), "wristwatch": ("Watches",),
+}
+COLOUR_SYNONYMS: dict[str, tuple[str, ...]] = {
+    "gray": ("Grey",), "navy": ("Navy Blue",), "golden": ("Gold",), "multicolour": ("Multi",),
+    "multicolor": ("Multi",), "multicoloured": ("Multi",), "multicolored": ("Multi",), "violet": ("Purple",),
+    "wine": ("Burgundy", "Maroon"), "turquoise": ("Turquoise Blue",), "offwhite": ("Off White",),
+    "ivory": ("Off White", "Cream"), "camel": ("Tan",), "fuchsia": ("Magenta",), "scarlet": ("Red",),
+}
+GENDER_SYNONYMS: dict[str, tuple[str, ...]] = {
+    "men": ("Men",), "man": ("Men",), "mens": ("Men",), "male": ("Men",), "gents": ("Men",), "him": ("Men",),
+    "his": ("Men",), "guy": ("Men",), "guys": ("Men",), "husband": ("Men",), "boyfriend": ("Men",),
+    "dad": ("Men",), "father": ("Men",),
+    "women": ("Women",), "woman": ("Women",), "womens": ("Women",), "female": ("Women",), "ladies": ("Women",),
+    "lady": ("Women",), "her": ("Women",), "wife": ("Women",), "girlfriend": ("Women",), "mom": ("Women",),
+    "mum": ("Women",), "mother": ("Women",),
+    "boy": ("Boys",), "boys": ("Boys",), "girl": ("Girls",), "girls": ("Girls",),
+    "kid": ("Boys", "Girls"), "kids": ("Boys", "Girls"), "children": ("Boys", "Girls"), "child": ("Boys", "Girls"),
+    "unisex": ("Unisex",),
+}
+USAGE_SYNONYMS: dict[str, tuple[str, ...]] = {
+    "gym": ("Sports",), "sport": ("Sports",), "sporty": ("Sports",), "workout": ("Sports",),
+    "office": ("Formal",), "work": ("Formal",), "traditional": ("Ethnic",), "festive": ("Ethnic",),
+}
+
+_NUM = r"\$?\s*(\d+(?:\.\d+)?)\s*(?:dollars|usd|bucks|\$)?"
+_PRICE_PATTERNS: list[tuple[re.Pattern, str]] = [
+    (re.compile(rf"\bbetween\s+{_NUM}\s+(?:and|to|-)\s+{_NUM}"), "range"),
+    (re.compile(rf"(?<![\w.]){_NUM}\s*(?:-|to)\s*{_NUM}(?=\s|$)"), "range"),
+    (re.compile(rf"(?:\bunder|\bbelow|\bless than|\bcheaper than|\bmax(?:imum)?|\bup ?to|\bat most|\bno more than|\bwithin|\bbudget(?: of)?|<=?)\s*{_NUM}"), "max"),
+    (re.compile(rf"(?:\bover|\babove|\bmore than|\bat least|\bmin(?:imum)?|\bfrom|\bstarting at|>=?)\s*{_NUM}"), "min"),
+]
+_NEGATION = re.compile(r"\b(?:not|no|except|without|but not|anything but)\s+$")
+
+
+def normalise(text: str) -> str:
+    text = text.lower().replace("’", "'").replace("'s", "s").replace("'", "")
+    text = re.sub(r"t-shirts?", lambda m: "tshirts" if m.group(0).endswith("s") else "tshirt", text)
+    text = re.sub(r"[^a-z0-9$.<>=\- ]+", " ", text)
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def _singular(word: str) -> str:
+    for suffix, repl in (("sses", "ss"), ("ches", "ch"), ("shes", "sh"), ("ies", "y"), ("es", "e"), ("s", "")):
+        if word.endswith(suffix) and len(word) > len(suffix) + 2:
+            return word[: -len(suffix)] + repl
+    return word
+
+
+def _forms(value: str) -> set[str]:
+    base = normalise(value)
+    words = base.split()
+    forms = {base, " ".join(words[:-1] + [_singular(words[-1])])} if words else set()
+    if words and words[-1].endswith("es"):  # "dresses" -> "dress", "watches" -> "watch"
+        forms.add(" ".join(words[:-1] + [words[-1][:-2]]))
+    forms |= {f.replace(" ", "") for f in forms if " " in f and len(f) < 14}  # "flip flops" -> "flipflops"
+    return {f for f in forms if len(f) > 1}
+
+
+class QueryParser:
+    """Matches facet phrases of one :class:`Vocabulary`. Build once, parse many."""
+
+    FACET_PRIORITY = ("article_types", "colours", "genders", "usages")
+
+    def __init__(self, vocab: Vocabulary):
+        self.vocab = vocab
+        table: dict[str, dict[str, set[str]]] = {f: {} for f in self.FACET_PRIORITY}
+
+        def add(facet: str, phrase: str, values):
+            present = [v for v in values if v in getattr(vocab, facet)]
+            if present:
+                table[facet].setdefault(phrase, set()).update(present)
+
+        for facet in self.FACET_PRIORITY:
+            for value in getattr(vocab, facet):
+                for form in _forms(value):
+                    add(facet, form, [value])
+        for facet, synonyms in (("article_types", TYPE_SYNONYMS), ("colours", COLOUR_SYNONYMS),
+                                ("genders", GENDER_SYNONYMS), ("usages", USAGE_SYNONYMS)):
+            for phrase, values in synonyms.items():
+                if phrase not in table[facet]:  # the catalog's own names win
+                    add(facet, normalise(phrase), values)
+        entries = [(phrase, facet, tuple(sorted(values)), self.FACET_PRIORITY.index(facet))
+                   for facet, phrases in table.items() for phrase, values in phrases.items()]
+        entries.sort(key=lambda e: (-len(e[0]), e[3]))
+        self._entries = entries
+        alternation = "|".join(re.escape(e[0]) for e in entries) or r"(?!x)x"
+        self._pattern = re.compile(rf"(?<![a-z0-9])({alternation})(?![a-z0-9])")
+        self._lookup = {}
+        for phrase, facet, values, _ in entries:
+            self._lookup.setdefault(phrase, (facet, values))
+
+    def parse(self, text: str) -> ParsedQuery:
+        check_query_text(text)
+        norm = normalise(text)
+        min_price = max_price = None
+        semantic = norm
+        for pattern, kind in _PRICE_PATTERNS:
+            for m in pattern.finditer(norm):
+                nums = [float(g) for g in m.groups() if g is not None]
+                if kind == "range" and len(nums) == 2:
+                    min_price, max_price = min(nums), max(nums)
+                elif kind == "max" and max_price is None:
+                    max_price = nums[0]
+                elif kind == "min" and min_price is None:
+                    min_price = nums[0]
+                semantic = semantic.replace(m.group(0), " ")
+        if min_price is not None and max_price is not None and min_price > max_price:
+            min_price, max_price = max_price, min_price
+        found: dict[str, list[str]] = {f: [] for f in self.FACET_PRIORITY}
+        excluded: list[str] = []
+        phrases: dict[str, list[str]] = {}
+        for m in self._pattern.finditer(norm):
+            facet, values = self._lookup[m.group(1)]
+            if facet == "colours" and _NEGATION.search(norm[: m.start()]):
+                excluded.extend(values)
+                continue
+            found[facet].extend(v for v in values if v not in found[facet])
+            phrases.setdefault(facet, []).append(m.group(1))
+        filt = ProductFilter(
+            colours=tuple(found["colours"]), article_types=tuple(found["article_types"]),
+            genders=tuple(found["genders"]), usages=tuple(found["usages"]),
+            min_price=min_price, max_price=max_price,
+            exclude_colours=tuple(v for v in excluded if v not in found["colours"]),
+        )
+        semantic = re.sub(r"\s+", " ", semantic).strip() or norm
+        return ParsedQuery(text=text, filter=filt, semantic_text=semantic,
+                           matched={k: tuple(v) for k, v in phrases.items()})
+
+
+def check_query_text(text: str | None) -> None:
+    if text is None:
+        return
+    if not isinstance(text, str):
+        raise QueryError(f"query text must be a string, got {type(text).__name__}")
+    if len(text) > MAX_QUERY_CHARS:
+        raise QueryError(f"query text is {len(text)} characters; the limit is {MAX_QUERY_CHARS}")
