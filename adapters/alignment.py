@@ -63,11 +63,30 @@ class AlignmentAdaptor(nn.Module):
         return self.embed_image(image_feats), self.embed_text(text_feats), self.logit_scale.exp().clamp(max=100)
 
 
-def clip_loss(image_emb: torch.Tensor, text_emb: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
-    """Symmetric InfoNCE over a batch of matching pairs (row i of each is one product)."""
+def clip_loss(image_emb: torch.Tensor, text_emb: torch.Tensor, scale: torch.Tensor,
+              labels: torch.Tensor | None = None, image_image_weight: float = 0.0) -> torch.Tensor:
+    """Symmetric InfoNCE over a batch of matching pairs (row i of each is one product).
+
+    With ``labels`` (one integer class per row, e.g. article type x colour), every pair of
+    the same class counts as a positive (soft targets), so two red t-shirts are not pushed
+    apart; ``image_image_weight`` adds the same supervised contrast among the images.
+    """
     logits = scale * image_emb @ text_emb.T
-    target = torch.arange(len(logits), device=logits.device)
-    return (F.cross_entropy(logits, target) + F.cross_entropy(logits.T, target)) / 2
+    if labels is None:
+        target = torch.arange(len(logits), device=logits.device)
+        return (F.cross_entropy(logits, target) + F.cross_entropy(logits.T, target)) / 2
+    same = (labels[:, None] == labels[None, :]).float()
+    soft = same / same.sum(1, keepdim=True)
+    loss = (F.cross_entropy(logits, soft) + F.cross_entropy(logits.T, soft)) / 2
+    if image_image_weight:
+        eye = torch.eye(len(labels), dtype=torch.bool, device=labels.device)
+        ii = (scale * image_emb @ image_emb.T).masked_fill(eye, -1e4)
+        others = same.masked_fill(eye, 0)
+        has = others.sum(1) > 0
+        if has.any():
+            soft_ii = others[has] / others[has].sum(1, keepdim=True)
+            loss = loss + image_image_weight * F.cross_entropy(ii[has], soft_ii)
+    return loss
 
 
 def save_alignment(adaptor: AlignmentAdaptor, out_dir: str | Path, extra: dict | None = None) -> Path:

@@ -42,6 +42,8 @@ class AlignmentRunConfig:
     lr: float = 2e-3
     weight_decay: float = 0.05
     feature_dropout: float = 0.0  # dropout on the frozen features while training (regularises)
+    label_attributes: tuple[str, ...] = ()  # e.g. ("article_type", "base_colour"): same values = positives
+    image_image_weight: float = 0.0
     seed: int = 0
     device: str = "auto"
     limit: int | None = None  # use only the first N products (quick runs)
@@ -54,6 +56,7 @@ class AlignmentRunConfig:
     def from_json(cls, path: str | Path, **overrides) -> "AlignmentRunConfig":
         data = json.loads(Path(path).read_text())
         data.update({k: v for k, v in overrides.items() if v is not None})
+        data["label_attributes"] = tuple(data.get("label_attributes", ()))
         return cls(**data)
 
 
@@ -82,6 +85,7 @@ def train(cfg: AlignmentRunConfig, image_encoder: ImageEncoder | None = None,
     products = catalog.products[: cfg.limit] if cfg.limit else catalog.products
     img, txt, has_img = catalog_features(image_encoder, text_encoder, products, cfg.cache_dir)
     splits = [split_of(p.id) for p in products]
+    labels = _labels(products, cfg.label_attributes)
     tr = torch.tensor([s == "train" for s in splits]) & has_img
     va = torch.tensor([s == "val" for s in splits]) & has_img
     if tr.sum() < cfg.batch_size // 4 or va.sum() < 2:
@@ -96,6 +100,7 @@ def train(cfg: AlignmentRunConfig, image_encoder: ImageEncoder | None = None,
     steps_per_epoch = max(1, int(tr.sum()) // cfg.batch_size)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=cfg.epochs * steps_per_epoch, pct_start=0.1)
     tr_img, tr_txt = img[tr].to(device), txt[tr].to(device)
+    tr_lab = labels[tr].to(device) if labels is not None else None
     va_img, va_txt = img[va].to(device), txt[va].to(device)
     history: list[dict] = []
     best_state, best_loss = None, float("inf")
@@ -108,7 +113,9 @@ def train(cfg: AlignmentRunConfig, image_encoder: ImageEncoder | None = None,
         losses = []
         for s in range(steps_per_epoch):
             idx = perm[s * cfg.batch_size:(s + 1) * cfg.batch_size]
-            loss = clip_loss(*model(drop(tr_img[idx]), drop(tr_txt[idx])))
+            loss = clip_loss(*model(drop(tr_img[idx]), drop(tr_txt[idx])),
+                             labels=None if tr_lab is None else tr_lab[idx],
+                             image_image_weight=cfg.image_image_weight)
             opt.zero_grad()
             loss.backward()
             opt.step()
@@ -138,6 +145,15 @@ def train(cfg: AlignmentRunConfig, image_encoder: ImageEncoder | None = None,
     (out / "training.json").write_text(json.dumps(result, indent=2) + "\n")
     plot_history(history, out / "training_curves.png")
     return result
+
+
+def _labels(products, attributes: tuple[str, ...]) -> torch.Tensor | None:
+    """One integer class per product from the given attributes (None: plain pairwise InfoNCE)."""
+    if not attributes:
+        return None
+    classes: dict[tuple, int] = {}
+    return torch.tensor([classes.setdefault(tuple(getattr(p, a) for a in attributes), len(classes))
+                         for p in products])
 
 
 def plot_history(history: list[dict], path: Path) -> None:

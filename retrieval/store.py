@@ -31,11 +31,11 @@ _PRODUCT_FIELDS = ("title", "gender", "master_category", "sub_category", "articl
                    "base_colour", "usage", "price", "image")
 
 
-class StoreMismatchError(RuntimeError):
+class StoreMismatchError(ValueError):
     """The store was built by other encoders or another adaptor than the ones querying it."""
 
 
-class StoreUnavailableError(RuntimeError):
+class StoreUnavailableError(ConnectionError):
     """The store (a Chroma server, a folder) cannot be reached right now."""
 
 

@@ -27,10 +27,12 @@ def cmd_eval_retrieval(args) -> int:
           f"{args.queries} queries per suite)")
     print(f"  {'suite':24s} {'P@10':>6s} {'Hit@10':>7s} {'p50 ms':>7s} {'p95 ms':>7s}")
     for name, s in result["suites"].items():
-        print(f"  {name:24s} {s['P@10']:6.3f} {s['Hit@10']:7.3f} {s['latency_ms_p50']:7.1f} {s['latency_ms_p95']:7.1f}")
+        cells = [_fmt(s["P@10"], 6, 3), _fmt(s["Hit@10"], 7, 3), _fmt(s["latency_ms_p50"], 7, 1),
+                 _fmt(s["latency_ms_p95"], 7, 1)]
+        print(f"  {name:24s} {' '.join(cells)}   ({s['queries']} queries)")
     for key, value in result["headline"].items():
         flag = "ok" if result["meets_targets"][key] else "BELOW TARGET"
-        print(f"  {key:16s} {value:.3f}  (target >= {result['targets'][key]})  {flag}")
+        print(f"  {key:16s} {_fmt(value, 5, 3)}  (target >= {result['targets'][key]})  {flag}")
     if args.json:
         out = Path(args.json)
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -38,6 +40,10 @@ def cmd_eval_retrieval(args) -> int:
         plot_results(result, out.with_suffix(".png"))
         print(f"wrote {out} and {out.with_suffix('.png')}")
     return 0
+
+
+def _fmt(value, width: int, digits: int) -> str:
+    return f"{value:{width}.{digits}f}" if value is not None else "n/a".rjust(width)
 
 
 def register(sub) -> None:
