@@ -5,6 +5,12 @@ diffusion pipelines have their own loaders in this package.
 """
 
 from adapters.loading.device import resolve_device
+from adapters.loading.diffusion import (
+    DiffusionLoadError,
+    LoadedDiffusion,
+    build_tiny_pipeline,
+    load_diffusion_pipeline,
+)
 from adapters.loading.encoders import (
     load_efficientnet_backbone,
     load_image_encoder,
@@ -18,4 +24,8 @@ __all__ = [
     "load_image_encoder",
     "load_text_encoder",
     "load_product_encoder",
+    "DiffusionLoadError",
+    "LoadedDiffusion",
+    "load_diffusion_pipeline",
+    "build_tiny_pipeline",
 ]

@@ -15,6 +15,7 @@ import sys
 COMMAND_MODULES = [
     "assistant.cli.retrieval_cmds",
     "assistant.cli.eval_cmds",
+    "assistant.cli.generate_cmds",
 ]
 
 
@@ -45,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(levelname)s %(name)s: %(message)s")
     try:
         return int(args.func(args) or 0)
-    except (UserError, FileNotFoundError, ValueError) as exc:
+    except (UserError, OSError, ValueError) as exc:  # OSError: missing files, unreachable server
         if args.verbose:
             raise
         print(f"shopassist {args.command}: error: {exc}", file=sys.stderr)

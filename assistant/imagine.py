@@ -1,0 +1,132 @@
+"""Imagine, then search: "show me what I mean, then find me the closest real product".
+
+The generator makes an image of what the shopper describes; that image becomes the query to
+the product search. With the offline default (the compositor cannot imagine) or when the
+generator fails, the description itself is searched as text, and the result says which
+query was used and why, so the conversation goes on. The search is passed in as a callable
+``search(text, image) -> list`` (the retrieval layer's API), keeping this module free of
+retrieval imports.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Callable, Literal
+
+from PIL import Image
+
+from adapters.generation.base import GeneratedImage, GenerationError, ImageGenerator
+from adapters.imaging import ImageError
+from adapters.output.adaptor import ProductRef, description_from_prompt, parse_image_request
+from adapters.output.request import ImageGenRequest, RequestError
+
+logger = logging.getLogger(__name__)
+
+SearchFn = Callable[[str | None, Image.Image | None], list]
+
+
+@dataclass
+class ImagineResult:
+    generated: GeneratedImage | None  # None when the generator failed (see note)
+    hits: list
+    query: Literal["image", "text"]
+    query_text: str | None  # the text searched (query == "text")
+    note: str  # what happened, for the assistant to say
+
+    @property
+    def image(self) -> Image.Image | None:
+        return self.generated.image if self.generated else None
+
+
+def imagine_then_search(request: ImageGenRequest, generator: ImageGenerator, search: SearchFn) -> ImagineResult:
+    """Generate the imagined item, then search with the image (or with the description)."""
+    if request.mode != "imagine":
+        raise RequestError(f"imagine-then-search needs an 'imagine' request, not {request.mode!r}")
+    text = description_from_prompt(request.prompt) if request.prompt else None
+    try:
+        generated = generator.generate(request)
+    except GenerationError as exc:
+        logger.warning("generator %s failed: %s", getattr(generator, "name", generator), exc)
+        generated, failure = None, f"the image could not be made ({exc})"
+    else:
+        failure = None
+    if generated is not None and generated.image is not None:
+        hits = search(None, generated.image)
+        note = f"{generated.label}. Closest real products to that image:"
+        return ImagineResult(generated, list(hits), "image", None, note)
+    if not text:
+        raise RequestError("nothing to search: the image could not be made and the request has no description")
+    reason = failure or (generated.label if generated is not None else "no image")
+    hits = search(text, None)
+    return ImagineResult(generated, list(hits), "text", text, f"{reason}. Products matching '{text}':")
+
+
+def product_ref(product) -> ProductRef:
+    """A retrieval catalog ``Product`` (or anything with its fields) as the output adaptor's ProductRef."""
+    return ProductRef(id=product.id, title=product.title, colour=product.base_colour,
+                      article_type=product.article_type, gender=product.gender, image_path=product.image,
+                      usage=getattr(product, "usage", None))
+
+
+@dataclass
+class ImageTurn:
+    """What the chat shows for a turn that asked for an image."""
+
+    message: str  # always set: the label, or what went wrong and how to fix it
+    image: Image.Image | None = None
+    backend: str | None = None
+    hits: list | None = None  # imagine: the closest real products
+    request: ImageGenRequest | None = None
+
+
+def respond_to_image_request(text: str, product: ProductRef | None, photo: str | None,
+                             generator: ImageGenerator, search: SearchFn | None = None,
+                             **options) -> ImageTurn | None:
+    """The image part of a chat turn, or None when ``text`` asks for no image.
+
+    Bad input (no product or photo, a mask that does not fit, an unreadable photo, a request
+    out of range) and generator failures become a message, never an exception, so the
+    conversation goes on.
+    """
+    try:
+        request = parse_image_request(text, product, photo, **options)
+        if request is None:
+            return None
+        if request.mode == "imagine" and search is not None:
+            found = imagine_then_search(request, generator, search)
+            return ImageTurn(found.note, found.image, found.generated.backend if found.generated else None,
+                             found.hits, request)
+        result = generator.generate(request)
+    except (RequestError, ImageError) as exc:
+        return ImageTurn(f"I can't make that picture yet: {exc}")
+    except GenerationError as exc:
+        return ImageTurn(f"The image generator failed: {exc}")
+    return ImageTurn(result.label, result.image, result.backend, None, request)
+
+
+def projected_embeds(request: ImageGenRequest, projector_dir: str, text: str, device: str = "cpu") -> ImageGenRequest:
+    """``request`` conditioned on the learned path: the LLM's hidden states over ``text`` through
+    the trained output projector (the LLM named in the projector's folder is loaded)."""
+    import dataclasses
+    import json
+    from pathlib import Path
+
+    from adapters.output.projector import CONFIG_FILE, llm_request_states, load_output_projector
+
+    projector = load_output_projector(projector_dir, device)
+    meta = json.loads((Path(projector_dir) / CONFIG_FILE).read_text())
+    if meta.get("llm") == "tiny":  # the random-init test LLM, rebuilt from its seed
+        from finetune.train_output_projector import build_tiny_llm
+
+        tok, llm = build_tiny_llm(seed=meta.get("llm_seed", 0))
+    else:
+        from adapters.loading.mllm import load_smollm2
+
+        tok, llm = load_smollm2()
+    hidden, mask = llm_request_states(llm.to(device).eval(), tok, [text], device=device)
+    import torch
+
+    with torch.no_grad():
+        emb = projector(hidden, mask).cpu().numpy()
+    return dataclasses.replace(request, prompt_embeds=emb)

@@ -1,0 +1,241 @@
+"""Train the output projector: LLM hidden states at a request -> the diffusion text-conditioning space.
+
+Recipe (GILL-style): for each catalog product, the shopper-side request "Imagine <caption>"
+goes through the frozen LLM (its last hidden states are the input) and the prompt the
+output adaptor would write for it goes through the pipeline's frozen text encoder (its
+padded last hidden state, exactly what ``prompt_embeds`` replaces, is the target). The
+projector learns MSE + cosine on the "train" split and is scored on the "val" split by the
+mean per-token cosine between projected and text-encoder embeddings, next to a baseline
+that always predicts the mean training target, and by the *centred* cosine (both sides minus
+that mean target: the caption-specific part, where the baseline scores 0). Padded positions
+dominate the 77 tokens, so the raw cosine is high for any sensible output; the centred one is
+the number that says whether the projector carries the caption. The epoch is picked on "val";
+the final model is then scored once on the "test" split, which nothing was tuned on.
+
+Targets: ``pipeline=<SD 1.x/2.x folder>`` uses that pipeline's CLIP text encoder. With no
+folder (no SD weights ship offline), a tiny random-init CLIP text encoder built from config
+stands in: the run then checks the machinery and the measured cosine says how well the
+projector predicts *that* encoder, not a real one. LLM: the packaged SmolLM2-135M
+(``llm="smollm2"``) or a tiny random-init Llama (``llm="tiny"``, tests and quick runs).
+Run: ``shopassist train-output-projector [--pipeline DIR] [--limit N] [--epochs E] [--out DIR]``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Literal
+
+import torch
+from tqdm.auto import tqdm
+
+from adapters.loading import resolve_device
+from adapters.loading.diffusion import load_text_conditioner, tiny_clip_tokenizer, tiny_text_encoder
+from adapters.output.adaptor import build_prompts
+from adapters.output.projector import (
+    OutputProjector,
+    OutputProjectorConfig,
+    embedding_loss,
+    llm_request_states,
+    save_output_projector,
+    text_encoder_targets,
+)
+from retrieval.catalog import SAMPLE_CATALOG, Product, read_catalog, split_of
+
+logger = logging.getLogger(__name__)
+
+CONFIG_DIR = Path(__file__).resolve().parent / "configs"
+
+
+@dataclass(frozen=True)
+class OutputProjectorRunConfig:
+    catalog: str = str(SAMPLE_CATALOG)
+    out: str = "runs/generation/output_projector"
+    pipeline: str | None = None  # SD 1.x/2.x folder; None: tiny random-init CLIP text encoder
+    llm: Literal["smollm2", "tiny"] = "smollm2"
+    limit: int | None = 1500  # first N products (the LLM pass dominates the run time on CPU)
+    epochs: int = 120
+    batch_size: int = 64
+    lr: float = 3e-3
+    weight_decay: float = 0.01
+    mse_weight: float = 1.0
+    cos_weight: float = 1.0
+    projector: str = "mlp2x_gelu"
+    num_heads: int = 4
+    max_llm_tokens: int = 48
+    feature_batch: int = 32
+    seed: int = 0
+    device: str = "auto"
+    cache_dir: str = ".cache/output_projector"
+    threads: int | None = None  # torch CPU threads while training (1 is fastest on busy shared cores)
+
+    def __post_init__(self) -> None:
+        if self.epochs < 1 or self.batch_size < 2 or self.lr <= 0:
+            raise ValueError("OutputProjectorRunConfig: epochs >= 1, batch_size >= 2 and lr > 0 are required")
+        if self.llm not in ("smollm2", "tiny"):
+            raise ValueError(f"OutputProjectorRunConfig: llm {self.llm!r} must be 'smollm2' or 'tiny'")
+        if self.limit is not None and self.limit < 20:
+            raise ValueError("OutputProjectorRunConfig: limit must be at least 20 products")
+
+    @classmethod
+    def from_json(cls, path: str | Path, **overrides) -> "OutputProjectorRunConfig":
+        data = json.loads(Path(path).read_text())
+        data.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**data)
+
+
+def caption(p: Product) -> str:
+    """A catalog caption from real metadata: "a navy blue shirt for men (Turtle Check Men Navy Blue Shirt)"."""
+    kind = " ".join(a for a in (p.base_colour, p.article_type) if a).lower() or "product"
+    who = f" for {p.gender.lower()}" if p.gender else ""
+    return f"a {kind}{who} ({p.title})"
+
+
+def request_pairs(products: list[Product]) -> tuple[list[str], list[str]]:
+    """(LLM-side request texts, the prompts the output adaptor writes for them)."""
+    llm_texts = [f"Imagine {caption(p)}" for p in products]
+    return llm_texts, [build_prompts("imagine", t, None)[0] for t in llm_texts]
+
+
+def build_tiny_llm(hidden_size: int = 64, seed: int = 0):
+    """(tokenizer, random-init LlamaForCausalLM) from config, for tests and quick runs."""
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    tok = tiny_clip_tokenizer(model_max_length=128)
+    torch.manual_seed(seed)
+    cfg = LlamaConfig(vocab_size=len(tok), hidden_size=hidden_size, intermediate_size=2 * hidden_size,
+                      num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=4, max_position_embeddings=128,
+                      bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id)
+    return tok, LlamaForCausalLM(cfg).eval()
+
+
+def load_models(cfg: OutputProjectorRunConfig, device: torch.device):
+    if cfg.llm == "tiny":
+        llm_tok, llm = build_tiny_llm(seed=cfg.seed)
+    else:
+        from adapters.loading.mllm import load_smollm2
+
+        llm_tok, llm = load_smollm2()
+    te_tok, te = load_text_conditioner(cfg.pipeline, str(device)) if cfg.pipeline else tiny_text_encoder(32, cfg.seed)
+    return llm_tok, llm.to(device).eval(), te_tok, te.to(device).eval()
+
+
+def features(cfg, models, llm_texts, target_texts, device):
+    """Cached (hidden (N, T, H) fp16, mask (N, T), targets (N, L, D) fp32). ``models``: the four
+    models, or a callable returning them (called only on a cache miss)."""
+    key = hashlib.sha256(json.dumps([cfg.llm, cfg.pipeline, cfg.seed, cfg.max_llm_tokens, llm_texts,
+                                     target_texts]).encode()).hexdigest()[:16]
+    path = Path(cfg.cache_dir) / f"features_{key}.pt"
+    if path.is_file():
+        return torch.load(path)
+    llm_tok, llm, te_tok, te = models() if callable(models) else models
+    hidden, masks, targets = [], [], []
+    for i in tqdm(range(0, len(llm_texts), cfg.feature_batch), desc="features", unit="batch"):
+        h, m = llm_request_states(llm, llm_tok, llm_texts[i:i + cfg.feature_batch], cfg.max_llm_tokens, device=device)
+        hidden.append(h.half().cpu())
+        masks.append(m.cpu())
+        targets.append(text_encoder_targets(te_tok, te, target_texts[i:i + cfg.feature_batch], device).cpu())
+    t = max(h.shape[1] for h in hidden)
+    hidden = torch.cat([torch.nn.functional.pad(h, (0, 0, 0, t - h.shape[1])) for h in hidden])
+    masks = torch.cat([torch.nn.functional.pad(m, (0, t - m.shape[1])) for m in masks])
+    feats = (hidden, masks, torch.cat(targets))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save(feats, path)
+    return feats
+
+
+@torch.no_grad()
+def evaluate(model, hidden, mask, target, base: torch.Tensor, cfg) -> dict:
+    model.eval()
+    pred = model(hidden.float(), mask)
+    loss, cos = embedding_loss(pred, target, cfg.mse_weight, cfg.cos_weight)
+    cosine = torch.nn.functional.cosine_similarity
+    base_cos = cosine(base.expand_as(target), target, dim=-1).mean()
+    # the caption-specific part: both sides minus the mean training target (the baseline scores 0 here)
+    centred = cosine(pred - base, target - base, dim=-1).mean()
+    return {"val_loss": float(loss), "val_cosine": float(cos), "baseline_cosine": float(base_cos),
+            "val_centred_cosine": float(centred)}
+
+
+def train(cfg: OutputProjectorRunConfig, models=None) -> dict:
+    """Train, keep the epoch with the best val centred cosine, save weights + config + curves to ``cfg.out``."""
+    torch.manual_seed(cfg.seed)
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    device = resolve_device(cfg.device)
+    products = [p for p in read_catalog(cfg.catalog).products if p.title][: cfg.limit]
+    llm_texts, target_texts = request_pairs(products)
+    hidden, mask, target = features(cfg, models or (lambda: load_models(cfg, device)), llm_texts, target_texts, device)
+    split = [split_of(p.id) for p in products]
+    tr = torch.tensor([s == "train" for s in split])
+    va = torch.tensor([s == "val" for s in split])
+    te = torch.tensor([s == "test" for s in split])
+    if tr.sum() < 8 or va.sum() < 2:
+        raise ValueError(f"too few captions to train ({int(tr.sum())} train, {int(va.sum())} val): raise --limit")
+    model = OutputProjector(OutputProjectorConfig(llm_dim=hidden.shape[-1], cond_dim=target.shape[-1],
+                                                  num_tokens=target.shape[1], projector=cfg.projector,
+                                                  num_heads=cfg.num_heads)).to(device)
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    tr_h, tr_m, tr_t = hidden[tr].to(device), mask[tr].to(device), target[tr].to(device)
+    va_h, va_m, va_t = hidden[va].to(device), mask[va].to(device), target[va].to(device)
+    base = tr_t.mean(0, keepdim=True)
+    history, best, best_state = [], None, None
+    start = time.perf_counter()
+    for epoch in (bar := tqdm(range(cfg.epochs), desc="output projector", unit="epoch")):
+        model.train()
+        losses = []
+        for idx in torch.randperm(len(tr_h), device=device).split(cfg.batch_size):
+            loss, _ = embedding_loss(model(tr_h[idx].float(), tr_m[idx]), tr_t[idx], cfg.mse_weight, cfg.cos_weight)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            losses.append(loss.item())
+        row = {"epoch": epoch + 1, "train_loss": sum(losses) / len(losses), **evaluate(model, va_h, va_m, va_t, base, cfg)}
+        history.append(row)
+        if best is None or row["val_centred_cosine"] > best["val_centred_cosine"]:
+            best, best_state = row, {k: v.detach().clone() for k, v in model.state_dict().items()}
+        bar.set_postfix(loss=f"{row['train_loss']:.4f}", cos=f"{row['val_cosine']:.3f}",
+                        centred=f"{row['val_centred_cosine']:.3f}")
+    model.load_state_dict(best_state)
+    # the test split: never trained on, never used to pick the epoch or the settings
+    test = evaluate(model, hidden[te].to(device), mask[te].to(device), target[te].to(device), base, cfg) if te.any() else None
+    result = {"config": asdict(cfg), "train_captions": int(tr.sum()), "val_captions": int(va.sum()),
+              "target": cfg.pipeline or "tiny random-init CLIPTextModel (no SD checkpoint given)",
+              "llm": cfg.llm, "seconds": round(time.perf_counter() - start, 1), "best": best,
+              "test_captions": int(te.sum()), "test": test, "history": history}
+    out = save_output_projector(model.cpu(), cfg.out, extra={"target": result["target"], "llm": cfg.llm, "llm_seed": cfg.seed,
+                                                                "val": best, "test": test})
+    (out / "training.json").write_text(json.dumps(result, indent=2) + "\n")
+    plot_history(history, out / "loss_curve.png")
+    return result
+
+
+def plot_history(history: list[dict], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    epochs = [h["epoch"] for h in history]
+    fig, (a, b) = plt.subplots(1, 2, figsize=(10, 4))
+    a.plot(epochs, [h["train_loss"] for h in history], label="train")
+    a.plot(epochs, [h["val_loss"] for h in history], label="val")
+    a.set(xlabel="epoch", ylabel="MSE + (1 - cosine)", title="output projector loss", yscale="log")
+    a.legend()
+    b.plot(epochs, [h["val_cosine"] for h in history], label="projector (val)")
+    b.plot(epochs, [h["baseline_cosine"] for h in history], "--", label="mean-target baseline")
+    b.plot(epochs, [h["val_centred_cosine"] for h in history], label="projector, centred (val)")
+    b.set(xlabel="epoch", ylabel="per-token cosine", title="held-out cosine to text-encoder embeddings")
+    b.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def main(config_path: str | None = None, **overrides) -> dict:
+    cfg = OutputProjectorRunConfig.from_json(config_path or CONFIG_DIR / "output_projector_default.json", **overrides)
+    return train(cfg)
