@@ -45,6 +45,10 @@ class Settings(BaseSettings):
     alignment_dir: str | None = DEFAULT_ALIGNMENT_DIR  # "none" for encoders that are already aligned
     device: str = "auto"
 
+    # image generation (see adapters/generation): a local diffusers folder, or a server's URL
+    diffusion_checkpoint: str | None = None
+    image_generator_url: str | None = None
+
     @field_validator("alignment_dir", mode="before")
     @classmethod
     def _none_word(cls, v):

@@ -43,12 +43,15 @@ class Hit:
 class SearchConfig:
     composed_strategy: ComposedStrategy = "filtered"
     neighbours: int = 24  # image neighbours read to infer what the picture shows
-    infer_min_share: float = 0.5  # an inferred attribute is used when this share of neighbours agree
+    min_hypothesis_share: float = 0.05  # a reading of the picture needs this share of the neighbours' vote (tuned on val)
+    max_hypotheses: int = 5
     text_weight: float = 0.3  # weight of the text's aligned similarity in composed ranking
 
     def __post_init__(self) -> None:
-        if self.neighbours < 1 or not 0 < self.infer_min_share <= 1 or self.text_weight < 0:
-            raise ValueError("SearchConfig: neighbours >= 1, 0 < infer_min_share <= 1, text_weight >= 0")
+        if self.neighbours < 1 or not 0 < self.min_hypothesis_share <= 1 or self.text_weight < 0:
+            raise ValueError("SearchConfig: neighbours >= 1, 0 < min_hypothesis_share <= 1, text_weight >= 0")
+        if self.max_hypotheses < 1:
+            raise ValueError("SearchConfig: max_hypotheses must be >= 1")
 
 
 @dataclass(frozen=True)
@@ -123,43 +126,65 @@ class ProductSearch:
         # What does the picture show? Read the attributes the text leaves open off its neighbours.
         neighbours = self.store.query(img, space="image", where=None, k=self.cfg.neighbours + len(exclude))
         neighbours = [m for m in neighbours if m.product.id not in exclude][: self.cfg.neighbours]
-        inferred = self._infer(neighbours, filt)
-        # Relax inferred attributes one by one (gender first) until enough candidates remain.
-        attempts = [inferred, {k: v for k, v in inferred.items() if k != "genders"}, {}]
-        for attempt in attempts:
-            applied = ProductFilter(**{**_filter_kwargs(filt), **{f: (v,) for f, v in attempt.items()}})
-            matches = self.store.query(img, space="image", where=to_where(applied), k=max(fetch * 3, 30))
-            if len([m for m in matches if m.product.id not in exclude]) >= k or not attempt:
-                break
-        if matches:
-            ids = [m.product.id for m in matches]
-            vecs = self.store.get_vectors(ids, space="image")
-            rescored = [
-                (m, (1 - self.cfg.text_weight) * m.similarity + self.cfg.text_weight * float(vecs[m.product.id] @ txt))
-                for m in matches
-            ]
-            rescored.sort(key=lambda t: -t[1])
-            matches = [StoredMatch(m.product, s, m.has_image) for m, s in rescored]
-        signals = ("image", "text") + _filter_signals(filt) + tuple(
-            f"inferred:{_ATTR[f]}={v}" for f, v in attempt.items())
-        return SearchResult(_hits(matches, signals, exclude, k), parsed, applied,
-                            {_ATTR[f]: v for f, v in attempt.items()})
+        hypotheses = self._hypotheses(neighbours, filt, k)
+        taken: dict[str, tuple[StoredMatch, float, int]] = {}
+        for rank, (attrs, slots) in enumerate(hypotheses):
+            applied = ProductFilter(**{**_filter_kwargs(filt), **{f: (v,) for f, v in attrs.items()}})
+            got = 0
+            for m, score in self._ranked(img, txt, applied, slots + fetch, exclude):
+                if got == slots:
+                    break
+                if m.product.id not in taken:
+                    taken[m.product.id] = (m, score, rank)
+                    got += 1
+        if len(taken) < k:  # too few under the inferred attributes: relax them
+            for m, score in self._ranked(img, txt, filt, k + fetch, exclude):
+                if len(taken) >= k:
+                    break
+                taken.setdefault(m.product.id, (m, score, len(hypotheses)))
+        ordered = sorted(taken.values(), key=lambda t: (t[2], -t[1]))
+        matches = [StoredMatch(m.product, score, m.has_image) for m, score, _ in ordered]
+        inferred = {_ATTR[f]: v for f, v in hypotheses[0][0].items()} if hypotheses else {}
+        signals = ("image", "text") + _filter_signals(filt) + tuple(f"inferred:{a}={v}" for a, v in inferred.items())
+        applied = ProductFilter(**{**_filter_kwargs(filt), **{f: (v,) for f, v in (hypotheses[0][0] if hypotheses else {}).items()}})
+        return SearchResult(_hits(matches, signals, exclude, k), parsed, applied, inferred)
 
-    def _infer(self, neighbours: list[StoredMatch], filt: ProductFilter) -> dict[str, str]:
-        out: dict[str, str] = {}
-        for field_name in ("article_types", "genders"):
-            if getattr(filt, field_name) or not neighbours:
-                continue  # the shopper said it: the text wins
-            votes: dict[str, float] = defaultdict(float)
-            for m in neighbours:
-                value = getattr(m.product, _ATTR[field_name])
-                if value:
-                    votes[value] += max(m.similarity, 0.0)
-            if votes:
-                value, weight = max(votes.items(), key=lambda kv: kv[1])
-                if weight / sum(votes.values()) >= self.cfg.infer_min_share:
-                    out[field_name] = value
-        return out
+    def _ranked(self, img, txt, filt: ProductFilter, n: int, exclude) -> list[tuple[StoredMatch, float]]:
+        """Candidates under ``filt`` by image similarity, re-scored with the text's aligned similarity."""
+        matches = [m for m in self.store.query(img, space="image", where=to_where(filt), k=n + len(exclude))
+                   if m.product.id not in exclude]
+        if not matches:
+            return []
+        vecs = self.store.get_vectors([m.product.id for m in matches], space="image")
+        w = self.cfg.text_weight
+        scored = [(m, (1 - w) * m.similarity + w * float(vecs[m.product.id] @ txt)) for m in matches]
+        return sorted(scored, key=lambda t: -t[1])
+
+    def _hypotheses(self, neighbours: list[StoredMatch], filt: ProductFilter, k: int) -> list[tuple[dict[str, str], int]]:
+        """What the picture probably shows, as (attributes, result slots) pairs, most likely first.
+
+        Votes of the image's neighbours (weighted by similarity) over the attributes the text
+        left open (article type, gender). Every reading with at least ``min_hypothesis_share``
+        of the vote gets a share of the ``k`` slots, so one wrong guess does not empty the page.
+        """
+        open_fields = [f for f in ("article_types", "genders") if not getattr(filt, f)]
+        if not open_fields or not neighbours:
+            return []
+        votes: dict[tuple, float] = defaultdict(float)
+        for m in neighbours:
+            key = tuple(getattr(m.product, _ATTR[f]) for f in open_fields)
+            if all(key):
+                votes[key] += max(m.similarity, 1e-3)
+        if not votes:
+            return []
+        total = sum(votes.values())
+        ranked = sorted(votes.items(), key=lambda kv: -kv[1])
+        kept = [(key, w / total) for key, w in ranked if w / total >= self.cfg.min_hypothesis_share]
+        kept = kept[: self.cfg.max_hypotheses] or [(ranked[0][0], ranked[0][1] / total)]
+        share_sum = sum(sh for _, sh in kept)
+        slots = [max(1, int(k * sh / share_sum)) for _, sh in kept]
+        slots[0] += max(0, k - sum(slots))
+        return [(dict(zip(open_fields, key)), n) for (key, _), n in zip(kept, slots)]
 
 
 _ATTR = {"article_types": "article_type", "genders": "gender", "colours": "base_colour", "usages": "usage"}
