@@ -108,8 +108,9 @@ class ProductSearch:
         return SearchResult(_hits(matches, signals, exclude, k), parsed, filt)
 
     def _image(self, image, parsed, filt: ProductFilter, fetch, exclude, k) -> SearchResult:
-        vec = self.embedder.embed_images([image])[0]
-        matches = self.store.query(vec, space="image", where=to_where(filt), k=fetch)
+        """More of what the picture shows: its likeliest (type, colour) readings share the slots."""
+        img = self.embedder.embed_images([image])[0]
+        matches, _ = self._by_readings(img, None, filt, k, fetch, exclude, ("article_types", "colours"), to_where(filt))
         return SearchResult(_hits(matches, ("image",) + _filter_signals(filt), exclude, k), parsed, filt)
 
     def _sum(self, image, parsed: ParsedQuery, filt: ProductFilter, fetch, exclude, k) -> SearchResult:
@@ -121,12 +122,27 @@ class ProductSearch:
         return SearchResult(_hits(matches, ("image", "text"), exclude, k), parsed, filt)
 
     def _composed(self, image, parsed: ParsedQuery, filt: ProductFilter, fetch, exclude, k) -> SearchResult:
+        """Keep what the picture shows (type, gender) except what the text changes (its filters)."""
         img = self.embedder.embed_images([image])[0]
         txt = self.embedder.embed_texts_shared([parsed.semantic_text])[0]
-        # What does the picture show? Read the attributes the text leaves open off its neighbours.
-        neighbours = self.store.query(img, space="image", where=None, k=self.cfg.neighbours + len(exclude))
+        matches, hypotheses = self._by_readings(img, txt, filt, k, fetch, exclude, ("article_types", "genders"), None)
+        top = hypotheses[0][0] if hypotheses else {}
+        inferred = {_ATTR[f]: v for f, v in top.items()}
+        signals = ("image", "text") + _filter_signals(filt) + tuple(f"inferred:{a}={v}" for a, v in inferred.items())
+        applied = ProductFilter(**{**_filter_kwargs(filt), **{f: (v,) for f, v in top.items()}})
+        return SearchResult(_hits(matches, signals, exclude, k), parsed, applied, inferred)
+
+    def _by_readings(self, img, txt, filt: ProductFilter, k: int, fetch: int, exclude, fields, neighbour_where):
+        """Read ``fields`` off the image's neighbours, fill the slots per reading, most likely first."""
+        neighbours = self.store.query(img, space="image", where=neighbour_where, k=self.cfg.neighbours + len(exclude))
         neighbours = [m for m in neighbours if m.product.id not in exclude][: self.cfg.neighbours]
-        hypotheses = self._hypotheses(neighbours, filt, k)
+        hypotheses = self._hypotheses(neighbours, filt, k, fields)
+        taken = self._fill(img, txt, filt, hypotheses, k, fetch, exclude)
+        ordered = sorted(taken.values(), key=lambda t: (t[2], -t[1]))
+        return [StoredMatch(m.product, score, m.has_image) for m, score, _ in ordered], hypotheses
+
+    def _fill(self, img, txt, filt: ProductFilter, hypotheses, k: int, fetch: int, exclude) -> dict:
+        """Fill each reading's slots from its own filtered candidates, then relax to ``filt`` alone."""
         taken: dict[str, tuple[StoredMatch, float, int]] = {}
         for rank, (attrs, slots) in enumerate(hypotheses):
             applied = ProductFilter(**{**_filter_kwargs(filt), **{f: (v,) for f, v in attrs.items()}})
@@ -142,32 +158,29 @@ class ProductSearch:
                 if len(taken) >= k:
                     break
                 taken.setdefault(m.product.id, (m, score, len(hypotheses)))
-        ordered = sorted(taken.values(), key=lambda t: (t[2], -t[1]))
-        matches = [StoredMatch(m.product, score, m.has_image) for m, score, _ in ordered]
-        inferred = {_ATTR[f]: v for f, v in hypotheses[0][0].items()} if hypotheses else {}
-        signals = ("image", "text") + _filter_signals(filt) + tuple(f"inferred:{a}={v}" for a, v in inferred.items())
-        applied = ProductFilter(**{**_filter_kwargs(filt), **{f: (v,) for f, v in (hypotheses[0][0] if hypotheses else {}).items()}})
-        return SearchResult(_hits(matches, signals, exclude, k), parsed, applied, inferred)
+        return taken
 
     def _ranked(self, img, txt, filt: ProductFilter, n: int, exclude) -> list[tuple[StoredMatch, float]]:
         """Candidates under ``filt`` by image similarity, re-scored with the text's aligned similarity."""
         matches = [m for m in self.store.query(img, space="image", where=to_where(filt), k=n + len(exclude))
                    if m.product.id not in exclude]
-        if not matches:
-            return []
+        if not matches or txt is None:
+            return [(m, m.similarity) for m in matches]
         vecs = self.store.get_vectors([m.product.id for m in matches], space="image")
         w = self.cfg.text_weight
         scored = [(m, (1 - w) * m.similarity + w * float(vecs[m.product.id] @ txt)) for m in matches]
         return sorted(scored, key=lambda t: -t[1])
 
-    def _hypotheses(self, neighbours: list[StoredMatch], filt: ProductFilter, k: int) -> list[tuple[dict[str, str], int]]:
+    def _hypotheses(self, neighbours: list[StoredMatch], filt: ProductFilter, k: int,
+                    fields: tuple[str, ...]) -> list[tuple[dict[str, str], int]]:
         """What the picture probably shows, as (attributes, result slots) pairs, most likely first.
 
-        Votes of the image's neighbours (weighted by similarity) over the attributes the text
-        left open (article type, gender). Every reading with at least ``min_hypothesis_share``
+        Votes of the image's neighbours (weighted by similarity) over ``fields`` that the
+        shopper left open (article type and gender for composed queries, article type and
+        colour for a picture alone). Every reading with at least ``min_hypothesis_share``
         of the vote gets a share of the ``k`` slots, so one wrong guess does not empty the page.
         """
-        open_fields = [f for f in ("article_types", "genders") if not getattr(filt, f)]
+        open_fields = [f for f in fields if not getattr(filt, f)]
         if not open_fields or not neighbours:
             return []
         votes: dict[tuple, float] = defaultdict(float)
