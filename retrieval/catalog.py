@@ -75,6 +75,7 @@ class Catalog:
     path: Path
     products: list[Product]
     issues: list[RowIssue] = field(default_factory=list)
+    rows: dict[str, int] = field(default_factory=dict)  # product id -> its row in the file
 
     def facet_values(self, facet: str) -> list[str]:
         return sorted({v for p in self.products if (v := getattr(p, facet))})
@@ -119,7 +120,7 @@ def read_catalog(path: str | Path) -> Catalog:
         products.append(product)
     for issue in issues:
         logger.warning("%s: %s", path, issue)
-    return Catalog(path=path, products=products, issues=issues)
+    return Catalog(path=path, products=products, issues=issues, rows=seen)
 
 
 def _csv_rows(path: Path):

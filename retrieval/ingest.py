@@ -13,6 +13,7 @@ import json
 import logging
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -59,11 +60,16 @@ def ingest(catalog: Catalog, store: ProductStore, embedder, load_image: ImageLoa
     todo = [p for p in products if stored.get(p.id) != p.content_hash()]
     report.unchanged = len(products) - len(todo)
     record_vocabulary(store, Vocabulary.from_products(products))
+    batches = [todo[s:s + batch_size] for s in range(0, len(todo), batch_size)]
     bar = tqdm(total=len(todo), desc="ingest", unit="product", disable=not progress)
-    for s in range(0, len(todo), batch_size):
-        batch = todo[s:s + batch_size]
-        _ingest_batch(batch, store, embedder, load_image, report)
-        bar.update(len(batch))
+    # Decode the next batch's images (PIL releases the GIL) while this one is embedded.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest-decode") as pool:
+        pending = pool.submit(_decode_batch, batches[0], load_image) if batches else None
+        for i, batch in enumerate(batches):
+            decoded = pending.result()
+            pending = pool.submit(_decode_batch, batches[i + 1], load_image) if i + 1 < len(batches) else None
+            _ingest_batch(batch, decoded, store, embedder, report, catalog.rows)
+            bar.update(len(batch))
     bar.close()
     if prune:
         keep = {p.id for p in products}
@@ -75,19 +81,24 @@ def ingest(catalog: Catalog, store: ProductStore, embedder, load_image: ImageLoa
     return report
 
 
-def _ingest_batch(batch: list[Product], store: ProductStore, embedder, load_image: ImageLoader,
-                  report: IngestReport) -> None:
-    images, with_image = [], []
+def _decode_batch(batch: list[Product], load_image: ImageLoader) -> list[Image.Image | ValueError | None]:
+    """Each product's decoded image, the error that made it unusable, or None (no image path)."""
+    out: list[Image.Image | ValueError | None] = []
     for p in batch:
-        if not p.image:
-            with_image.append(False)
-            continue
         try:
-            images.append(load_image(p.image))
-            with_image.append(True)
+            out.append(load_image(p.image) if p.image else None)
         except ValueError as exc:
-            report.issues.append(RowIssue(0, "image", str(exc), p.id, "indexed without image"))
-            with_image.append(False)
+            out.append(exc)
+    return out
+
+
+def _ingest_batch(batch: list[Product], decoded: list, store: ProductStore, embedder, report: IngestReport,
+                  rows: dict[str, int]) -> None:
+    images = [im for im in decoded if isinstance(im, Image.Image)]
+    with_image = [isinstance(im, Image.Image) for im in decoded]
+    for p, im in zip(batch, decoded):
+        if isinstance(im, ValueError):
+            report.issues.append(RowIssue(rows.get(p.id, 0), "image", str(im), p.id, "indexed without image"))
     text_vecs, text_shared = embedder.embed_texts_both([p.document() for p in batch])
     image_vecs = np.array(text_shared, dtype=np.float32, copy=True)  # stand-in for products without an image
     if images:

@@ -108,6 +108,7 @@ def test_corrupt_image_is_reported_and_indexed_by_text(client, encoder, catalog)
     assert report.without_image == 1 and store.count() == 16
     issue = next(i for i in report.issues if i.product_id == "p3")
     assert issue.field == "image" and "not an image" in issue.reason and issue.action == "indexed without image"
+    assert issue.row == 4  # p3 is on line 4 of the CSV
 
 
 def test_store_refuses_other_encoders(client, encoder, catalog):
