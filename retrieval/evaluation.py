@@ -190,8 +190,8 @@ def plot_results(result: dict, path) -> None:
     names = list(suites)
     fig, ax = plt.subplots(figsize=(9, 4))
     xs = range(len(names))
-    ax.bar([x - 0.2 for x in xs], [suites[n]["P@10"] for n in names], width=0.4, label="P@10")
-    ax.bar([x + 0.2 for x in xs], [suites[n]["Hit@10"] for n in names], width=0.4, label="Hit@10")
+    ax.bar([x - 0.2 for x in xs], [suites[n]["P@10"] or 0 for n in names], width=0.4, label="P@10")
+    ax.bar([x + 0.2 for x in xs], [suites[n]["Hit@10"] or 0 for n in names], width=0.4, label="Hit@10")
     ax.set_xticks(list(xs), names, rotation=20)
     ax.set_ylim(0, 1.05)
     for key, target in TARGETS.items():

@@ -138,7 +138,7 @@ class ProductSearch:
         neighbours = [m for m in neighbours if m.product.id not in exclude][: self.cfg.neighbours]
         hypotheses = self._hypotheses(neighbours, filt, k, fields)
         taken = self._fill(img, txt, filt, hypotheses, k, fetch, exclude)
-        ordered = sorted(taken.values(), key=lambda t: (t[2], -t[1]))
+        ordered = sorted(taken.values(), key=lambda t: -t[1])  # readings pick the items; scores order them
         return [StoredMatch(m.product, score, m.has_image) for m, score, _ in ordered], hypotheses
 
     def _fill(self, img, txt, filt: ProductFilter, hypotheses, k: int, fetch: int, exclude) -> dict:
