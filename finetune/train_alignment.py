@@ -22,6 +22,7 @@ from adapters.config import DEFAULT_ALIGNMENT_DIR, AlignmentConfig, EncoderConfi
 from adapters.loading import load_image_encoder, load_text_encoder, resolve_device
 from adapters.encoders import ImageEncoder, TextEncoder
 from finetune.features import catalog_features
+from finetune.plots import Panel, plot_panels
 from retrieval.catalog import SAMPLE_CATALOG, read_catalog, split_of
 
 logger = logging.getLogger(__name__)
@@ -157,24 +158,16 @@ def _labels(products, attributes: tuple[str, ...]) -> torch.Tensor | None:
 
 
 def plot_history(history: list[dict], path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     epochs = [h["epoch"] for h in history]
-    fig, (a, b) = plt.subplots(1, 2, figsize=(10, 4))
-    a.plot(epochs, [h["train_loss"] for h in history], label="train")
-    a.plot(epochs, [h["val_loss"] for h in history], label="val")
-    a.set(xlabel="epoch", ylabel="InfoNCE loss", title="alignment adaptor loss")
-    a.legend()
-    for key in ("i2t_R@1", "i2t_R@10", "t2i_R@1", "t2i_R@10"):
-        b.plot(epochs, [h[key] for h in history], label=key)
-    b.set(xlabel="epoch", ylabel="recall (val)", title="val retrieval recall", ylim=(0, 1))
-    b.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+
+    def series(*keys):
+        return {k: (epochs, [h[k] for h in history]) for k in keys}
+
+    plot_panels([
+        Panel("alignment adaptor loss", "InfoNCE loss",
+              {"train": (epochs, [h["train_loss"] for h in history]), "val": (epochs, [h["val_loss"] for h in history])}),
+        Panel("val retrieval recall", "recall (val)", series("i2t_R@1", "i2t_R@10", "t2i_R@1", "t2i_R@10"), ylim=(0, 1)),
+    ], path)
 
 
 def main(config_path: str | None = None, **overrides) -> dict:

@@ -44,6 +44,7 @@ from adapters.output.projector import (
     save_output_projector,
     text_encoder_targets,
 )
+from finetune.plots import Panel, plot_panels
 from retrieval.catalog import SAMPLE_CATALOG, Product, read_catalog, split_of
 
 logger = logging.getLogger(__name__)
@@ -215,25 +216,18 @@ def train(cfg: OutputProjectorRunConfig, models=None) -> dict:
 
 
 def plot_history(history: list[dict], path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     epochs = [h["epoch"] for h in history]
-    fig, (a, b) = plt.subplots(1, 2, figsize=(10, 4))
-    a.plot(epochs, [h["train_loss"] for h in history], label="train")
-    a.plot(epochs, [h["val_loss"] for h in history], label="val")
-    a.set(xlabel="epoch", ylabel="MSE + (1 - cosine)", title="output projector loss", yscale="log")
-    a.legend()
-    b.plot(epochs, [h["val_cosine"] for h in history], label="projector (val)")
-    b.plot(epochs, [h["baseline_cosine"] for h in history], "--", label="mean-target baseline")
-    b.plot(epochs, [h["val_centred_cosine"] for h in history], label="projector, centred (val)")
-    b.set(xlabel="epoch", ylabel="per-token cosine", title="held-out cosine to text-encoder embeddings")
-    b.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+
+    def ys(key):
+        return epochs, [h[key] for h in history]
+
+    plot_panels([
+        Panel("output projector loss", "MSE + (1 - cosine)", {"train": ys("train_loss"), "val": ys("val_loss")},
+              yscale="log"),
+        Panel("held-out cosine to text-encoder embeddings", "per-token cosine",
+              {"projector (val)": ys("val_cosine"), "mean-target baseline": ys("baseline_cosine"),
+               "projector, centred (val)": ys("val_centred_cosine")}, styles={"mean-target baseline": "--"}),
+    ], path)
 
 
 def main(config_path: str | None = None, **overrides) -> dict:
