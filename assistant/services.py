@@ -18,7 +18,7 @@ from retrieval.catalog import Catalog
 from retrieval.ingest import IngestReport, ingest, read_vocabulary
 from retrieval.query_parser import QueryParser
 from retrieval.search import ProductSearch, SearchConfig
-from retrieval.store import ProductStore, StoreConfig, make_client
+from retrieval.store import ProductStore, StoreConfig, drop_store, make_client
 
 logger = logging.getLogger(__name__)
 
@@ -34,9 +34,7 @@ def open_store(settings: Settings, *, create: bool, rebuild: bool = False) -> Pr
     store_cfg: StoreConfig = settings.store_config()
     client = make_client(store_cfg)
     if rebuild:
-        for name in (f"{store_cfg.collection}_text", f"{store_cfg.collection}_image"):
-            if name in {getattr(c, "name", c) for c in client.list_collections()}:
-                client.delete_collection(name)
+        drop_store(client, store_cfg.collection)
     return ProductStore(client, store_cfg.collection, encoder.fingerprint, create=create)
 
 

@@ -86,6 +86,14 @@ def make_client(cfg: StoreConfig):
     return chromadb.PersistentClient(path=cfg.path, settings=settings)
 
 
+def drop_store(client, name: str) -> None:
+    """Delete a store's collections, whatever built them (``ingest --rebuild``)."""
+    existing = {getattr(c, "name", c) for c in client.list_collections()}
+    for coll in (f"{name}_text", f"{name}_image"):
+        if coll in existing:
+            client.delete_collection(coll)
+
+
 @dataclass(frozen=True)
 class StoredMatch:
     product: Product
@@ -134,11 +142,6 @@ class ProductStore:
         return self.client.create_collection(
             name, metadata={FINGERPRINT_KEY: wanted}, configuration={"hnsw": {"space": "cosine"}}
         )
-
-    def drop(self) -> None:
-        """Delete both collections (for ``--rebuild``)."""
-        for coll in (self.text, self.image):
-            self.client.delete_collection(coll.name)
 
     def count(self) -> int:
         return min(self.text.count(), self.image.count())

@@ -15,7 +15,7 @@ from retrieval.filters import ProductFilter
 from retrieval.ingest import ingest, read_vocabulary
 from retrieval.query_parser import QueryError, QueryParser
 from retrieval.search import ProductSearch
-from retrieval.store import ProductStore, StoreMismatchError
+from retrieval.store import ProductStore, StoreMismatchError, drop_store
 from tests.helpers import HashTextEncoder, toy_catalog
 
 
@@ -119,6 +119,8 @@ def test_store_refuses_other_encoders(client, encoder, catalog):
         ProductStore(client, "t", other)
     with pytest.raises(StoreMismatchError, match="dims"):
         store.query(np.zeros(5), space="image", where=None, k=3)
+    drop_store(client, "t")  # what --rebuild does: then the other encoders may build it
+    assert ProductStore(client, "t", other).count() == 0
 
 
 def test_search_routes(client, encoder, catalog):
