@@ -17,6 +17,7 @@ from adapters.loading.encoders import (
     load_product_encoder,
     load_text_encoder,
 )
+from adapters.loading.mllm import LoadedMLLM, load_mllm
 
 __all__ = [
     "resolve_device",
@@ -24,6 +25,8 @@ __all__ = [
     "load_image_encoder",
     "load_text_encoder",
     "load_product_encoder",
+    "load_mllm",
+    "LoadedMLLM",
     "DiffusionLoadError",
     "LoadedDiffusion",
     "load_diffusion_pipeline",

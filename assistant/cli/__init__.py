@@ -14,6 +14,7 @@ import sys
 
 COMMAND_MODULES = [
     "assistant.cli.retrieval_cmds",
+    "assistant.cli.mllm_cmds",
     "assistant.cli.eval_cmds",
     "assistant.cli.generate_cmds",
 ]

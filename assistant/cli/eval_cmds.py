@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-EVAL_REGISTRARS: list[str] = []  # "module:function" entries that add more eval suites
+EVAL_REGISTRARS: list[str] = ["assistant.cli.mllm_cmds:register_eval"]  # "module:function" entries adding suites
 
 
 def cmd_eval_retrieval(args) -> int:

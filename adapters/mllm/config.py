@@ -1,0 +1,48 @@
+"""``MLLMConfig``: which multimodal LLM to load and how to run it. Validated on construction."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+EMBEDDED = "embedded"
+# The trained adaptors that ship with the project (see README: `shopassist train-projector`,
+# `shopassist train-lora`). A folder with ``mllm_adapter.json`` naming what it holds.
+DEFAULT_MLLM_ADAPTER_DIR = str(Path(__file__).resolve().parents[1] / "weights" / "mllm")
+DTYPES = ("float32", "bfloat16", "float16")
+
+
+@dataclass(frozen=True)
+class MLLMConfig:
+    """``base``: ``"embedded"`` (EfficientNet-Lite0 tower + SmolLM2-135M-Instruct, both
+    packaged) or a local llava-hf checkpoint folder. ``adapter_path``: a folder written by
+    the fine-tuning scripts (projector and/or LoRA) or None for none (an untrained projector
+    on the embedded base)."""
+
+    base: str = EMBEDDED
+    adapter_path: str | None = DEFAULT_MLLM_ADAPTER_DIR
+    device: str = "auto"
+    dtype: Literal["float32", "bfloat16", "float16"] = "float32"
+    max_new_tokens: int = 128
+    seed: int = 0
+    merge_lora: bool = True  # fold LoRA into the weights for inference (faster decode)
+    system_prompt: str = "You are a helpful shopping assistant."
+
+    def __post_init__(self) -> None:
+        if not self.base:
+            raise ValueError("MLLMConfig: base must be 'embedded' or a checkpoint folder")
+        if self.base != EMBEDDED and not Path(self.base).expanduser().is_dir():
+            raise FileNotFoundError(f"MLLMConfig: base checkpoint folder {self.base} does not exist")
+        if self.dtype not in DTYPES:
+            raise ValueError(f"MLLMConfig: dtype must be one of {DTYPES}")
+        if self.device not in ("auto", "cpu") and not self.device.startswith("cuda"):
+            raise ValueError("MLLMConfig: device must be auto, cpu or cuda[:N]")
+        if not 1 <= self.max_new_tokens <= 4096:
+            raise ValueError("MLLMConfig: max_new_tokens must be in 1..4096")
+        if self.seed < 0:
+            raise ValueError("MLLMConfig: seed must be >= 0")
+
+    @property
+    def embedded(self) -> bool:
+        return self.base == EMBEDDED

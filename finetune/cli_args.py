@@ -1,0 +1,24 @@
+"""Command-line flags of the two MLLM training stages (argparse only: no heavy imports,
+so ``shopassist --help`` stays instant)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+CONFIG_DIR = Path(__file__).resolve().parent / "configs"
+
+
+def add_stage_args(parser: argparse.ArgumentParser, default_config: str, stage2: bool = False) -> None:
+    parser.add_argument("--config", default=str(CONFIG_DIR / default_config), help="run config JSON")
+    parser.add_argument("--quick", action="store_true", help="tiny smoke-test run (configs/*_quick.json)")
+    parser.add_argument("--catalog", default=None, help="catalog CSV/JSONL (default: the sample catalog)")
+    parser.add_argument("--out", default=None, help="adaptor folder to write (default: adapters/weights/mllm; "
+                                                    "--quick: runs/mllm/projector_quick/adapter)")
+    parser.add_argument("--run-dir", default=None, help="checkpoints, loss curve, feature cache (default runs/mllm/...)")
+    parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    parser.add_argument("--max-steps", type=int, default=None, help="override the config's max_steps")
+    parser.add_argument("--max-minutes", type=float, default=None, help="override the config's time budget")
+    parser.add_argument("--fresh", action="store_true", help="ignore an existing checkpoint (no resume)")
+    if stage2:
+        parser.add_argument("--init", default=None, help="stage-1 adaptor folder (default: --out)")

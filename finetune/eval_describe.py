@@ -1,0 +1,238 @@
+"""``eval describe``: on held-out ("test" split) catalog images, ask the model to describe
+the product and score, automatically, whether the answer names the true colour and the
+true article type (synonym tables below). Also reports how often a *wrong* catalog colour
+is named, so an answer listing every colour cannot score well.
+
+Run: ``python -m finetune.eval_describe [--catalog CSV] [--json OUT] [--limit N]``
+(``shopassist eval describe`` is the same command).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import random
+import re
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from retrieval.catalog import Product, split_of
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_QUESTION = "Describe this product."
+
+# Extra accepted words per catalog colour (the colour's own name is always accepted).
+COLOUR_SYNONYMS: dict[str, tuple[str, ...]] = {
+    "grey": ("gray",), "navy blue": ("navy",), "grey melange": ("grey", "gray", "melange"),
+    "off white": ("off-white", "white", "cream"), "multi": ("multicolour", "multicolor", "multi-coloured",
+                                                             "multicoloured", "multi-colour", "multi color"),
+    "charcoal": ("dark grey", "charcoal grey"), "steel": ("silver", "stainless steel"),
+    "turquoise blue": ("turquoise",), "sea green": ("green",), "coffee brown": ("brown", "coffee"),
+    "mushroom brown": ("brown",), "skin": ("nude", "beige"), "nude": ("skin", "beige"),
+    "metallic": ("silver", "gold"), "burgundy": ("maroon", "wine"), "maroon": ("burgundy",),
+    "cream": ("off white", "off-white"), "khaki": ("beige",), "rose": ("pink", "rose gold"), "mauve": ("purple",),
+    "lavender": ("purple", "lilac"), "magenta": ("pink",), "mustard": ("yellow",), "rust": ("orange",),
+}
+
+# Extra accepted words per catalog article type (singular/plural of the name always accepted).
+TYPE_SYNONYMS: dict[str, tuple[str, ...]] = {
+    "tshirts": ("t-shirt", "t shirt", "tee"), "perfume and body mist": ("perfume", "body mist", "fragrance"),
+    "flip flops": ("flip-flop", "flip flop", "slipper"), "innerwear vests": ("vest", "innerwear"),
+    "necklace and chains": ("necklace", "chain"), "track pants": ("trackpants", "track pant", "joggers"),
+    "sunglasses": ("sunglass", "shades"), "casual shoes": ("sneaker",), "sports shoes": ("running shoe", "trainer"),
+    "formal shoes": ("oxford", "derby", "brogue"), "handbags": ("handbag", "bag"), "backpacks": ("backpack", "bag"),
+    "deodorant": ("deo", "deodorant spray"), "lip gloss": ("lipgloss",), "nail polish": ("nail paint", "nail lacquer"),
+    "kurtis": ("kurti",), "kurtas": ("kurta",), "watches": ("watch",), "jeans": ("denim",),
+    "sweatshirts": ("sweatshirt", "hoodie"), "tops": ("top",), "bra": ("bras",), "briefs": ("brief", "underwear"),
+}
+
+
+def _norm(text: str) -> str:
+    return " " + re.sub(r"[^a-z0-9]+", " ", text.lower().replace("-", " ")).strip() + " "
+
+
+def _variants(word: str) -> set[str]:
+    w = word.lower().strip()
+    out = {w}
+    if w.endswith("es"):
+        out |= {w[:-2], w[:-1]}
+    elif w.endswith("s"):
+        out.add(w[:-1])
+    else:
+        out |= {w + "s", w + "es"}
+    return out
+
+
+def colour_terms(colour: str) -> set[str]:
+    c = colour.lower()
+    return {_norm(t).strip() for t in (c, *COLOUR_SYNONYMS.get(c, ()))}
+
+
+def type_terms(article_type: str) -> set[str]:
+    t = article_type.lower()
+    terms = set()
+    for w in (t, *TYPE_SYNONYMS.get(t, ())):
+        terms |= _variants(w)
+    return {_norm(x).strip() for x in terms}
+
+
+def names_any(text: str, terms: set[str]) -> bool:
+    hay = _norm(text)
+    return any(f" {t} " in hay for t in terms if t)
+
+
+def names_wrong_colour(text: str, colour: str, all_colours: Sequence[str]) -> bool:
+    """True when a catalog colour other than ``colour`` (and not one of its synonyms) is named."""
+    ok = colour_terms(colour)
+    hay = _norm(text)
+    for other in all_colours:
+        if other.lower() == colour.lower():
+            continue
+        for term in colour_terms(other) - ok:
+            if f" {term} " in hay and not any(term in o and f" {o} " in hay for o in ok):
+                return True
+    return False
+
+
+@dataclass
+class DescribeScore:
+    name: str
+    n: int
+    colour_acc: float
+    type_acc: float
+    both_acc: float
+    wrong_colour_rate: float
+    seconds: float
+    examples: list[dict] = field(default_factory=list)
+
+
+def score_answers(name: str, products: Sequence[Product], answers: Sequence[str], all_colours: Sequence[str],
+                  seconds: float = 0.0, keep: int = 12) -> DescribeScore:
+    c = t = both = wrong = 0
+    examples = []
+    for p, a in zip(products, answers, strict=True):
+        hit_c = names_any(a, colour_terms(p.base_colour))
+        hit_t = names_any(a, type_terms(p.article_type))
+        c, t, both = c + hit_c, t + hit_t, both + (hit_c and hit_t)
+        wrong += names_wrong_colour(a, p.base_colour, all_colours)
+        if len(examples) < keep:
+            examples.append({"id": p.id, "colour": p.base_colour, "type": p.article_type, "answer": a,
+                             "colour_ok": hit_c, "type_ok": hit_t})
+    n = max(1, len(products))
+    return DescribeScore(name, len(products), round(c / n, 4), round(t / n, 4), round(both / n, 4),
+                         round(wrong / n, 4), round(seconds, 1), examples)
+
+
+def held_out_products(products: Sequence[Product], limit: int | None, seed: int = 0) -> list[Product]:
+    """Held-out products with an image, colour and type; a seeded sample of ``limit``."""
+    held = [p for p in products if split_of(p.id) == "test" and p.image and p.base_colour and p.article_type]
+    random.Random(seed).shuffle(held)
+    return held[:limit] if limit else held
+
+
+def describe_all(runner, products: Sequence[Product], question: str, max_new_tokens: int, batch_size: int,
+                 progress: bool = True) -> list[str]:
+    from tqdm.auto import tqdm
+
+    from adapters.mllm.runner import ChatMessage
+
+    answers: list[str] = []
+    for s in tqdm(range(0, len(products), batch_size), desc="describe", unit="batch", disable=not progress):
+        convs = [[ChatMessage("user", question, image=p.image)] for p in products[s:s + batch_size]]
+        answers += runner.generate_batch(convs, max_new_tokens=max_new_tokens)
+    return answers
+
+
+def evaluate_model(name: str, runner, products: Sequence[Product], all_colours: Sequence[str],
+                   question: str = DEFAULT_QUESTION, max_new_tokens: int = 32, batch_size: int = 16) -> DescribeScore:
+    start = time.monotonic()
+    answers = describe_all(runner, products, question, max_new_tokens, batch_size)
+    return score_answers(name, products, answers, all_colours, time.monotonic() - start)
+
+
+def run(catalog_path, models: dict[str, object], limit: int | None, question: str = DEFAULT_QUESTION,
+        max_new_tokens: int = 32, batch_size: int = 16, device: str = "auto") -> dict:
+    """Evaluate each named ``MLLMConfig`` adapter setting in turn; returns the JSON report."""
+    from adapters.loading.mllm import load_mllm
+    from adapters.mllm.runner import MLLMRunner
+    from retrieval.catalog import read_catalog
+
+    catalog = read_catalog(catalog_path)
+    products = held_out_products(catalog.products, limit)
+    if not products:
+        raise ValueError(f"{catalog_path}: no test-split products with an image, colour and article type")
+    colours = catalog.facet_values("base_colour")
+    results = {}
+    for name, cfg in models.items():
+        logger.info("evaluating %s on %d products", name, len(products))
+        start = time.monotonic()
+        loaded = load_mllm(cfg)
+        load_s = time.monotonic() - start
+        score = evaluate_model(name, MLLMRunner(loaded), products, colours, question, max_new_tokens, batch_size)
+        results[name] = {**asdict(score), "stage": loaded.stage, "adapter_path": cfg.adapter_path,
+                         "load_seconds": round(load_s, 1)}
+        del loaded
+    return {"catalog": str(catalog.path), "split": "test", "n": len(products), "question": question,
+            "max_new_tokens": max_new_tokens, "results": results}
+
+
+def add_eval_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--catalog", default=None, help="catalog CSV/JSONL (default: the sample catalog)")
+    p.add_argument("--json", default=None, help="write the report here")
+    p.add_argument("--limit", type=int, default=None, help="evaluate a seeded sample of N test products")
+    p.add_argument("--question", default=DEFAULT_QUESTION)
+    p.add_argument("--max-new-tokens", type=int, default=32)
+    p.add_argument("--batch-size", type=int, default=16)
+    p.add_argument("--adapters", nargs="*", default=None,
+                   help="NAME=FOLDER pairs to compare (default: trained=adapters/weights/mllm)")
+    p.add_argument("--no-untrained", action="store_true", help="skip the untrained-projector baseline")
+    p.add_argument("--base", default="embedded", help="'embedded' or a local llava-hf checkpoint folder")
+    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+
+
+def run_cli(args) -> int:
+    """Evaluate, print a table, write the JSON report (entry point of both CLIs)."""
+    from adapters.mllm.config import DEFAULT_MLLM_ADAPTER_DIR, MLLMConfig
+    from retrieval.catalog import SAMPLE_CATALOG
+
+    models = {}
+    if not args.no_untrained:
+        models["untrained"] = MLLMConfig(base=args.base, adapter_path=None, device=args.device)
+    for spec in args.adapters or [f"trained={DEFAULT_MLLM_ADAPTER_DIR}"]:
+        name, _, path = spec.partition("=")
+        if not path:
+            raise ValueError(f"--adapters takes NAME=FOLDER, got {spec!r}")
+        models[name] = MLLMConfig(base=args.base, adapter_path=path, device=args.device)
+    report = run(args.catalog or SAMPLE_CATALOG, models, args.limit, args.question, args.max_new_tokens,
+                 args.batch_size)
+    print(f"eval describe on {report['n']} held-out products of {report['catalog']}")
+    print(f"  {'model':<12} {'stage':<9} {'colour':>7} {'type':>7} {'both':>7} {'wrong col':>9} {'seconds':>8}")
+    for name, r in report["results"].items():
+        print(f"  {name:<12} {r['stage']:<9} {r['colour_acc']:7.3f} {r['type_acc']:7.3f} {r['both_acc']:7.3f}"
+              f" {r['wrong_colour_rate']:9.3f} {r['seconds']:8.1f}")
+    if args.json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(json.dumps(report, indent=2) + "\n")
+        print(f"wrote {args.json}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    import os
+
+    for key in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"):
+        os.environ.setdefault(key, "1")
+    parser = argparse.ArgumentParser(description="held-out describe evaluation of the multimodal LLM")
+    add_eval_args(parser)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    return run_cli(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,127 @@
+"""Stage 2, instruction tuning: LoRA on the language model's attention projections plus
+the projector (peft ``modules_to_save``), on shopping conversations generated from the
+catalog. ``python -m finetune.train_lora [--quick] [--init STAGE1_FOLDER]``.
+
+Writes ``lora/`` (peft ``save_pretrained``: the LoRA weights and the trained projector)
+and the manifest (stage "lora") to --out. --init names the stage-1 folder to start from.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import random
+import sys
+from dataclasses import asdict
+from functools import partial
+from pathlib import Path
+
+import torch
+
+from adapters.mllm.adapter_io import LORA_DIR, AdapterManifest, load_projector, read_manifest, write_manifest
+from adapters.mllm.config import DEFAULT_MLLM_ADAPTER_DIR
+from finetune.data_mllm import collate, instruction_examples
+from finetune.mllm_steps import make_loss_fn
+from finetune.cli_args import add_stage_args
+from finetune.stage_common import (config_from_args, count_params, encode_sets,
+                                   prepare_data, setup_threads)
+from finetune.trainer import TrainConfig, train_loop, write_json
+
+logger = logging.getLogger(__name__)
+REPO = Path(__file__).resolve().parents[1]
+
+# The language model's attention projections only, whatever HF calls the path
+# ("model.language_model.layers.N.self_attn.q_proj" in transformers 5, "language_model.model..."
+# before): the vision tower is never wrapped.
+LM_ATTENTION_REGEX = r".*language_model.*\.(q_proj|k_proj|v_proj|o_proj)"
+
+
+def apply_lora(model, cfg: TrainConfig):
+    """peft model with LoRA on LM attention and a trainable copy of the projector."""
+    from peft import LoraConfig, get_peft_model
+
+    model.requires_grad_(False)
+    lora = LoraConfig(r=cfg.lora_r, lora_alpha=cfg.lora_alpha, lora_dropout=cfg.lora_dropout,
+                      target_modules=LM_ATTENTION_REGEX, modules_to_save=["multi_modal_projector"],
+                      task_type="CAUSAL_LM")
+    return get_peft_model(model, lora)
+
+
+def save_lora(peft_model, out_dir: Path) -> Path:
+    path = out_dir / LORA_DIR
+    # The added <image> row of the embeddings is always overwritten by image features: no need to save it.
+    peft_model.save_pretrained(str(path), save_embedding_layers=False)
+    return path
+
+
+def run_stage2(model, processor, cfg: TrainConfig, init_dir: Path, out_dir: Path, run_dir: Path,
+               device: torch.device, catalog=None) -> dict:
+    torch.manual_seed(cfg.seed)
+    manifest = read_manifest(init_dir)
+    if manifest is None:
+        raise FileNotFoundError(f"{init_dir} holds no stage-1 adaptor (mllm_adapter.json); run train-projector first")
+    load_projector(model, init_dir)
+    model.to(device)
+    data = prepare_data(model, processor, catalog, cfg, run_dir.parent / "cache", device)
+    peft_model = apply_lora(model, cfg)
+    trainable, total = count_params(peft_model)
+    logger.info("stage 2: %d trainable of %d parameters (%.3f%%)", trainable, total, 100 * trainable / total)
+    train_ex = instruction_examples(data.products, data.train_rows, random.Random(cfg.seed), cfg.per_product)
+    val_ex = instruction_examples(data.products, data.val_rows, random.Random(cfg.seed + 1), cfg.per_product)
+    enc_train, val = encode_sets(processor, train_ex, val_ex, cfg)
+    loss_fn = make_loss_fn(peft_model, data.features, processor.image_token_id, device)
+    params = [p for p in peft_model.parameters() if p.requires_grad]
+
+    def train_mode():
+        peft_model.train()  # LoRA dropout on
+        peft_model.get_base_model().model.vision_tower.eval()  # BatchNorm statistics stay fixed
+
+    result = train_loop(loss_fn, params, enc_train, val, partial(collate, pad_id=processor.tokenizer.pad_token_id),
+                        cfg, run_dir, train_mode)
+    peft_model.eval()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    save_lora(peft_model, out_dir)  # carries the trained projector too (modules_to_save)
+    write_manifest(out_dir, AdapterManifest.for_tower("lora", manifest.tower_config()))
+    summary = {"stage": "lora", "config": asdict(cfg), "device": str(device), "steps": result.steps,
+               "stopped_by": result.stopped_by, "seconds": round(result.seconds, 1),
+               "train_examples": len(enc_train), "val_examples": sum(len(b["input_ids"]) for b in val),
+               "trainable_params": trainable, "total_params": total,
+               "final_train_loss": round(sum(v for _, v in result.train_loss[-20:]) / max(1, len(result.train_loss[-20:])), 4),
+               "val_loss": result.val_loss}
+    write_json(out_dir / "training_lora.json", summary)
+    (out_dir / "loss_curve_lora.png").write_bytes((run_dir / "loss_curve.png").read_bytes())
+    return summary
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_stage_args(parser, "lora_default.json", stage2=True)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    return run_from_args(args)
+
+
+def run_from_args(args) -> int:
+    from adapters.loading.device import resolve_device
+    from adapters.loading.mllm import build_embedded
+
+    cfg = config_from_args(args, "lora_quick.json")
+    setup_threads(cfg)
+    run_dir = Path(args.run_dir or REPO / "runs" / "mllm" / ("lora_quick" if args.quick else "lora"))
+    if args.fresh and (run_dir / "checkpoint.pt").exists():
+        (run_dir / "checkpoint.pt").unlink()
+    default_out = REPO / "runs" / "mllm" / "projector_quick" / "adapter" if args.quick else Path(DEFAULT_MLLM_ADAPTER_DIR)
+    out_dir = Path(args.out) if args.out else default_out
+    init_dir = Path(args.init) if args.init else out_dir
+    manifest = read_manifest(init_dir)
+    if manifest is None:
+        raise FileNotFoundError(f"{init_dir} holds no stage-1 adaptor; run train-projector first")
+    model, processor = build_embedded(manifest.tower_config(), seed=cfg.seed)
+    summary = run_stage2(model, processor, cfg, init_dir, out_dir, run_dir, resolve_device(args.device), args.catalog)
+    print(f"stage 2 done: {summary['steps']} steps in {summary['seconds']} s ({summary['stopped_by']}), "
+          f"train loss {summary['final_train_loss']}, val loss {summary['val_loss'][-1][1]:.4f} -> {out_dir}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
