@@ -71,6 +71,15 @@ def count_params(model) -> tuple[int, int]:
     return trainable, total
 
 
+def prepare_run_dir(args, name: str) -> Path:
+    """The stage's checkpoint folder (``runs/mllm/<name>[_quick]`` unless ``--run-dir``); ``--fresh`` drops its checkpoint."""
+    repo = Path(__file__).resolve().parents[1]
+    run_dir = Path(args.run_dir or repo / "runs" / "mllm" / (f"{name}_quick" if args.quick else name))
+    if args.fresh and (run_dir / "checkpoint.pt").exists():
+        (run_dir / "checkpoint.pt").unlink()
+    return run_dir
+
+
 def setup_threads(cfg: TrainConfig) -> None:
     if cfg.num_threads:
         torch.set_num_threads(cfg.num_threads)

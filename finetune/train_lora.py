@@ -24,7 +24,7 @@ from finetune.data_mllm import collate, instruction_examples
 from finetune.mllm_steps import make_loss_fn
 from finetune.cli_args import add_stage_args
 from finetune.stage_common import (config_from_args, count_params, encode_sets,
-                                   prepare_data, setup_threads)
+                                   prepare_data, prepare_run_dir, setup_threads)
 from finetune.trainer import TrainConfig, train_loop, write_json
 
 logger = logging.getLogger(__name__)
@@ -107,9 +107,7 @@ def run_from_args(args) -> int:
 
     cfg = config_from_args(args, "lora_quick.json")
     setup_threads(cfg)
-    run_dir = Path(args.run_dir or REPO / "runs" / "mllm" / ("lora_quick" if args.quick else "lora"))
-    if args.fresh and (run_dir / "checkpoint.pt").exists():
-        (run_dir / "checkpoint.pt").unlink()
+    run_dir = prepare_run_dir(args, "lora")
     default_out = REPO / "runs" / "mllm" / "projector_quick" / "adapter" if args.quick else Path(DEFAULT_MLLM_ADAPTER_DIR)
     out_dir = Path(args.out) if args.out else default_out
     init_dir = Path(args.init) if args.init else out_dir

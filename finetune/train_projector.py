@@ -23,11 +23,10 @@ from finetune.data_mllm import caption_examples, collate
 from finetune.mllm_steps import get_projector, make_loss_fn
 from finetune.cli_args import add_stage_args
 from finetune.stage_common import (config_from_args, count_params, encode_sets,
-                                   prepare_data, setup_threads)
+                                   prepare_data, prepare_run_dir, setup_threads)
 from finetune.trainer import TrainConfig, train_loop, write_json
 
 logger = logging.getLogger(__name__)
-REPO = Path(__file__).resolve().parents[1]
 
 
 def freeze_for_stage1(model) -> list[torch.nn.Parameter]:
@@ -123,9 +122,7 @@ def run_from_args(args) -> int:
 
     cfg = config_from_args(args, "projector_quick.json")
     setup_threads(cfg)
-    run_dir = Path(args.run_dir or REPO / "runs" / "mllm" / ("projector_quick" if args.quick else "projector"))
-    if args.fresh and (run_dir / "checkpoint.pt").exists():
-        (run_dir / "checkpoint.pt").unlink()
+    run_dir = prepare_run_dir(args, "projector")
     out_dir = Path(args.out or (run_dir / "adapter" if args.quick else DEFAULT_MLLM_ADAPTER_DIR))
     model, processor = build_embedded(EffnetVisionConfig(), seed=cfg.seed)
     summary = run_stage1(model, processor, cfg, out_dir, run_dir, resolve_device(args.device), args.catalog)

@@ -15,13 +15,7 @@ from adapters.output import ImageGenRequest, ProductRef, RequestError, build_req
 from retrieval.catalog import read_catalog
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _one_thread():
-    # the tiny UNet is far faster on one thread than on two oversubscribed shared cores
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")

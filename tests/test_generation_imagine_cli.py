@@ -6,7 +6,6 @@ import json
 
 import numpy as np
 import pytest
-import torch
 from PIL import Image, ImageDraw
 
 from adapters.generation.composite import CompositeGenerator
@@ -19,13 +18,7 @@ from assistant.imagine import imagine_then_search
 from retrieval.catalog import read_catalog
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _one_thread():
-    # the tiny diffusion and LLM models run far faster on one thread than on two busy shared cores
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")

@@ -179,4 +179,5 @@ def test_warm_start_pulls_tokens_to_word_embeddings():
     before = nearest_accuracy(proj, feats, [names[i] for i in labels], vocab)
     hist = fit_warm_start(proj, feats, targets[labels], steps=150, lr=1e-2, batch_size=8, progress=False)
     assert hist[-1] < hist[0]
-    assert nearest_accuracy(proj, feats, [names[i] for i in labels], vocab) == 1.0
+    after = nearest_accuracy(proj, feats, [names[i] for i in labels], vocab)
+    assert after == 1.0 and after >= before

@@ -3,9 +3,7 @@
 
 from __future__ import annotations
 
-import json
 import sys
-from pathlib import Path
 
 
 def _mllm_config(args, **extra):
