@@ -26,8 +26,11 @@ class UserError(Exception):
 
 def _offline_defaults() -> None:
     # The embedded default needs no hub; without these every lookup retries for minutes.
+    # (The hub's progress-bar switch also silences transformers' per-load "Loading weights" bar;
+    # the project's own progress bars are plain tqdm and stay.)
     for key, value in (("HF_HUB_OFFLINE", "1"), ("TRANSFORMERS_OFFLINE", "1"),
-                       ("ANONYMIZED_TELEMETRY", "False"), ("TOKENIZERS_PARALLELISM", "false")):
+                       ("ANONYMIZED_TELEMETRY", "False"), ("TOKENIZERS_PARALLELISM", "false"),
+                       ("HF_HUB_DISABLE_PROGRESS_BARS", "1")):
         os.environ.setdefault(key, value)
 
 
