@@ -21,8 +21,10 @@ $(BIN)/.installed: requirements.txt pyproject.toml
 
 setup: $(BIN)/.installed
 
-$(STORE)/.complete: $(BIN)/.installed
-	$(BIN)/shopassist ingest $(CATALOG) --store $(STORE)
+# Re-checked when the install or the alignment adaptor changes (a store built by another
+# adaptor is rebuilt); otherwise ingest is an idempotent no-op that resumes an interrupted run.
+$(STORE)/.complete: $(BIN)/.installed adapters/weights/alignment/alignment.safetensors
+	$(BIN)/shopassist ingest $(CATALOG) --store $(STORE) --rebuild-on-mismatch
 	touch $@
 
 ingest: $(STORE)/.complete

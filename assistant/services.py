@@ -18,7 +18,7 @@ from retrieval.catalog import Catalog
 from retrieval.ingest import IngestReport, ingest, read_vocabulary
 from retrieval.query_parser import QueryParser
 from retrieval.search import ProductSearch, SearchConfig
-from retrieval.store import ProductStore, StoreConfig, drop_store, make_client
+from retrieval.store import ProductStore, StoreConfig, StoreMismatchError, drop_store, make_client
 
 logger = logging.getLogger(__name__)
 
@@ -59,7 +59,13 @@ def build_search(settings: Settings, cfg: SearchConfig = SearchConfig()) -> Sear
 
 
 def ingest_catalog(settings: Settings, catalog: Catalog, *, rebuild: bool = False, prune: bool = False,
-                   batch_size: int = 128, progress: bool = True) -> IngestReport:
-    store = open_store(settings, create=True, rebuild=rebuild)
+                   batch_size: int = 128, progress: bool = True, rebuild_on_mismatch: bool = False) -> IngestReport:
+    try:
+        store = open_store(settings, create=True, rebuild=rebuild)
+    except StoreMismatchError as exc:
+        if not rebuild_on_mismatch:
+            raise
+        logger.warning("rebuilding the store: %s", exc)
+        store = open_store(settings, create=True, rebuild=True)
     return ingest(catalog, store, product_encoder(settings.encoder_config()), load_image,
                   batch_size=batch_size, prune=prune, progress=progress)

@@ -88,6 +88,26 @@ def test_batch_queries_answer_in_order_and_report_bad_lines(slice_store, tmp_pat
     assert isinstance(out[4], list)
 
 
+def test_store_from_another_adaptor_is_refused_or_rebuilt(slice_store, tmp_path):
+    path, _, _ = slice_store
+    small = tmp_path / "small.csv"  # 20 rows; their images are not beside it, so they index by text
+    small.write_text("".join(path.read_text().splitlines(keepends=True)[:21]))
+    store = tmp_path / "store"
+    _cli("ingest", str(small), "--store", str(store), "--quiet")
+    import chromadb
+
+    client = chromadb.PersistentClient(path=str(store))
+    coll = client.get_collection("products_text")
+    meta = dict(coll.metadata)
+    meta["shopassist_fingerprint"] = meta["shopassist_fingerprint"].replace('"alignment": "', '"alignment": "old-')
+    coll.modify(metadata=meta)
+    del client
+    refused = _cli("ingest", str(small), "--store", str(store), "--quiet", check=False)
+    assert refused.returncode == 2 and "--rebuild" in refused.stderr
+    rebuilt = _cli("ingest", str(small), "--store", str(store), "--quiet", "--rebuild-on-mismatch")
+    assert "20 added" in rebuilt
+
+
 def test_clear_errors_not_tracebacks(slice_store, tmp_path):
     _, store, _ = slice_store
     proc = _cli("search", "--store", str(store), "--text", "x" * 10_000, check=False)

@@ -20,7 +20,8 @@ def cmd_ingest(args) -> int:
 
     catalog = read_catalog(args.catalog)
     report = ingest_catalog(_settings(args), catalog, rebuild=args.rebuild, prune=args.prune,
-                            batch_size=args.batch_size, progress=not args.quiet)
+                            batch_size=args.batch_size, progress=not args.quiet,
+                            rebuild_on_mismatch=args.rebuild_on_mismatch)
     for issue in report.issues:
         print(f"{args.catalog}: {issue}", file=sys.stderr)
     print(f"ingest {args.catalog} -> {args.store}: {report.summary()}")
@@ -134,6 +135,8 @@ def register(sub) -> None:
     p.add_argument("catalog", help="catalog file with id,title,image columns (+ optional metadata)")
     p.add_argument("--store", default=".store", help="store folder (default .store)")
     p.add_argument("--rebuild", action="store_true", help="drop the store's collections first")
+    p.add_argument("--rebuild-on-mismatch", action="store_true",
+                   help="if other encoders or another adaptor built the store, rebuild it instead of refusing")
     p.add_argument("--prune", action="store_true", help="remove products no longer in the catalog")
     p.add_argument("--batch-size", type=int, default=128)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
