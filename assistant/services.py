@@ -69,3 +69,38 @@ def ingest_catalog(settings: Settings, catalog: Catalog, *, rebuild: bool = Fals
         store = open_store(settings, create=True, rebuild=True)
     return ingest(catalog, store, product_encoder(settings.encoder_config()), load_image,
                   batch_size=batch_size, prune=prune, progress=progress)
+
+
+@functools.cache
+def mllm_runner(cfg):
+    """The multimodal LLM (loaded once per process per config)."""
+    from adapters.loading.mllm import load_mllm
+    from adapters.mllm.runner import MLLMRunner
+
+    logger.info("loading the multimodal LLM %s", cfg)
+    return MLLMRunner(load_mllm(cfg))
+
+
+def build_assistant(settings: Settings, *, llm: bool | None = None, generator: bool = True, search_service=None):
+    """The :class:`assistant.core.Assistant` the settings describe: the store's search, the
+    claim checker over the store's vocabulary, the MLLM (unless ``llm=False`` or settings say
+    ``explanations="facts"``) and the image generator (diffusers folder, server, or compositor)."""
+    from adapters.generation.factory import make_generator
+    from assistant.claims import ClaimChecker
+    from assistant.core import Assistant, AssistantConfig
+    from assistant.explain import Explainer
+
+    service = search_service or build_search(settings)
+    use_llm = settings.explanations == "llm" if llm is None else llm
+    runner = mllm_runner(settings.mllm_config()) if use_llm else None
+    gen = make_generator(settings.diffusion_checkpoint, settings.image_generator_url, device=settings.device,
+                         progress=False) if generator else None
+    status = {
+        "encoders": service.encoder.fingerprint.describe(),
+        "store": f"{settings.store_config().describe()} ({service.store.count()} products)",
+        "llm": (f"{runner.loaded.kind} MLLM, adaptors: {runner.loaded.stage}" if runner else "none (facts only)"),
+        "generator": getattr(gen, "name", "none") if gen else "none",
+    }
+    cfg = AssistantConfig(explanations="llm" if use_llm else "facts")
+    return Assistant(service.search, Explainer(ClaimChecker(service.search.parser.vocab), runner), describer=runner,
+                     generator=gen, image_limits=settings.image_limits(), cfg=cfg, status=status)

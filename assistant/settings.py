@@ -49,6 +49,12 @@ class Settings(BaseSettings):
     diffusion_checkpoint: str | None = None
     image_generator_url: str | None = None
 
+    # the multimodal LLM that writes replies and describes images
+    mllm_base: str = "embedded"  # or a local llava-hf checkpoint folder
+    mllm_adapter: str | None = None  # None: the trained adaptors shipped in adapters/weights/mllm
+    explanations: Literal["llm", "facts"] = "llm"  # "facts": no LLM, the checked facts only (fast)
+    max_upload_mb: float = Field(20.0, gt=0, description="uploads above this are refused before decoding")
+
     @field_validator("alignment_dir", mode="before")
     @classmethod
     def _none_word(cls, v):
@@ -61,6 +67,17 @@ class Settings(BaseSettings):
             alignment_dir=self.alignment_dir,
             device=self.device,
         )
+
+    def mllm_config(self):
+        from adapters.mllm.config import DEFAULT_MLLM_ADAPTER_DIR, MLLMConfig
+
+        return MLLMConfig(base=self.mllm_base, adapter_path=self.mllm_adapter or DEFAULT_MLLM_ADAPTER_DIR,
+                          device=self.device)
+
+    def image_limits(self):
+        from adapters.imaging import ImageLimits
+
+        return ImageLimits(max_bytes=int(self.max_upload_mb * 1024 * 1024))
 
     def store_config(self) -> StoreConfig:
         return StoreConfig(

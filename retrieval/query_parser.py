@@ -126,7 +126,7 @@ def _singular(word: str) -> str:
     return word
 
 
-def _forms(value: str) -> set[str]:
+def phrase_forms(value: str) -> set[str]:
     base = normalise(value)
     words = base.split()
     forms = {base, " ".join(words[:-1] + [_singular(words[-1])])} if words else set()
@@ -152,7 +152,7 @@ class QueryParser:
 
         for facet in self.FACET_PRIORITY:
             for value in getattr(vocab, facet):
-                for form in _forms(value):
+                for form in phrase_forms(value):
                     add(facet, form, [value])
         for facet, synonyms in (("article_types", TYPE_SYNONYMS), ("colours", COLOUR_SYNONYMS),
                                 ("genders", GENDER_SYNONYMS), ("usages", USAGE_SYNONYMS)):

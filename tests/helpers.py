@@ -75,3 +75,102 @@ def toy_catalog(folder: Path) -> Path:
 def random_vectors(n: int, dim: int, seed: int = 0) -> np.ndarray:
     v = np.random.default_rng(seed).normal(size=(n, dim)).astype(np.float32)
     return v / np.linalg.norm(v, axis=1, keepdims=True)
+
+
+class ColourImageEncoder:
+    """Mean RGB of non-white pixels + aspect of the dark area: a tiny, honest image feature."""
+
+    name, dim = "mean-colour", 4
+
+    def encode(self, images):
+        out = []
+        for im in images:
+            a = np.asarray(im, np.float32) / 255
+            fg = a[(1 - a).max(-1) > 0.1]
+            rows = ((1 - a).max(-1) > 0.1).any(1).mean()
+            out.append(np.concatenate([fg.mean(0) if len(fg) else np.ones(3), [rows]]))
+        return torch.tensor(np.array(out), dtype=torch.float32)
+
+
+SHOP_TYPES = (("Tshirts", "shirt", "Apparel"), ("Casual Shoes", "shoe", "Footwear"), ("Sports Shoes", "shoe", "Footwear"),
+              ("Formal Shoes", "shoe", "Footwear"), ("Watches", "shoe", "Accessories"))
+
+
+def toy_shop_catalog(folder: Path) -> Path:
+    """40 products: 4 colours x 5 article types x (Men, Women), prices 10..88, with images."""
+    rows, images = [], {}
+    n = 0
+    for colour in COLOURS:
+        for kind, shape, master in SHOP_TYPES:
+            for gender in ("Men", "Women"):
+                n += 1
+                pid = f"s{n}"
+                rows.append({"id": pid, "title": f"Brand {gender} {colour} {kind} {n}", "gender": gender,
+                             "master_category": master, "article_type": kind, "base_colour": colour,
+                             "usage": "Sports" if kind == "Sports Shoes" else "Casual",
+                             "price": f"{10 + (n * 37) % 79:.2f}", "image": f"images/{pid}.png"})
+                images[pid] = shirt_image(colour, shape)
+    return write_catalog(folder, rows, images)
+
+
+def toy_encoder():
+    from adapters.alignment import AlignmentAdaptor
+    from adapters.config import AlignmentConfig
+    from adapters.product_encoder import ProductEncoder
+
+    torch.manual_seed(0)
+    adaptor = AlignmentAdaptor(AlignmentConfig(image_dim=4, text_dim=32, shared_dim=8, image_projector="linear"))
+    return ProductEncoder(ColourImageEncoder(), HashTextEncoder(32), adaptor.eval(), "toy")
+
+
+def shared_client():
+    """The process's in-memory Chroma (instances share one system): use unique collection names."""
+    import chromadb
+    from chromadb.config import Settings
+
+    return chromadb.EphemeralClient(settings=Settings(anonymized_telemetry=False, allow_reset=True))
+
+
+def toy_assistant(folder: Path, writer=None, generator=None, **cfg):
+    """An Assistant over the 40-product toy shop (in-memory Chroma, toy encoders)."""
+    from adapters.imaging import load_image
+    from assistant.claims import ClaimChecker
+    from assistant.core import Assistant, AssistantConfig
+    from assistant.explain import Explainer
+    from retrieval.catalog import read_catalog
+    from retrieval.ingest import ingest, read_vocabulary
+    from retrieval.query_parser import QueryParser
+    from retrieval.search import ProductSearch
+    from retrieval.store import ProductStore
+
+    encoder = toy_encoder()
+    import uuid
+
+    store = ProductStore(shared_client(), f"shop{uuid.uuid4().hex[:8]}", encoder.fingerprint)
+    ingest(read_catalog(toy_shop_catalog(folder)), store, encoder, load_image, progress=False)
+    vocab = read_vocabulary(store)
+    search = ProductSearch(store, encoder, QueryParser(vocab))
+    cfg.setdefault("explanations", "llm" if writer is not None else "facts")
+    return Assistant(search, Explainer(ClaimChecker(vocab), writer), describer=None, generator=generator,
+                     cfg=AssistantConfig(**cfg))
+
+
+class ScriptedWriter:
+    """A TextWriter that answers from a script: for wording-independent tests of the checks."""
+
+    def __init__(self, explanations=None, intro: str = "Here you go."):
+        self.explanations = explanations or (lambda prompt: "A great pick.")
+        self.intro = intro
+        self.prompts: list[str] = []
+
+    def generate_batch(self, conversations, max_new_tokens=None, seed=None):
+        out = []
+        for conv in conversations:
+            self.prompts.append(conv[-1].text)
+            out.append(self.explanations(conv[-1].text))
+        return out
+
+    def stream(self, messages, images=None, max_new_tokens=None, seed=None, temperature=0.0):
+        self.prompts.append(messages[-1].text)
+        for word in self.intro.split(" "):
+            yield word + " "

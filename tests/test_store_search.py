@@ -16,22 +16,7 @@ from retrieval.ingest import ingest, read_vocabulary
 from retrieval.query_parser import QueryError, QueryParser
 from retrieval.search import ProductSearch
 from retrieval.store import ProductStore, StoreMismatchError, drop_store
-from tests.helpers import HashTextEncoder, toy_catalog
-
-
-class ColourImageEncoder:
-    """Mean RGB of non-white pixels + aspect of the dark area: a tiny, honest image feature."""
-
-    name, dim = "mean-colour", 4
-
-    def encode(self, images):
-        out = []
-        for im in images:
-            a = np.asarray(im, np.float32) / 255
-            fg = a[(1 - a).max(-1) > 0.1]
-            rows = ((1 - a).max(-1) > 0.1).any(1).mean()
-            out.append(np.concatenate([fg.mean(0) if len(fg) else np.ones(3), [rows]]))
-        return torch.tensor(np.array(out), dtype=torch.float32)
+from tests.helpers import ColourImageEncoder, HashTextEncoder, toy_catalog
 
 
 @pytest.fixture

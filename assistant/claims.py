@@ -1,0 +1,209 @@
+"""Checking what a written explanation claims about a product against the product's record.
+
+The LLM writes the words; this module finds every attribute the text asserts (a colour, an
+article type, who it is for, a usage, a price or a price bound), checks each against the
+product's catalog record, and repairs a false claim (the true value replaces the false
+one) or drops the sentence when it cannot be repaired. Pure functions over the catalog's
+own vocabulary: no model, no store.
+
+A claim is *supported* when the record says so (``base_colour``, ``article_type``,
+``gender``, ``usage``, ``price``) or when the product's own title says it (a title "Red
+Stole" filed under base colour Maroon supports "red").
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass, field
+from typing import Literal
+
+from retrieval.catalog import Product
+from retrieval.query_parser import COLOUR_SYNONYMS, TYPE_SYNONYMS, Vocabulary, normalise, phrase_forms
+
+logger = logging.getLogger(__name__)
+
+ClaimKind = Literal["colour", "article_type", "gender", "usage", "price", "price_bound"]
+
+# Words that name a gender in prose. Pronouns ("her", "his") are left out: "a gift for her
+# dad" must not read as a claim that the product is for women.
+GENDER_WORDS: dict[str, tuple[str, ...]] = {
+    "men": ("Men",), "mens": ("Men",), "man": ("Men",), "male": ("Men",), "gents": ("Men",),
+    "women": ("Women",), "womens": ("Women",), "woman": ("Women",), "female": ("Women",), "ladies": ("Women",),
+    "boys": ("Boys",), "boy": ("Boys",), "girls": ("Girls",), "girl": ("Girls",), "unisex": ("Unisex",),
+}
+# Colour words not in every catalog's vocabulary but common in prose.
+EXTRA_COLOURS: dict[str, tuple[str, ...]] = {
+    "crimson": ("Red",), "ruby": ("Red",), "emerald": ("Green",), "olive green": ("Olive",),
+    "charcoal": ("Grey",), "indigo": ("Navy Blue", "Blue"), "lavender": ("Lavender", "Purple"),
+}
+_PRICE = re.compile(r"\$\s?(\d+(?:\.\d{1,2})?)|\b(\d+(?:\.\d{1,2})?)\s?(?:dollars|usd|bucks)\b"
+                    r"|\b(?:priced at|price of|price is|costs?|costing|for just|for only)\s+(\d+(?:\.\d{1,2})?)", re.I)
+_BOUND = re.compile(r"\b(under|below|less than|within|up to|at most|over|above|more than|at least)\s+$")
+_SENTENCE = re.compile(r"(?<=[.!?])\s+")
+PRICE_TOLERANCE = 0.5  # "$46" for a 45.99 product is the price, rounded
+
+
+@dataclass(frozen=True)
+class Claim:
+    kind: ClaimKind
+    phrase: str  # as written (normalised)
+    values: tuple[str, ...]  # what the phrase can mean (catalog values), or the number as text
+    supported: bool
+    start: int = -1  # span in the checked sentence
+    end: int = -1
+
+
+@dataclass(frozen=True)
+class CheckedText:
+    text: str  # what reaches the shopper
+    original: str  # what the model wrote
+    claims: tuple[Claim, ...]  # claims in the original text
+    repaired: tuple[str, ...] = ()  # "'blue' -> 'red'"
+    dropped: tuple[str, ...] = ()  # sentences removed
+
+    @property
+    def had_false_claim(self) -> bool:
+        return any(not c.supported for c in self.claims)
+
+
+@dataclass
+class ClaimChecker:
+    """Finds attribute claims in text using the catalog vocabulary, longest phrase first."""
+
+    vocab: Vocabulary
+    _table: dict[str, tuple[ClaimKind, tuple[str, ...]]] = field(init=False, repr=False)
+    _pattern: re.Pattern = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        table: dict[str, tuple[ClaimKind, tuple[str, ...]]] = {}
+
+        def add(kind: ClaimKind, phrase: str, values, allowed) -> None:
+            present = tuple(v for v in values if v in allowed) if allowed else tuple(values)
+            if present and phrase not in table:
+                table[phrase] = (kind, present)
+
+        for value in self.vocab.article_types:
+            for form in phrase_forms(value):
+                add("article_type", form, [value], None)
+        for phrase, values in TYPE_SYNONYMS.items():
+            add("article_type", normalise(phrase), values, self.vocab.article_types)
+        for value in self.vocab.colours:
+            for form in phrase_forms(value):
+                add("colour", form, [value], None)
+        for phrase, values in {**COLOUR_SYNONYMS, **EXTRA_COLOURS}.items():
+            add("colour", normalise(phrase), values, self.vocab.colours)
+        for phrase, values in GENDER_WORDS.items():
+            add("gender", phrase, values, self.vocab.genders)
+        for value in self.vocab.usages:
+            for form in phrase_forms(value):
+                add("usage", form, [value], None)
+        self._table = table
+        phrases = sorted(table, key=len, reverse=True)
+        alternation = "|".join(re.escape(p) for p in phrases) or r"(?!x)x"
+        self._pattern = re.compile(rf"(?<![a-z0-9])({alternation})(?![a-z0-9])")
+
+    # --- finding claims ---------------------------------------------------------------
+    def claims(self, text: str, product: Product) -> list[Claim]:
+        """Every attribute claim in ``text`` (one sentence or more), checked against ``product``."""
+        norm = _norm_keep_length(text)
+        title = normalise(product.title)
+        out: list[Claim] = []
+        for m in self._pattern.finditer(norm):
+            kind, values = self._table[m.group(1)]
+            out.append(Claim(kind, m.group(1), values, _supported(kind, m.group(1), values, product, title),
+                             m.start(), m.end()))
+        for m in _PRICE.finditer(text):
+            amount = float(next(g for g in m.groups() if g))
+            bound = _BOUND.search(text[: m.start()].lower())
+            if bound:
+                ok = product.price is not None and _bound_holds(bound.group(1), amount, product.price)
+                out.append(Claim("price_bound", f"{bound.group(1)} {amount:g}", (f"{amount:g}",), ok,
+                                 m.start(), m.end()))
+            else:
+                ok = product.price is not None and abs(amount - product.price) <= PRICE_TOLERANCE
+                out.append(Claim("price", f"{amount:g}", (f"{amount:g}",), ok, m.start(), m.end()))
+        return out
+
+    # --- checking and repairing -------------------------------------------------------
+    def check(self, text: str, product: Product, *, forbidden: tuple[str, ...] = ()) -> CheckedText:
+        """``text`` with false claims repaired; sentences that cannot be repaired (or that
+        contain a ``forbidden`` string, e.g. the system prompt) are dropped."""
+        all_claims, kept, repaired, dropped = [], [], [], []
+        for sentence in _sentences(text):
+            claims = self.claims(sentence, product)
+            all_claims += claims
+            if any(f and f.lower() in sentence.lower() for f in forbidden):
+                dropped.append(sentence)
+                continue
+            fixed, notes = self._repair(sentence, claims, product)
+            if fixed is None or any(not c.supported for c in self.claims(fixed, product)):
+                dropped.append(sentence)
+                continue
+            repaired += notes
+            kept.append(fixed)
+        return CheckedText(" ".join(kept).strip(), text, tuple(all_claims), tuple(repaired), tuple(dropped))
+
+    def _repair(self, sentence: str, claims: list[Claim], product: Product) -> tuple[str | None, list[str]]:
+        false = [c for c in claims if not c.supported]
+        if not false:
+            return sentence, []
+        if len(false) > 2:  # mostly wrong: not worth saving
+            return None, []
+        out, notes = sentence, []
+        for c in sorted(false, key=lambda c: -c.start):  # right to left keeps earlier spans valid
+            true = _true_phrase(c.kind, product)
+            if true is None:
+                return None, []
+            if c.kind == "price_bound":  # "under $30" for a 35.99 product -> "at $35.99"
+                head = _BOUND.search(out[: c.start].lower())
+                start = head.start() if head else c.start
+                out = out[:start] + true + out[c.end:]
+            else:
+                out = out[: c.start] + true + out[c.end:]
+            notes.append(f"{c.phrase!r} -> {true!r}")
+        return out, notes
+
+
+def _supported(kind: ClaimKind, phrase: str, values: tuple[str, ...], p: Product, title: str) -> bool:
+    in_title = re.search(rf"(?<![a-z0-9]){re.escape(phrase)}(?![a-z0-9])", title) is not None
+    if kind == "colour":
+        base = normalise(p.base_colour or "")
+        return p.base_colour in values or in_title or (bool(base) and phrase in base.split())
+    if kind == "article_type":
+        return p.article_type in values or in_title
+    if kind == "gender":
+        return p.gender in values or p.gender == "Unisex" or in_title
+    if kind == "usage":
+        return p.usage in values or in_title
+    return True
+
+
+def _bound_holds(word: str, amount: float, price: float) -> bool:
+    if word in ("under", "below", "less than", "within", "up to", "at most"):
+        return price <= amount + 1e-9
+    return price >= amount - 1e-9
+
+
+def _true_phrase(kind: ClaimKind, p: Product) -> str | None:
+    if kind == "colour":
+        return p.base_colour.lower() if p.base_colour else None
+    if kind == "article_type":
+        return p.article_type.lower() if p.article_type else None
+    if kind == "gender":
+        return p.gender.lower() if p.gender else None
+    if kind == "usage":
+        return p.usage.lower() if p.usage else None
+    if kind in ("price", "price_bound"):
+        return None if p.price is None else (f"${p.price:.2f}" if kind == "price" else f"at ${p.price:.2f}")
+    return None
+
+
+def _norm_keep_length(text: str) -> str:
+    """Lower-case with punctuation blanked, same length as ``text`` so spans map back."""
+    lowered = text.lower().replace("’", "'")
+    return "".join(ch if ch.isalnum() or ch == " " else " " for ch in lowered)
+
+
+def _sentences(text: str) -> list[str]:
+    return [s.strip() for s in _SENTENCE.split(text.strip()) if s.strip()]

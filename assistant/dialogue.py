@@ -1,0 +1,197 @@
+"""What a shopper's message changes in the conversation: pure functions over typed state.
+
+The shopper's stated constraints accumulate across turns and can be changed:
+"black sneakers" -> "cheaper" -> "in white" -> "for women". The rules, which the scripted
+evaluation checks turn by turn:
+
+* A facet the message names (colour, article type, gender, usage, price bound) replaces
+  that facet; facets it does not name are kept.
+* Naming a *different* article type starts a new subject: gender is kept (who the
+  shopper buys for), colour, usage, price and the descriptive words are cleared unless
+  the same message restates them.
+* "cheaper" sets the maximum price just below the median price of the products shown last
+  (or of the product referred to: "cheaper than the second one"); "more expensive" sets the
+  minimum just above it.
+* "any colour" / "any price" / "any style" remove that facet; "not black" excludes a colour.
+* "the second one", "#2", "number 2" refer to the last shown list; "more like that" makes
+  the referred product (or the top of the last list) the visual reference.
+* An uploaded image stays the reference until replaced or dropped ("forget the photo").
+* "start over" clears everything.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import statistics
+from dataclasses import dataclass, field, replace
+from typing import Literal
+
+from retrieval.catalog import Product
+from retrieval.filters import ProductFilter
+from retrieval.query_parser import ParsedQuery, QueryParser, normalise
+
+logger = logging.getLogger(__name__)
+
+_RESET = re.compile(r"\b(?:start over|start again|reset|new search|clear (?:all|everything|the filters|filters))\b", re.I)
+_SKIP = re.compile(r"^\s*(?:skip|any|anything|either|whatever|no preference|not sure|i don'?t know|dont know|"
+                   r"doesn'?t matter|all of them|show me (?:all|everything|anything))\b", re.I)
+_CHEAPER = re.compile(r"\b(?:cheaper|less expensive|lower price|more affordable|too expensive|too pricey|on a budget)\b", re.I)
+_PRICIER = re.compile(r"\b(?:more expensive|pricier|higher end|more premium|fancier)\b", re.I)
+_ANY_COLOUR = re.compile(r"\b(?:any colou?r|all colou?rs|colou?r doesn'?t matter|whatever colou?r|other colou?rs)\b", re.I)
+_ANY_PRICE = re.compile(r"\b(?:any price|no budget|price doesn'?t matter|forget the (?:price|budget)|ignore the (?:price|budget))\b", re.I)
+_ANY_USAGE = re.compile(r"\b(?:any style|any occasion|style doesn'?t matter)\b", re.I)
+_DROP_IMAGE = re.compile(r"\b(?:forget|ignore|without|drop|remove|clear)\s+(?:the\s+|my\s+)?(?:photo|picture|image|pic)\b", re.I)
+_ORDINALS = {"first": 0, "1st": 0, "second": 1, "2nd": 1, "third": 2, "3rd": 2, "fourth": 3, "4th": 3,
+             "fifth": 4, "5th": 4, "last": -1}
+_REFERENCE = re.compile(
+    r"\b(?:the\s+)?(first|second|third|fourth|fifth|last|1st|2nd|3rd|4th|5th)\s+(?:one|item|product|pick|option|result)?\b"
+    r"|#\s?([1-9])\b|\b(?:number|item|no\.?|option)\s?([1-9])\b", re.I)
+_MORE_LIKE = re.compile(r"\b(?:more like|similar to|something like|others? like|like (?:that|this|it|those|these))\b", re.I)
+_STOP = set("""a an the and or but for with of in on to me my i im i'm want wanted need looking look show find get some
+something anything any please can could would you have has do does is are it its this that these those one ones
+more less like similar than then now also again just only maybe really very instead rather other another them
+what which how about there here from by at as so too cheaper pricier expensive price priced budget
+under below over above between less least most max maximum min minimum up upto within dollars usd bucks
+skip either whatever preference sure know matter doesnt dont all everything start over reset forget ignore drop
+remove clear photo picture image pic colour color colours colors style occasion others item product pick option
+result first second third fourth fifth last number yes no thanks thank ok okay great nice good cool hmm""".split())
+
+Command = Literal["search", "reset", "skip", "empty"]
+
+
+@dataclass(frozen=True)
+class Constraints:
+    """The shopper's request so far: catalog filters plus the words that describe the item."""
+
+    filter: ProductFilter = ProductFilter()
+    words: tuple[str, ...] = ()
+
+    def query_text(self, extra_words: tuple[str, ...] = ()) -> str | None:
+        """A text query that says exactly the constraints (so re-parsing it gives the same facets)."""
+        f = self.filter
+        parts = [*f.colours, *self.words, *extra_words, *f.article_types, *f.usages]
+        if f.genders:
+            parts.append("for " + " ".join(f.genders))
+        text = " ".join(parts).strip()
+        return text or None
+
+    def describe(self) -> str:
+        words = f"'{' '.join(self.words)}', " if self.words else ""
+        return f"{words}{self.filter.describe()}"
+
+
+@dataclass(frozen=True)
+class Interpretation:
+    """What one message does. ``constraints`` is the request in force after it."""
+
+    command: Command
+    constraints: Constraints
+    parsed: ParsedQuery | None = None
+    reference: Product | None = None  # a shown product the message points at
+    use_reference_image: bool = False  # "more like that": search by the referenced product's picture
+    drop_image: bool = False
+    new_subject: bool = False
+    notes: tuple[str, ...] = ()  # what the assistant should say about how it read the message
+
+
+def interpret(text: str | None, constraints: Constraints, shown: list[Product], parser: QueryParser,
+              *, has_image: bool = False) -> Interpretation:
+    """How ``text`` changes ``constraints`` given the products shown last. Pure."""
+    text = (text or "").strip()
+    if not text:
+        return Interpretation("search" if has_image else "empty", constraints)
+    if _RESET.search(text):
+        return Interpretation("reset", Constraints(), drop_image=True, new_subject=True)
+    reference = _reference(text, shown)
+    more_like = bool(_MORE_LIKE.search(text))
+    if more_like and reference is None and shown:
+        reference = shown[0]
+    parsed = parser.parse(text)
+    pf = parsed.filter
+    old = constraints.filter
+    notes: list[str] = []
+    new_subject = bool(pf.article_types) and set(pf.article_types) != set(old.article_types)
+    if new_subject:
+        base = ProductFilter(genders=old.genders)
+        words: tuple[str, ...] = ()
+    else:
+        base, words = old, constraints.words
+    merged = base.merged(pf)
+    if pf.colours and base.exclude_colours:
+        merged = replace(merged, exclude_colours=tuple(c for c in base.exclude_colours if c not in pf.colours))
+    if pf.exclude_colours:
+        merged = replace(merged, colours=tuple(c for c in merged.colours if c not in pf.exclude_colours))
+    if len(pf.colours) > 1 and len(parsed.matched.get("colours", ())) > 1:
+        notes.append(f"you named {' and '.join(c.lower() for c in pf.colours)}: showing either")
+    if _ANY_COLOUR.search(text):
+        merged = replace(merged, colours=(), exclude_colours=())
+    if _ANY_PRICE.search(text):
+        merged = replace(merged, min_price=None, max_price=None)
+    if _ANY_USAGE.search(text):
+        merged = replace(merged, usages=())
+    anchor = _anchor_price(reference, shown)
+    if _CHEAPER.search(text) and anchor is not None and pf.max_price is None:
+        merged = replace(merged, max_price=round(max(anchor - 0.01, 0.0), 2))
+        if merged.min_price is not None and merged.min_price > merged.max_price:
+            merged = replace(merged, min_price=None)
+    if _PRICIER.search(text) and anchor is not None and pf.min_price is None:
+        merged = replace(merged, min_price=round(anchor + 0.01, 2))
+        if merged.max_price is not None and merged.max_price < merged.min_price:
+            merged = replace(merged, max_price=None)
+    new_words = tuple(w for w in _free_words(parsed, text) if w not in words)
+    command: Command = "skip" if _SKIP.search(text) and not _has_content(pf, new_words) else "search"
+    return Interpretation(command, Constraints(merged, words + new_words), parsed, reference,
+                          use_reference_image=reference is not None and (more_like or _has_content(pf, new_words)),
+                          drop_image=bool(_DROP_IMAGE.search(text)), new_subject=new_subject, notes=tuple(notes))
+
+
+def cheaper_anchor(prices: list[float]) -> float | None:
+    """The price "cheaper" and "more expensive" are measured from: the median shown price."""
+    return statistics.median(prices) if prices else None
+
+
+def _anchor_price(reference: Product | None, shown: list[Product]) -> float | None:
+    if reference is not None and reference.price is not None:
+        return reference.price
+    return cheaper_anchor([p.price for p in shown if p.price is not None])
+
+
+def _reference(text: str, shown: list[Product]) -> Product | None:
+    if not shown:
+        return None
+    m = _REFERENCE.search(text)
+    if not m:
+        return None
+    if m.group(1):
+        idx = _ORDINALS[m.group(1).lower()]
+    else:
+        idx = int(m.group(2) or m.group(3)) - 1
+    if idx >= len(shown):
+        return None
+    return shown[idx]
+
+
+def _free_words(parsed: ParsedQuery, text: str) -> tuple[str, ...]:
+    """Descriptive words left once facet phrases, price phrases and filler are removed."""
+    rest = " " + parsed.semantic_text + " "
+    for phrases in parsed.matched.values():
+        for ph in sorted(phrases, key=len, reverse=True):
+            rest = re.sub(rf"(?<![a-z0-9]){re.escape(ph)}(?![a-z0-9])", " ", rest)
+    rest = _REFERENCE.sub(" ", rest)
+    words = [w for w in normalise(rest).split() if len(w) > 2 and w not in _STOP and not w.isdigit()
+             and not w.startswith("$")]
+    return tuple(dict.fromkeys(words))[:8]
+
+
+def _has_content(pf: ProductFilter, words: tuple[str, ...]) -> bool:
+    return not pf.is_empty() or bool(words)
+
+
+@dataclass
+class Clarification:
+    """One question whose options come from the catalog's facets; the shopper may skip it."""
+
+    question: str
+    facet: str  # "article_type" | "gender" | "usage"
+    options: list[str] = field(default_factory=list)

@@ -1,0 +1,118 @@
+"""Turn policies, pure over products and vectors: when to ask instead of guessing, how to
+relax a request nothing matches, and how feedback and history re-rank candidates."""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from assistant.dialogue import Clarification
+from retrieval.catalog import Product
+from retrieval.filters import ProductFilter
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class PolicyConfig:
+    clarify_min_options: int = 3  # distinct values, each with at least clarify_min_share of the candidates
+    clarify_min_share: float = 0.1
+    clarify_max_top_share: float = 0.5  # ask only when no single value dominates
+    clarify_max_options: int = 4
+    like_weight: float = 0.1
+    dislike_weight: float = 0.15
+    history_weight: float = 0.08
+
+    def __post_init__(self) -> None:
+        if self.clarify_min_options < 2 or not 0 < self.clarify_min_share < 1 or not 0 < self.clarify_max_top_share <= 1:
+            raise ValueError("PolicyConfig: clarify_min_options >= 2 and shares in (0, 1]")
+        if min(self.like_weight, self.dislike_weight, self.history_weight) < 0:
+            raise ValueError("PolicyConfig: weights must be >= 0")
+
+
+_QUESTIONS = {
+    "article_type": "What kind of item are you after: {options}?",
+    "gender": "Who is it for: {options}?",
+    "usage": "What is it for: {options}?",
+}
+_FACET_FIELD = {"article_type": "article_types", "gender": "genders", "usage": "usages"}
+
+
+def clarification(filt: ProductFilter, candidates: list[Product], cfg: PolicyConfig = PolicyConfig()) -> Clarification | None:
+    """A question when the candidates split over very different kinds of product, else None.
+
+    Only facets the shopper left open (or named several values of, like "shoes") are asked
+    about; the options are the catalog values the candidates actually carry, most common first.
+    """
+    if len(candidates) < cfg.clarify_min_options:
+        return None
+    for facet in ("article_type", "gender", "usage"):
+        if len(getattr(filt, _FACET_FIELD[facet])) == 1:
+            continue
+        counts = Counter(v for p in candidates if (v := getattr(p, facet)))
+        total = sum(counts.values())
+        if not total:
+            continue
+        shares = [(v, n / total) for v, n in counts.most_common()]
+        big = [v for v, s in shares if s >= cfg.clarify_min_share]
+        if len(big) >= cfg.clarify_min_options and shares[0][1] <= cfg.clarify_max_top_share:
+            options = big[: cfg.clarify_max_options]
+            text = _QUESTIONS[facet].format(options=_join_or(options)) + " (or say 'skip')"
+            return Clarification(text, facet, options)
+    return None
+
+
+def relaxations(filt: ProductFilter) -> Iterable[tuple[ProductFilter, str]]:
+    """Looser versions of ``filt``, nearest first, each with how it was loosened."""
+    if filt.max_price is not None:
+        for factor in (1.5, 2.0, 3.0):
+            bound = float(math.ceil(filt.max_price * factor / 10) * 10)
+            yield replace(filt, max_price=bound), f"under {bound:g}"
+        yield replace(filt, max_price=None), "at any price"
+    if filt.min_price is not None:
+        yield replace(filt, min_price=None, max_price=None), "at any price"
+    if filt.colours:
+        yield replace(filt, colours=(), min_price=None, max_price=None), "in other colours"
+    if filt.usages:
+        yield replace(filt, usages=(), colours=(), min_price=None, max_price=None), "for any occasion"
+    if filt.genders and filt.article_types:
+        yield ProductFilter(article_types=filt.article_types), f"of that type for anyone"
+
+
+def rerank(candidates: list[tuple[Product, float]], vectors: dict[str, np.ndarray],
+           liked: list[np.ndarray], disliked: list[np.ndarray], history: list[np.ndarray],
+           cfg: PolicyConfig = PolicyConfig()) -> list[tuple[Product, float, tuple[str, ...]]]:
+    """Candidates re-scored: + similarity to liked items and to the shopper's history,
+    - similarity to disliked items. Each signal is taken relative to the candidates' mean and
+    spread (so it moves items against each other, by at most its weight in score units,
+    however crowded the embedding space). Products nobody interacted with are
+    scored on content alone, like every other product (no popularity term: cold start costs nothing)."""
+    if not candidates:
+        return []
+    dim = next(iter(vectors.values())).shape[0] if vectors else 0
+    mat = np.stack([vectors.get(p.id, np.zeros(dim, np.float32)) for p, _ in candidates]) if dim else None
+    scores = np.array([s for _, s in candidates], dtype=np.float64)
+    reasons: list[list[str]] = [[] for _ in candidates]
+    for refs, weight, reduce, why in ((liked, cfg.like_weight, np.mean, "like items you liked"),
+                                      (disliked, -cfg.dislike_weight, np.max, None),
+                                      (history, cfg.history_weight, np.mean, "close to what you viewed before")):
+        if not refs or mat is None:
+            continue
+        sims = reduce(mat @ np.stack(refs).T, axis=1)
+        spread = sims.max() - sims.min()
+        rel = (sims - sims.mean()) / spread if spread > 1e-6 else np.zeros_like(sims)
+        scores += weight * rel
+        if why:
+            for i in np.flatnonzero(rel > 0.25):
+                reasons[i].append(why)
+    order = np.argsort(-scores, kind="stable")
+    return [(candidates[i][0], float(scores[i]), tuple(reasons[i])) for i in order]
+
+
+def _join_or(options: list[str]) -> str:
+    return options[0] if len(options) == 1 else ", ".join(options[:-1]) + " or " + options[-1]
