@@ -37,8 +37,9 @@ EXTRA_COLOURS: dict[str, tuple[str, ...]] = {
     "crimson": ("Red",), "ruby": ("Red",), "emerald": ("Green",), "olive green": ("Olive",),
     "charcoal": ("Grey",), "indigo": ("Navy Blue", "Blue"), "lavender": ("Lavender", "Purple"),
 }
-_PRICE = re.compile(r"\$\s?(\d+(?:\.\d{1,2})?)|\b(\d+(?:\.\d{1,2})?)\s?(?:dollars|usd|bucks)\b"
+_PRICE = re.compile(r"[$£€₹]\s?(\d+(?:\.\d{1,2})?)|\b(\d+(?:\.\d{1,2})?)\s?(?:dollars|usd|bucks)\b"
                     r"|\b(?:priced at|price of|price is|costs?|costing|for just|for only)\s+(\d+(?:\.\d{1,2})?)", re.I)
+_BARE_BOUND = re.compile(r"\b(under|below|less than|within|up to|at most|over|above|more than|at least)\s+(?:the\s+|your\s+)?(\d+(?:\.\d{1,2})?)\b(?!\s*%)", re.I)
 _BOUND = re.compile(r"\b(under|below|less than|within|up to|at most|over|above|more than|at least)\s+$")
 _SENTENCE = re.compile(r"(?<=[.!?])\s+")
 PRICE_TOLERANCE = 0.5  # "$46" for a 45.99 product is the price, rounded
@@ -123,6 +124,14 @@ class ClaimChecker:
             else:
                 ok = product.price is not None and abs(amount - product.price) <= PRICE_TOLERANCE
                 out.append(Claim("price", f"{amount:g}", (f"{amount:g}",), ok, m.start(), m.end()))
+        priced = {(c.start, c.end) for c in out if c.kind in ("price", "price_bound")}
+        for m in _BARE_BOUND.finditer(text):  # "under 40" without a currency sign
+            if any(s <= m.start(2) < e for s, e in priced):
+                continue
+            amount = float(m.group(2))
+            ok = product.price is not None and _bound_holds(m.group(1).lower(), amount, product.price)
+            out.append(Claim("price_bound", f"{m.group(1).lower()} {amount:g}", (f"{amount:g}",), ok,
+                             m.start(2), m.end(2)))
         return out
 
     # --- checking and repairing -------------------------------------------------------
@@ -148,7 +157,7 @@ class ClaimChecker:
         false = [c for c in claims if not c.supported]
         if not false:
             return sentence, []
-        if len(false) > 2:  # mostly wrong: not worth saving
+        if len(false) > 1:  # more than one thing wrong: not worth saving
             return None, []
         out, notes = sentence, []
         for c in sorted(false, key=lambda c: -c.start):  # right to left keeps earlier spans valid

@@ -20,7 +20,7 @@ import logging
 import tempfile
 import threading
 import uuid
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -38,9 +38,10 @@ from assistant.imagine import product_ref, respond_to_image_request
 from assistant.policy import PolicyConfig, clarification, relaxations, rerank
 from assistant.replies import GeneratedPicture, Reply, ShownProduct
 from retrieval.catalog import Product
-from retrieval.filters import ProductFilter
+from retrieval.filters import ProductFilter, to_where
 from retrieval.query_parser import QueryError, check_query_text
 from retrieval.search import Hit, ProductSearch
+from retrieval.store import facet_counts
 
 logger = logging.getLogger(__name__)
 
@@ -103,6 +104,8 @@ class Assistant:
         self.cfg = cfg
         self.status = dict(status or {})
         self._llm_lock = threading.Lock()  # one decode at a time; retrieval runs concurrently
+        self._cache_lock = threading.Lock()
+        self._facet_cache: dict = {}
 
     @classmethod
     def from_settings(cls, settings=None, **overrides) -> "Assistant":
@@ -190,6 +193,20 @@ class Assistant:
         return self._picture(prompt, products[0], self.load_image(photo) if photo is not None else None)
 
     # --- shared helpers ---------------------------------------------------------------
+    def facet_counts(self, filt: ProductFilter, attrs: tuple[str, ...]) -> dict[str, dict[str, int]]:
+        """Facet counts of (a sample of up to 1500) products under ``filt``, cached per filter."""
+        key = (filt, attrs)
+        with self._cache_lock:
+            if key in self._facet_cache:
+                return self._facet_cache[key]
+        counts = facet_counts(self.store, to_where(filt), attrs, limit=1500)
+        with self._cache_lock:
+            if len(self._facet_cache) > 512:
+                self._facet_cache.clear()
+            self._facet_cache[key] = counts
+        return counts
+
+
     def load_image(self, image: ImageSource) -> Image.Image:
         return load_image(image, self.image_limits, name="uploaded image" if isinstance(image, bytes) else None)
 
@@ -390,7 +407,7 @@ class Session:
         used_constraints = replace(self.constraints, filter=used)
         request = text or "(a photo)"
         if not skip and not self.asked_this_subject and image is None and relaxed is None:
-            question = clarification(self.constraints.filter, [h.product for h in hits], a.cfg.policy)
+            question = clarification(self.constraints.filter, self._facet_counts(hits), a.cfg.policy)
             if question is not None:
                 self.pending, self.asked_this_subject = question, True
                 return self._done(self._message(question.question, clarification=question))
@@ -423,6 +440,14 @@ class Session:
             if hits:
                 return hits, f"Nothing matches {filt.describe()}; here are the nearest ones {how}.", looser
         return [], f"Nothing in the catalog matches {filt.describe()}.", filt
+
+    def _facet_counts(self, hits: list[Hit]) -> dict[str, dict[str, int]]:
+        """What the request could mean: the catalog's facet counts under the filters, or, when
+        the shopper also used descriptive words ("gift", "floral"), the candidates' facets."""
+        attrs = ("article_type", "gender", "usage")
+        if self.constraints.words:
+            return {a: dict(Counter(v for h in hits if (v := getattr(h.product, a)))) for a in attrs}
+        return self.assistant.facet_counts(self.constraints.filter, attrs)
 
     def _rerank(self, hits: list[Hit]):
         a = self.assistant

@@ -16,6 +16,8 @@ evaluation checks turn by turn:
 * "the second one", "#2", "number 2" refer to the last shown list; "more like that" makes
   the referred product (or the top of the last list) the visual reference.
 * An uploaded image stays the reference until replaced or dropped ("forget the photo").
+* A message that asks for something new ("something for my dad", "I need a watch") starts
+  afresh: only what it states is in force ("something cheaper" is a refinement, not a new request).
 * "start over" clears everything.
 """
 
@@ -42,6 +44,7 @@ _ANY_COLOUR = re.compile(r"\b(?:any colou?r|all colou?rs|colou?r doesn'?t matter
 _ANY_PRICE = re.compile(r"\b(?:any price|no budget|price doesn'?t matter|forget the (?:price|budget)|ignore the (?:price|budget))\b", re.I)
 _ANY_USAGE = re.compile(r"\b(?:any style|any occasion|style doesn'?t matter)\b", re.I)
 _DROP_IMAGE = re.compile(r"\b(?:forget|ignore|without|drop|remove|clear)\s+(?:the\s+|my\s+)?(?:photo|picture|image|pic)\b", re.I)
+_NEW_REQUEST = re.compile(r"\b(?:something|anything|a gift|a present|gift for|present for|looking for an?|need an?|want an?)\b", re.I)
 _ORDINALS = {"first": 0, "1st": 0, "second": 1, "2nd": 1, "third": 2, "3rd": 2, "fourth": 3, "4th": 3,
              "fifth": 4, "5th": 4, "last": -1}
 _REFERENCE = re.compile(
@@ -111,8 +114,12 @@ def interpret(text: str | None, constraints: Constraints, shown: list[Product], 
     pf = parsed.filter
     old = constraints.filter
     notes: list[str] = []
-    new_subject = bool(pf.article_types) and set(pf.article_types) != set(old.article_types)
-    if new_subject:
+    refines = any(r.search(text) for r in (_CHEAPER, _PRICIER, _ANY_COLOUR, _ANY_PRICE, _ANY_USAGE, _SKIP))
+    fresh = bool(_NEW_REQUEST.search(text)) and reference is None and not refines
+    new_subject = fresh or (bool(pf.article_types) and set(pf.article_types) != set(old.article_types))
+    if fresh:
+        base, words = ProductFilter(), ()
+    elif new_subject:
         base = ProductFilter(genders=old.genders)
         words: tuple[str, ...] = ()
     else:

@@ -21,8 +21,8 @@ logger = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class PolicyConfig:
     clarify_min_options: int = 3  # distinct values, each with at least clarify_min_share of the candidates
-    clarify_min_share: float = 0.1
-    clarify_max_top_share: float = 0.5  # ask only when no single value dominates
+    clarify_min_share: float = 0.05
+    clarify_max_top_share: float = 0.65  # ask only when no single value dominates
     clarify_max_options: int = 4
     like_weight: float = 0.1
     dislike_weight: float = 0.15
@@ -43,20 +43,21 @@ _QUESTIONS = {
 _FACET_FIELD = {"article_type": "article_types", "gender": "genders", "usage": "usages"}
 
 
-def clarification(filt: ProductFilter, candidates: list[Product], cfg: PolicyConfig = PolicyConfig()) -> Clarification | None:
-    """A question when the candidates split over very different kinds of product, else None.
+def clarification(filt: ProductFilter, counts_by_facet: dict[str, dict[str, int]],
+                  cfg: PolicyConfig = PolicyConfig()) -> Clarification | None:
+    """A question when the products that fit split over very different kinds, else None.
 
+    ``counts_by_facet``: facet -> value -> number of fitting products (the catalog's facet
+    counts under the filter, or the candidates' when the request has descriptive words).
     Only facets the shopper left open (or named several values of, like "shoes") are asked
-    about; the options are the catalog values the candidates actually carry, most common first.
+    about; the options are those values, most common first.
     """
-    if len(candidates) < cfg.clarify_min_options:
-        return None
     for facet in ("article_type", "gender", "usage"):
         if len(getattr(filt, _FACET_FIELD[facet])) == 1:
             continue
-        counts = Counter(v for p in candidates if (v := getattr(p, facet)))
+        counts = Counter(counts_by_facet.get(facet, {}))
         total = sum(counts.values())
-        if not total:
+        if total < cfg.clarify_min_options:
             continue
         shares = [(v, n / total) for v, n in counts.most_common()]
         big = [v for v, s in shares if s >= cfg.clarify_min_share]

@@ -10,6 +10,7 @@ Pure functions only: no Chroma, no models.
 from __future__ import annotations
 
 import logging
+import math
 import re
 from dataclasses import dataclass, field
 
@@ -177,6 +178,8 @@ class QueryParser:
         for pattern, kind in _PRICE_PATTERNS:
             for m in pattern.finditer(norm):
                 nums = [float(g) for g in m.groups() if g is not None]
+                if not all(math.isfinite(n) for n in nums):  # 400 digits parse as inf
+                    raise QueryError(f"price in {m.group(0)[:40].strip()!r}... is too large to filter on")
                 if kind == "range" and len(nums) == 2:
                     min_price, max_price = min(nums), max(nums)
                 elif kind == "max" and max_price is None:

@@ -216,3 +216,16 @@ def _describe(fingerprint_json: str | None) -> str:
         return ", ".join(f"{k}={v}" for k, v in sorted(json.loads(fingerprint_json).items()))
     except ValueError:
         return fingerprint_json
+
+
+def facet_counts(store: ProductStore, where: dict | None, attrs: tuple[str, ...], limit: int = 5000) -> dict[str, dict[str, int]]:
+    """How many stored products matching ``where`` carry each value of each attribute in
+    ``attrs`` (e.g. ``article_type``): the catalog's own facets, for clarifying questions."""
+    res = store.text.get(where=where, include=["metadatas"], limit=limit)
+    out: dict[str, dict[str, int]] = {a: {} for a in attrs}
+    for meta in res["metadatas"]:
+        for a in attrs:
+            v = meta.get(a)
+            if v:
+                out[a][v] = out[a].get(v, 0) + 1
+    return out

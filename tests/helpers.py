@@ -163,7 +163,7 @@ class ScriptedWriter:
         self.intro = intro
         self.prompts: list[str] = []
 
-    def generate_batch(self, conversations, max_new_tokens=None, seed=None):
+    def generate_batch(self, conversations, max_new_tokens=None, seed=None, **kwargs):
         out = []
         for conv in conversations:
             self.prompts.append(conv[-1].text)

@@ -91,15 +91,19 @@ class MLLMRunner:
 
     @torch.inference_mode()
     def generate_batch(self, conversations: Sequence[Sequence[ChatMessage]], max_new_tokens: int | None = None,
-                       seed: int | None = None) -> list[str]:
-        """Greedy answers for several conversations at once (left-padded batch; for evaluation)."""
+                       seed: int | None = None, no_repeat_ngram_size: int = 0) -> list[str]:
+        """Greedy answers for several conversations at once (left-padded batch).
+        ``no_repeat_ngram_size`` > 0 forbids repeating any n-gram (short generated prose)."""
         prompts, pil_images = [], []
         for msgs in conversations:
             prompt, imgs = self._prompt(msgs)
             prompts.append(prompt)
             pil_images += imgs
         inputs = self._encode(prompts, pil_images)
-        out = self.model.generate(**inputs, **self._gen_kwargs(max_new_tokens, seed, 0.0))
+        kwargs = self._gen_kwargs(max_new_tokens, seed, 0.0)
+        if no_repeat_ngram_size:
+            kwargs["no_repeat_ngram_size"] = no_repeat_ngram_size
+        out = self.model.generate(**inputs, **kwargs)
         n = inputs["input_ids"].shape[1]
         return [t.strip() for t in self.tokenizer.batch_decode(out[:, n:], skip_special_tokens=True)]
 

@@ -42,6 +42,55 @@ def cmd_eval_retrieval(args) -> int:
     return 0
 
 
+def cmd_eval_conversations(args) -> int:
+    from assistant.core import Assistant
+    from assistant.evaluation import (TARGETS, kinds_of, make_conversations, plot_conversation_eval,
+                                      run_clarification, run_conversations, run_explanations)
+    from assistant.settings import Settings
+    from retrieval.catalog import read_catalog
+
+    settings = Settings(**{k: v for k, v in {"store_dir": args.store, "catalog": args.catalog}.items() if v})
+    catalog = read_catalog(settings.catalog)
+    convs = make_conversations(catalog.products, n=args.conversations, seed=args.seed)
+    facts = Assistant.from_settings(settings, llm=False, generator=False)
+    vocab_colours = facts.search_engine.parser.vocab.colours
+    result = {"conversations": run_conversations(facts, convs, vocab_colours), "turn_kinds": kinds_of(convs),
+              "clarification": run_clarification(facts), "store": settings.store_config().describe(),
+              "encoders": facts.status.get("encoders")}
+    if args.llm_conversations:
+        llm = Assistant.from_settings(settings, llm=True, generator=False)
+        result["explanations"] = run_explanations(llm, convs[: args.llm_conversations])
+        result["llm"] = llm.status.get("llm")
+    conv, expl = result["conversations"], result.get("explanations", {})
+    result["headline"] = {"constraint_accuracy": conv["constraint_accuracy"], "precision_at_5": conv["precision_at_5"],
+                          **({"false_claim_rate_before": expl["false_claim_rate_before"],
+                              "false_claim_rate_after": expl["false_claim_rate_after"],
+                              "mentions_request_rate": expl["mentions_request_rate"],
+                              "mentions_request_rate_llm_alone": expl["mentions_request_rate_llm_alone"]} if expl else {})}
+    result["targets"] = {k: v for k, v in TARGETS.items() if k in result["headline"]}
+    result["meets_targets"] = {k: (result["headline"][k] <= v if k.startswith("false") else result["headline"][k] >= v)
+                               for k, v in result["targets"].items()}
+    print(f"conversation eval: {conv['conversations']} scripted conversations, {conv['turns']} turns "
+          f"({conv['relaxed_turns']} relaxed, {conv['clarification_turns']} clarifying)")
+    for key, value in result["headline"].items():
+        target = result["targets"].get(key)
+        flag = "" if target is None else ("ok" if result["meets_targets"][key] else "BELOW TARGET")
+        print(f"  {key:34s} {value:6.3f}  {'' if target is None else f'(target {target})'} {flag}")
+    c = result["clarification"]
+    print(f"  clarifying question asked: {c['ambiguous_asked']:.2f} of ambiguous requests, "
+          f"{c['specific_asked']:.2f} of specific ones")
+    if expl:
+        print(f"  turn latency (LLM on): products p50 {expl['products_s_p50']:.2f} s, full reply p50 "
+              f"{expl['full_s_p50']:.2f} s / p95 {expl['full_s_p95']:.2f} s")
+    if args.json:
+        out = Path(args.json)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(result, indent=2) + "\n")
+        plot_conversation_eval(result, out.with_suffix(".png"))
+        print(f"wrote {out} and {out.with_suffix('.png')}")
+    return 0
+
+
 def _fmt(value, width: int, digits: int) -> str:
     return f"{value:{width}.{digits}f}" if value is not None else "n/a".rjust(width)
 
@@ -58,6 +107,15 @@ def register(sub) -> None:
     r.add_argument("--seed", type=int, default=0)
     r.add_argument("--json", help="write the figures here (and a PNG chart beside it)")
     r.set_defaults(func=cmd_eval_retrieval)
+    c = suites.add_parser("conversations", help="scripted multi-turn conversations: constraints, precision, explanations")
+    c.add_argument("--catalog", help="catalog the conversations are drawn from (default: the sample catalog)")
+    c.add_argument("--store", default=".store", help="store built from that catalog")
+    c.add_argument("--conversations", type=int, default=200)
+    c.add_argument("--llm-conversations", type=int, default=30,
+                   help="how many of them also run the LLM for explanation faithfulness (0: none)")
+    c.add_argument("--seed", type=int, default=0)
+    c.add_argument("--json", help="write the figures here (and a PNG chart beside it)")
+    c.set_defaults(func=cmd_eval_conversations)
     for entry in EVAL_REGISTRARS:
         module, fn = entry.split(":")
         getattr(importlib.import_module(module), fn)(suites)
