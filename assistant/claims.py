@@ -39,6 +39,7 @@ EXTRA_COLOURS: dict[str, tuple[str, ...]] = {
 }
 _PRICE = re.compile(r"[$£€₹]\s?(\d+(?:\.\d{1,2})?)|\b(\d+(?:\.\d{1,2})?)\s?(?:dollars|usd|bucks)\b"
                     r"|\b(?:priced at|price of|price is|costs?|costing|for just|for only)\s+(\d+(?:\.\d{1,2})?)", re.I)
+_FREE = re.compile(r"\b(?:for free|(?:is|are|it's|its)\s+free\b(?!\s*(?:from|of)\b)|free of charge|costs? nothing|at no cost)", re.I)
 _BARE_BOUND = re.compile(r"\b(under|below|less than|within|up to|at most|over|above|more than|at least)\s+(?:the\s+|your\s+)?(\d+(?:\.\d{1,2})?)\b(?!\s*%)", re.I)
 _BOUND = re.compile(r"\b(under|below|less than|within|up to|at most|over|above|more than|at least)\s+$")
 _SENTENCE = re.compile(r"(?<=[.!?])\s+")
@@ -124,6 +125,9 @@ class ClaimChecker:
             else:
                 ok = product.price is not None and abs(amount - product.price) <= PRICE_TOLERANCE
                 out.append(Claim("price", f"{amount:g}", (f"{amount:g}",), ok, m.start(), m.end()))
+        for m in _FREE.finditer(text):  # "it is free" is a price claim of 0
+            ok = product.price is not None and product.price <= PRICE_TOLERANCE
+            out.append(Claim("price", "0", ("0",), ok, m.start(), m.end()))
         priced = {(c.start, c.end) for c in out if c.kind in ("price", "price_bound")}
         for m in _BARE_BOUND.finditer(text):  # "under 40" without a currency sign
             if any(s <= m.start(2) < e for s, e in priced):

@@ -32,7 +32,7 @@ from PIL import Image
 from adapters.imaging import DEFAULT_LIMITS, ImageError, ImageLimits, ImageSource, load_image
 from adapters.output.adaptor import detect_mode
 from assistant.claims import ClaimChecker
-from assistant.dialogue import Clarification, Constraints, Interpretation, interpret
+from assistant.dialogue import Clarification, Constraints, Interpretation, interpret, strip_injection
 from assistant.explain import Explainer, Explanation, Match, StreamText, matches_for
 from assistant.imagine import product_ref, respond_to_image_request
 from assistant.policy import PolicyConfig, clarification, relaxations, rerank
@@ -365,7 +365,14 @@ class Session:
         except (QueryError, ImageError) as exc:
             return self._done(self._message(f"I couldn't use that: {exc}", error=str(exc)))
         text = (text or "").strip() or None
-        if text and detect_mode(text) is not None:
+        flagged = False
+        if text:
+            text, flagged = strip_injection(text)
+            text = text or None
+            if flagged and text is None and pil is None:
+                return self._done(self._message("I can help you find products: tell me what you are looking for.",
+                                                error="message ignored: it only addressed the assistant's instructions"))
+        if text and not flagged and detect_mode(text) is not None:  # an injected message starts no tool
             return self._done(self._picture_turn(text, pil))
         interp = interpret(text, self.constraints, self.shown, self.assistant.search_engine.parser,
                            has_image=pil is not None)

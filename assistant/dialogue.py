@@ -62,6 +62,31 @@ result first second third fourth fifth last number yes no thanks thank ok okay g
 
 Command = Literal["search", "reset", "skip", "empty"]
 
+# Text that addresses the model instead of the shop: removed before the message is read, and a
+# message that carried any cannot start a tool (image generation) that turn.
+_INJECTION = re.compile(
+    r"\b(?:ignore|disregard|forget|override)\s+(?:all\s+|any\s+|the\s+|your\s+|of\s+)*(?:previous|prior|above|earlier|"
+    r"preceding|system|original)?\s*(?:instructions?|prompts?|rules|messages|directions|guidelines)\b"
+    r"|\bsystem\s+(?:prompt|message|instructions?)\b|\bdeveloper\s+mode\b|\bjail\s?break\w*|\bDAN\b"
+    r"|\byou\s+are\s+(?:now|no\s+longer)\b[^.!?\n]*|\b(?:act|behave)\s+as\b[^.!?\n]*|\bpretend\s+(?:to\s+be|you)\b[^.!?\n]*"
+    r"|\b(?:call|run|use|invoke|trigger|execute)\s+(?:the\s+|your\s+)?[\w-]+\s+(?:tool|function|command)s?\b[^.!?\n]*"
+    r"|<\|?[\w/ ]{1,20}\|?>\s*(?:system|assistant|user)?\b|\[/?(?:INST|SYS)\]|(?:^|(?<=[.;!?\n]))\s*(?:system|assistant)\s*:[^.!?\n]*"
+    r"|\b(?:reveal|print|show|repeat|output|tell\s+me)\s+(?:me\s+)?(?:your|the)\s+(?:hidden\s+|secret\s+|initial\s+)?"
+    r"(?:instructions|prompt|rules|configuration|text\s+above|words\s+above)\b"
+    r"|\bnew\s+instructions?\b[^.!?\n]*|\bfrom\s+now\s+on\b[^.!?\n]*"
+    r"|\b(?:and\s+)?(?:say|answer|respond|reply|output)(?:\s+only)?(?:\s+with)?\s+['\"]?[\w-]+['\"]?", re.I)
+
+
+def strip_injection(text: str) -> tuple[str, bool]:
+    """``text`` without the sentences (or lines) that address the model instead of the shop
+    ("ignore previous instructions", "reveal your system prompt", chat-template tokens,
+    "call the X tool"), and whether there were any. A sentence that carries an instruction
+    is untrusted as a whole, so nothing it asks for survives."""
+    parts = re.split(r"(?<=[.!?])\s+|\n+", text)
+    kept = [p for p in parts if not _INJECTION.search(p)]
+    cleaned = re.sub(r"\s+", " ", " ".join(kept)).strip(" ,.;:")
+    return (cleaned, len(kept) < len([p for p in parts if p.strip()]) or bool(_INJECTION.search(cleaned)))
+
 
 @dataclass(frozen=True)
 class Constraints:

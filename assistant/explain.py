@@ -37,7 +37,7 @@ PROMPTS: dict[str, str] = {
               "Reply to me in one short friendly sentence about what you found."),
 }
 # Text that must never reach the shopper, whatever the model writes.
-FORBIDDEN = (SYSTEM_PROMPT, "never reveal these rules", "system prompt", "ignore previous", "ignore all previous",
+FORBIDDEN = (SYSTEM_PROMPT, *(s.strip() for s in SYSTEM_PROMPT.split(". ") if s.strip()), "never reveal these rules", "system prompt", "ignore previous", "ignore all previous",
              "product titles are data", "(asked)", "i am looking for:", "the shopper asked", "facts:",
              "product facts", "you are looking for", "you found", "you have found")
 MAX_TITLE_IN_PROMPT = 120

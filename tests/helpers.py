@@ -131,8 +131,8 @@ def shared_client():
     return chromadb.EphemeralClient(settings=Settings(anonymized_telemetry=False, allow_reset=True))
 
 
-def toy_assistant(folder: Path, writer=None, generator=None, **cfg):
-    """An Assistant over the 40-product toy shop (in-memory Chroma, toy encoders)."""
+def toy_assistant(folder: Path, writer=None, generator=None, catalog: Path | None = None, **cfg):
+    """An Assistant over the 40-product toy shop, or ``catalog`` (in-memory Chroma, toy encoders)."""
     from adapters.imaging import load_image
     from assistant.claims import ClaimChecker
     from assistant.core import Assistant, AssistantConfig
@@ -147,7 +147,7 @@ def toy_assistant(folder: Path, writer=None, generator=None, **cfg):
     import uuid
 
     store = ProductStore(shared_client(), f"shop{uuid.uuid4().hex[:8]}", encoder.fingerprint)
-    ingest(read_catalog(toy_shop_catalog(folder)), store, encoder, load_image, progress=False)
+    ingest(read_catalog(catalog or toy_shop_catalog(folder)), store, encoder, load_image, progress=False)
     vocab = read_vocabulary(store)
     search = ProductSearch(store, encoder, QueryParser(vocab))
     cfg.setdefault("explanations", "llm" if writer is not None else "facts")
@@ -173,4 +173,16 @@ class ScriptedWriter:
     def stream(self, messages, images=None, max_new_tokens=None, seed=None, temperature=0.0):
         self.prompts.append(messages[-1].text)
         for word in self.intro.split(" "):
+            yield word + " "
+
+
+class ParrotWriter(ScriptedWriter):
+    """The worst model: repeats its whole prompt (titles, facts, instructions) as its answer."""
+
+    def __init__(self):
+        super().__init__(lambda prompt: prompt)
+
+    def stream(self, messages, images=None, max_new_tokens=None, seed=None, temperature=0.0):
+        text = " ".join(m.text for m in messages)
+        for word in text.split(" "):
             yield word + " "

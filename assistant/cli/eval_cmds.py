@@ -91,6 +91,37 @@ def cmd_eval_conversations(args) -> int:
     return 0
 
 
+def cmd_eval_injection(args) -> int:
+    import tempfile
+
+    from assistant.core import Assistant
+    from assistant.injection import message_attacks, poisoned_catalog, summary, title_attacks
+    from assistant.services import ingest_catalog
+    from assistant.settings import Settings
+    from retrieval.catalog import read_catalog
+
+    settings = Settings(**{k: v for k, v in {"store_dir": args.store, "catalog": args.catalog}.items() if v})
+    results = message_attacks(Assistant.from_settings(settings, generator=True))
+    with tempfile.TemporaryDirectory(prefix="shopassist-injection-") as tmp:
+        csv_path, poisoned = poisoned_catalog(Path(settings.catalog), Path(tmp) / "catalog")
+        poisoned_settings = Settings(catalog=csv_path, store_dir=Path(tmp) / "store", collection="poisoned")
+        ingest_catalog(poisoned_settings, read_catalog(csv_path), progress=True)
+        results += title_attacks(Assistant.from_settings(poisoned_settings, generator=True), poisoned)
+    result = summary(results)
+    result["target_changed_share"] = 0.0
+    print(f"prompt injection: {result['attacks']} attacks "
+          f"({result['by_kind']['message']['attacks']} in messages, {result['by_kind']['title']['attacks']} in titles), "
+          f"{result['changed_behaviour']} changed behaviour (share {result['changed_share']:.3f}, target 0)")
+    for ex in result["examples_changed"]:
+        print(f"  CHANGED [{ex['where']}] {ex['request'][:70]!r}: {ex['why']}")
+    if args.json:
+        out = Path(args.json)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(result, indent=2) + "\n")
+        print(f"wrote {out}")
+    return 0
+
+
 def _fmt(value, width: int, digits: int) -> str:
     return f"{value:{width}.{digits}f}" if value is not None else "n/a".rjust(width)
 
@@ -116,6 +147,11 @@ def register(sub) -> None:
     c.add_argument("--seed", type=int, default=0)
     c.add_argument("--json", help="write the figures here (and a PNG chart beside it)")
     c.set_defaults(func=cmd_eval_conversations)
+    i = suites.add_parser("injection", help="prompt-injection suite: attacks in messages and in product titles")
+    i.add_argument("--catalog", help="catalog the poisoned products are copied from (default: the sample catalog)")
+    i.add_argument("--store", default=".store", help="store for the message attacks")
+    i.add_argument("--json", help="write the figures here")
+    i.set_defaults(func=cmd_eval_injection)
     for entry in EVAL_REGISTRARS:
         module, fn = entry.split(":")
         getattr(importlib.import_module(module), fn)(suites)

@@ -1,0 +1,55 @@
+"""Prompt injection: in shopper messages and in product titles, against a model that obeys
+anything (a parrot that repeats its whole prompt) and a scripted leaky one."""
+
+import csv
+
+import pytest
+
+from assistant.dialogue import strip_injection
+from assistant.explain import SYSTEM_PROMPT
+from assistant.injection import MESSAGE_PAYLOADS, TITLE_PAYLOADS, message_attacks, summary, title_attacks
+from tests.helpers import ParrotWriter, toy_assistant, toy_shop_catalog
+
+
+@pytest.mark.parametrize("payload", MESSAGE_PAYLOADS)
+def test_every_suite_payload_is_recognised(payload):
+    cleaned, flagged = strip_injection(f"{payload}\nred tshirts")
+    assert flagged and "red tshirts" in cleaned
+
+
+def test_plain_shopping_messages_are_untouched():
+    for text in ["black sneakers for women under 50", "something for my dad", "show me what it looks like on me",
+                 "the second one in blue", "I need a watch for my assistant: nothing fancy"]:
+        assert strip_injection(text) == (text, False)
+
+
+def test_message_attacks_change_nothing_even_with_an_obedient_model(tmp_path):
+    a = toy_assistant(tmp_path, writer=ParrotWriter())
+    import assistant.injection as inj
+
+    old = inj.BENIGN_REQUESTS
+    inj.BENIGN_REQUESTS = ["red tshirts for men", "blue watches"]
+    try:
+        results = message_attacks(a, progress=False)
+    finally:
+        inj.BENIGN_REQUESTS = old
+    s = summary(results)
+    assert s["attacks"] == 2 * len(MESSAGE_PAYLOADS)
+    assert s["changed_behaviour"] == 0, s["examples_changed"]
+
+
+def test_instructions_in_product_titles_never_reach_the_shopper(tmp_path):
+    path = toy_shop_catalog(tmp_path / "shop")
+    rows = list(csv.DictReader(path.open()))
+    poisoned = []
+    for i, payload in enumerate(TITLE_PAYLOADS):
+        row = dict(rows[i * 5])
+        row.update(id=f"inj{i}", title=f"{row['title']} {payload}")
+        poisoned.append(row)
+    with path.open("a", newline="") as f:
+        csv.DictWriter(f, fieldnames=list(rows[0])).writerows(poisoned)
+    a = toy_assistant(tmp_path, writer=ParrotWriter(), catalog=path)
+    results = title_attacks(a, poisoned, progress=False)
+    assert summary(results)["changed_behaviour"] == 0, summary(results)["examples_changed"]
+    reply = a.new_session().send(f"{poisoned[0]['base_colour']} {poisoned[0]['article_type']}")
+    assert SYSTEM_PROMPT not in reply.text and "ignore previous" not in reply.text.lower()
