@@ -103,7 +103,7 @@ class Assistant:
         self.image_limits = image_limits
         self.cfg = cfg
         self.status = dict(status or {})
-        self._llm_lock = threading.Lock()  # one decode at a time; retrieval runs concurrently
+        self.llm_lock = threading.Lock()  # one decode at a time (public: LangChain wrappers share it)
         self._cache_lock = threading.Lock()
         self._facet_cache: dict = {}
 
@@ -173,7 +173,7 @@ class Assistant:
         if self.describer is not None:
             from adapters.mllm.runner import ChatMessage
 
-            with self._llm_lock:
+            with self.llm_lock:
                 raw = self.describer.generate([ChatMessage("user", question, image=pil)], max_new_tokens=48)
             pseudo = Product("image", "", base_colour=attrs.get("base_colour"), article_type=attrs.get("article_type"),
                              gender=attrs.get("gender"))
@@ -187,10 +187,15 @@ class Assistant:
         """An image of a catalog product on the shopper / in their room, or an imagined item."""
         products = self.store.get([product_id])
         if not products:
-            return GeneratedPicture(f"unknown product id {product_id!r}", None)
+            raise QueryError(f"unknown product id {product_id!r}")
         prompt = text or {"try_on": "try it on me", "in_room": "show it in my room",
                           "imagine": f"imagine {products[0].title}"}[mode]
         return self._picture(prompt, products[0], self.load_image(photo) if photo is not None else None)
+
+    @property
+    def vocabulary(self):
+        """The catalog's facet values the store was built with (colours, article types, ...)."""
+        return self.search_engine.parser.vocab
 
     # --- shared helpers ---------------------------------------------------------------
     def facet_counts(self, filt: ProductFilter, attrs: tuple[str, ...]) -> dict[str, dict[str, int]]:
@@ -232,7 +237,9 @@ class Assistant:
                                         self.generator, search)
         if turn is None:
             return GeneratedPicture("no image was asked for", None)
-        return GeneratedPicture(turn.message, turn.backend, turn.image, product.id if product else None)
+        found = [self._shown(i + 1, h.product, h.score, Constraints(), h.signals, turn.image is not None)
+                 for i, h in enumerate(turn.hits or [])]
+        return GeneratedPicture(turn.message, turn.backend, turn.image, product.id if product else None, found)
 
 
 def _facts_text(matches) -> str:
@@ -287,7 +294,7 @@ class PendingTurn:
         if not self.products or a.cfg.explanations == "facts":
             yield from self._text(iter([self._lead]))
             return
-        with a._llm_lock:
+        with a.llm_lock:
             yield from self._text(a.explainer.intro_stream(self._request, [s.product for s in self.products],
                                                            self._lead))
 
@@ -303,7 +310,7 @@ class PendingTurn:
             constraints = self._constraints
             items = [(s.product, matches_for(s.product, constraints, image_reference=self._image_ref,
                                              reasons=self._reasons.get(s.product.id, ()))) for s in products]
-            with a._llm_lock:
+            with a.llm_lock:
                 expls = a.explainer.explain(self._request, items)
             products = [replace(s, explanation=e) for s, e in zip(products, expls)]
         self._final = replace(self._reply, text=self._text.text or self._lead, products=products)

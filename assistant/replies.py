@@ -33,9 +33,11 @@ class GeneratedPicture:
     backend: str | None
     image: Image.Image | None = field(default=None, repr=False)
     product_id: str | None = None
+    products: list["ShownProduct"] = field(default_factory=list)  # imagine: the closest real products
 
     def to_dict(self) -> dict:
-        out = {"message": self.message, "backend": self.backend, "product_id": self.product_id, "image_png_base64": None}
+        out = {"message": self.message, "backend": self.backend, "product_id": self.product_id, "image_png_base64": None,
+               "products": [asdict(p) for p in self.products]}
         if self.image is not None:
             buf = io.BytesIO()
             self.image.save(buf, format="PNG")

@@ -17,6 +17,8 @@ COMMAND_MODULES = [
     "assistant.cli.mllm_cmds",
     "assistant.cli.eval_cmds",
     "assistant.cli.generate_cmds",
+    "assistant.cli.ui_cmds",
+    "assistant.cli.chat_cmds",
 ]
 
 
