@@ -244,3 +244,25 @@ def test_sessions_do_not_share_state(shop):
     a.send("red tshirts")
     b.send("blue watches")
     assert a.constraints.filter.colours == ("Red",) and b.constraints.filter.colours == ("Blue",)
+
+
+def test_a_tiny_random_mllm_can_write_and_is_checked(tmp_path, one_torch_thread):
+    """The real runner interface (batched explanations, streamed intro) on a tiny random-init
+    LLaVA: its words are noise, the products and checks are what matter."""
+    import torch
+
+    from adapters.loading.mllm import LoadedMLLM
+    from adapters.mllm.config import MLLMConfig
+    from adapters.mllm.runner import MLLMRunner
+    from tests.mllm_tiny import tiny_llava
+
+    model, processor = tiny_llava()
+    cfg = MLLMConfig(adapter_path=None, max_new_tokens=8)
+    runner = MLLMRunner(LoadedMLLM(model, processor, processor.tokenizer, torch.device("cpu"), "embedded", "none", cfg))
+    a = toy_assistant(tmp_path, writer=runner)
+    a.explainer.max_new_tokens = 8
+    reply = a.new_session().send("black watches for women")
+    assert reply.products and reply.text.startswith("Here")
+    for shown in reply.products:
+        assert all(c.supported for c in a.explainer.checker.claims(shown.explanation.text, shown.product))
+        assert shown.explanation.mentions_request
