@@ -10,9 +10,12 @@ from __future__ import annotations
 import io
 import logging
 import os
+import stat
+import struct
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 from PIL import Image, ImageFile, UnidentifiedImageError
@@ -46,64 +49,108 @@ class ImageLimits:
 
 
 DEFAULT_LIMITS = ImageLimits()
-ImageSource = str | os.PathLike | bytes | Image.Image
+# What uploads and catalogs use. Not every format PIL knows: EPS would run Ghostscript, and each
+# rarely used decoder is attack surface.
+FORMATS = ("JPEG", "PNG", "WEBP", "GIF", "BMP", "TIFF", "ICO", "PPM")  # JPEG also opens MPO
+# What PIL's decoders raise on hostile data: OSError for most, the rest from header parsing
+# (struct unpacking, short reads, bad tables) in some plugins.
+_DECODER_ERRORS = (OSError, SyntaxError, ValueError, EOFError, struct.error, IndexError, KeyError, TypeError,
+                   ZeroDivisionError, OverflowError)
+ImageSource = str | os.PathLike | bytes | bytearray | memoryview | BinaryIO | Image.Image
+MAX_LABEL = 200  # characters of a source name kept in messages (a hostile path can be any length)
 
 
 def load_image(
     src: ImageSource, limits: ImageLimits = DEFAULT_LIMITS, *, name: str | None = None
 ) -> Image.Image:
-    """Open ``src`` (path, raw bytes or PIL image) as a fully decoded RGB image.
+    """Open ``src`` (path, raw bytes, binary file object or PIL image) as a fully decoded RGB image.
+
+    The byte limit is checked before anything is decoded: on a path's size (``os.stat``) and
+    then on what is read, and at most ``max_bytes + 1`` bytes are ever read from a path or
+    a file object (a file that grows after the check, a pipe, an upload stream).
 
     Raises:
         ImageError: missing file, too many bytes, not an image, too many pixels, a side
             over the limit, or truncated/corrupt data.
+        TypeError: ``src`` is none of the above (a caller's bug, not bad input).
     """
     if isinstance(src, Image.Image):
-        label = name or "<image>"
+        label = _label(name or "<image>")
         _check_dims(label, src.size, limits)
         return _to_rgb(src)
-    if isinstance(src, (bytes, bytearray)):
-        label = name or "<uploaded bytes>"
-        if len(src) > limits.max_bytes:
-            raise ImageError(label, f"{len(src)} bytes is over the {limits.max_bytes}-byte limit")
-        if not src:
-            raise ImageError(label, "empty file")
-        data = bytes(src)
-    else:
-        path = Path(src)
-        label = name or str(path)
-        try:
-            size = path.stat().st_size
-        except FileNotFoundError:
-            raise ImageError(label, "file not found") from None
-        except OSError as exc:
-            raise ImageError(label, f"cannot read file ({exc.strerror})") from None
-        if not path.is_file():
-            raise ImageError(label, "not a regular file")
+    if isinstance(src, (bytes, bytearray, memoryview)):
+        label = _label(name or "<uploaded bytes>")
+        size = src.nbytes if isinstance(src, memoryview) else len(src)
         if size > limits.max_bytes:
             raise ImageError(label, f"{size} bytes is over the {limits.max_bytes}-byte limit")
-        if size == 0:
-            raise ImageError(label, "empty file")
-        data = path.read_bytes()
+        data = bytes(src)
+    elif hasattr(src, "read"):
+        label = _label(name or getattr(src, "name", None) or "<uploaded file>")
+        data = _read_capped(src, label, limits)
+    elif isinstance(src, (str, os.PathLike)):
+        label = _label(name or str(src))
+        data = _read_path(Path(src), label, limits)
+    else:
+        raise TypeError(f"load_image: expected a path, bytes, a binary file or a PIL image, got {type(src).__name__}")
+    if not data:
+        raise ImageError(label, "empty file")
     return _decode(data, label, limits)
+
+
+def _label(source: str) -> str:
+    source = str(source)
+    return source if len(source) <= MAX_LABEL else source[:MAX_LABEL] + "..."
+
+
+def _read_path(path: Path, label: str, limits: ImageLimits) -> bytes:
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        raise ImageError(label, "file not found") from None
+    except ValueError:  # a NUL byte in the path
+        raise ImageError(label, "not a valid file path") from None
+    except OSError as exc:
+        raise ImageError(label, f"cannot read file ({exc.strerror})") from None
+    if not stat.S_ISREG(info.st_mode):
+        raise ImageError(label, "not a regular file")
+    if info.st_size > limits.max_bytes:
+        raise ImageError(label, f"{info.st_size} bytes is over the {limits.max_bytes}-byte limit")
+    try:
+        with path.open("rb") as handle:
+            return _read_capped(handle, label, limits)
+    except OSError as exc:
+        raise ImageError(label, f"cannot read file ({exc.strerror or exc})") from None
+
+
+def _read_capped(handle: BinaryIO, label: str, limits: ImageLimits) -> bytes:
+    """At most ``max_bytes`` bytes of ``handle``; one byte more means the limit is passed."""
+    try:
+        data = handle.read(limits.max_bytes + 1)
+    except OSError as exc:
+        raise ImageError(label, f"cannot read file ({exc.strerror or exc})") from None
+    if not isinstance(data, (bytes, bytearray)):
+        raise TypeError(f"load_image: {label} is not opened in binary mode (read() gave {type(data).__name__})")
+    if len(data) > limits.max_bytes:
+        raise ImageError(label, f"more than {limits.max_bytes} bytes, over the byte limit")
+    return bytes(data)
 
 
 def _decode(data: bytes, label: str, limits: ImageLimits) -> Image.Image:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            img = Image.open(io.BytesIO(data))
+            img = Image.open(io.BytesIO(data), formats=FORMATS)
             _check_dims(label, img.size, limits)  # header only: nothing decoded yet
             img.load()
+            return _to_rgb(img)
     except ImageError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise ImageError(label, f"decompression bomb refused ({exc})") from None
     except UnidentifiedImageError:
-        raise ImageError(label, "not an image file PIL can read") from None
-    except (OSError, SyntaxError, ValueError) as exc:
-        raise ImageError(label, f"corrupt or truncated image ({exc})") from None
-    return _to_rgb(img)
+        raise ImageError(label, f"not an image file PIL can read (formats read here: {', '.join(FORMATS)})") from None
+    except _DECODER_ERRORS as exc:
+        raise ImageError(label, f"corrupt or truncated image ({type(exc).__name__}: {exc})") from None
 
 
 def _check_dims(label: str, size: tuple[int, int], limits: ImageLimits) -> None:

@@ -24,6 +24,9 @@ OPTIONAL = ("gender", "master_category", "sub_category", "article_type", "base_c
 FACETS = ("gender", "master_category", "sub_category", "article_type", "base_colour", "usage")
 MAX_TITLE = 500
 MAX_FIELD = 100
+# csv's default field limit (128 KiB) ends the whole file at one over-long field; with this one
+# such a field is one bad row like any other (and anything past it still ends the file, reported).
+MAX_CSV_FIELD = 16 * 1024 * 1024
 
 # The repository ships the sample catalog here, so a bare clone works.
 SAMPLE_CATALOG = Path(__file__).resolve().parent / "sample_catalog" / "products.csv"
@@ -96,13 +99,28 @@ def read_catalog(path: str | Path) -> Catalog:
     if not path.is_file():
         raise CatalogError(f"catalog file {path} does not exist")
     suffix = path.suffix.lower()
-    if suffix == ".csv":
-        rows = _csv_rows(path)
-    elif suffix in (".jsonl", ".ndjson"):
-        rows = _jsonl_rows(path)
-    else:
+    if suffix not in (".csv", ".jsonl", ".ndjson"):
         raise CatalogError(f"{path}: unsupported catalog format {suffix!r} (use .csv or .jsonl)")
-    root = path.resolve().parent
+    field_limit = csv.field_size_limit(max(csv.field_size_limit(), MAX_CSV_FIELD))
+    try:
+        products, issues, seen = _read_rows(_csv_rows(path) if suffix == ".csv" else _jsonl_rows(path),
+                                            path.resolve().parent)
+    finally:
+        csv.field_size_limit(field_limit)
+    for issue in issues:
+        logger.warning("%s: %s", path, issue)
+    return Catalog(path=path, products=products, issues=issues, rows=seen)
+
+
+def _open(path: Path, **kwargs):
+    """UTF-8 text; ``-sig`` drops the BOM that Excel's "CSV UTF-8" and some exporters put first."""
+    try:
+        return path.open(encoding="utf-8-sig", **kwargs)
+    except OSError as exc:
+        raise CatalogError(f"{path}: cannot open the catalog ({exc.strerror or exc})") from None
+
+
+def _read_rows(rows, root: Path) -> tuple[list[Product], list[RowIssue], dict[str, int]]:
     products: list[Product] = []
     issues: list[RowIssue] = []
     seen: dict[str, int] = {}
@@ -118,22 +136,24 @@ def read_catalog(path: str | Path) -> Catalog:
             continue
         seen[product.id] = line_no
         products.append(product)
-    for issue in issues:
-        logger.warning("%s: %s", path, issue)
-    return Catalog(path=path, products=products, issues=issues, rows=seen)
+    return products, issues, seen
 
 
 def _csv_rows(path: Path):
+    handle = _open(path, newline="")
     try:
-        handle = path.open(newline="", encoding="utf-8")
         reader = csv.DictReader(handle)
         header = reader.fieldnames or []
     except UnicodeDecodeError as exc:
+        handle.close()
         raise CatalogError(f"{path}: not UTF-8 text ({exc})") from None
+    except csv.Error as exc:
+        handle.close()
+        raise CatalogError(f"{path}: unreadable CSV header ({exc})") from None
     missing = [c for c in REQUIRED if c not in header]
     if missing:
         handle.close()
-        raise CatalogError(f"{path}: missing required column(s) {', '.join(missing)}; header is {header}")
+        raise CatalogError(f"{path}: missing required column(s) {', '.join(missing)}; header is {str(header)[:300]}")
 
     def gen():
         with handle:
@@ -152,7 +172,7 @@ def _csv_rows(path: Path):
 
 def _jsonl_rows(path: Path):
     def gen():
-        with path.open(encoding="utf-8", errors="replace") as handle:
+        with _open(path, errors="replace") as handle:
             for line_no, line in enumerate(handle, 1):
                 if not line.strip():
                     continue
@@ -219,7 +239,12 @@ def _resolve_image(rel: str, root: Path, line_no: int, pid: str, issues: list[Ro
     if candidate.is_absolute() or ".." in candidate.parts or "\x00" in rel:
         issues.append(RowIssue(line_no, "image", f"path {rel[:80]!r} leaves the catalog folder", pid, "indexed without image"))
         return None
-    resolved = (root / candidate).resolve()
+    try:
+        resolved = (root / candidate).resolve()
+    except (RuntimeError, OSError) as exc:  # a symlink loop (RuntimeError before Python 3.13)
+        issues.append(RowIssue(line_no, "image", f"path {rel[:80]!r} cannot be resolved ({exc})", pid,
+                               "indexed without image"))
+        return None
     if not resolved.is_relative_to(root):
         issues.append(RowIssue(line_no, "image", f"path {rel[:80]!r} resolves outside the catalog folder (symlink?)", pid, "indexed without image"))
         return None

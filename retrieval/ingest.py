@@ -2,9 +2,11 @@
 
 A product is skipped when the store already holds it with the same content hash, so a
 re-run adds nothing twice and an interrupted run resumes where it stopped (each batch is
-committed before the next starts). A missing or unreadable image is reported and the
-product is indexed by its text. Products no longer in the catalog are removed only with
-``prune=True``.
+committed before the next starts). "Holds it" means both collections, with the current
+hash: a run killed between a product's two writes leaves it half-written, and the next run
+writes it again; half-written products no longer in the catalog (a killed ``prune``) are
+deleted. A missing or unreadable image is reported and the product is indexed by its text.
+Products no longer in the catalog are removed only with ``prune=True``.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ class IngestReport:
     added: int = 0
     unchanged: int = 0
     removed: int = 0
+    repaired: int = 0  # half-written products (a killed run) written again or deleted
     without_image: int = 0
     seconds: float = 0.0
     issues: list[RowIssue] = field(default_factory=list)
@@ -45,7 +48,8 @@ class IngestReport:
         return self.added / self.seconds if self.seconds else 0.0
 
     def summary(self) -> str:
-        return (f"{self.added} added, {self.unchanged} unchanged, {self.removed} removed, "
+        repaired = f", {self.repaired} half-written repaired" if self.repaired else ""
+        return (f"{self.added} added, {self.unchanged} unchanged, {self.removed} removed{repaired}, "
                 f"{self.without_image} indexed without image, {len(self.issues)} issue(s); "
                 f"{self.seconds:.1f} s ({self.per_second:.0f} products/s)")
 
@@ -59,6 +63,13 @@ def ingest(catalog: Catalog, store: ProductStore, embedder, load_image: ImageLoa
     stored = store.stored_hashes([p.id for p in products])
     todo = [p for p in products if stored.get(p.id) != p.content_hash()]
     report.unchanged = len(products) - len(todo)
+    half = store.half_written_ids()
+    if half:  # in the catalog: rewritten below with the others in `todo`; not in it: garbage
+        in_catalog = {p.id for p in todo}
+        store.delete([i for i in half if i not in in_catalog])
+        report.repaired = len(half)
+        logger.warning("ingest: %d product(s) half-written by an interrupted run, repaired: %s",
+                       len(half), ", ".join(half[:10]) + (" ..." if len(half) > 10 else ""))
     record_vocabulary(store, Vocabulary.from_products(products))
     batches = [todo[s:s + batch_size] for s in range(0, len(todo), batch_size)]
     bar = tqdm(total=len(todo), desc="ingest", unit="product", disable=not progress)
@@ -73,7 +84,7 @@ def ingest(catalog: Catalog, store: ProductStore, embedder, load_image: ImageLoa
     bar.close()
     if prune:
         keep = {p.id for p in products}
-        gone = [i for i in store.all_ids() if i not in keep]
+        gone = sorted((set(store.all_ids("text")) | set(store.all_ids("image"))) - keep)
         store.delete(gone)
         report.removed = len(gone)
     report.seconds = time.perf_counter() - start
@@ -116,7 +127,7 @@ def record_vocabulary(store: ProductStore, vocab: Vocabulary) -> None:
     meta = dict(store.text.metadata or {})
     meta[VOCAB_KEY] = json.dumps(merged)
     meta.pop("hnsw:space", None)
-    store.text.modify(metadata=meta)
+    store.set_text_metadata(meta)
 
 
 def read_vocabulary(store: ProductStore) -> Vocabulary:

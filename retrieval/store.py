@@ -7,19 +7,27 @@ aligned vector there, flagged ``has_image=False``). Both record the fingerprint 
 encoders and adaptor that built them; opening a store with a different one is refused.
 
 The client comes from outside (:func:`make_client`): a local folder by default, a Chroma
-server when a host is configured, an in-memory client in tests.
+server when a host is configured, an in-memory client in tests. Every call to Chroma goes
+through :meth:`ProductStore._guard`: a server that cannot be reached is a
+:class:`StoreUnavailableError` naming its host:port (the same store object works again once
+the server is back: the HTTP client reconnects on the next call), and a local folder Chroma
+cannot read is a :class:`StoreUnreadableError` that says how to rebuild it.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
 import chromadb
+import httpx
 import numpy as np
 from chromadb.config import Settings as ChromaSettings
+from chromadb.errors import ChromaError
 
 from retrieval.catalog import Product
 
@@ -37,6 +45,25 @@ class StoreMismatchError(ValueError):
 
 class StoreUnavailableError(ConnectionError):
     """The store (a Chroma server, a folder) cannot be reached right now."""
+
+
+class StoreUnreadableError(OSError):
+    """A local store folder that Chroma cannot read (a damaged database file)."""
+
+
+# Messages of Chroma's local (Rust) backend when its SQLite file is damaged. They come as
+# InternalError at open or, for a bad page met later, as InvalidArgumentError; never for a
+# caller's bad argument. (A locked database is not one: waiting, not rebuilding, fixes that.)
+_DAMAGED_MARKERS = ("database disk image is malformed", "file is not a database", "from the log store")
+
+
+def _damaged(path: str, what: str, exc: Exception) -> StoreUnreadableError | None:
+    """The error to raise instead of ``exc`` if it says the folder's database is damaged."""
+    if not any(m in str(exc) for m in _DAMAGED_MARKERS):
+        return None
+    return StoreUnreadableError(
+        f"store folder {path} cannot be read to {what} ({exc}); it was damaged (a disk error, a partial "
+        f"copy). Move it aside and rebuild it: `mv {path} {path}.damaged && shopassist ingest CATALOG --store {path}`")
 
 
 class Fingerprint(Protocol):
@@ -83,7 +110,26 @@ def make_client(cfg: StoreConfig):
         except Exception as exc:  # chromadb raises plain Exception/ValueError on connect
             raise StoreUnavailableError(f"cannot reach {cfg.describe()}: {exc}") from exc
     Path(cfg.path).mkdir(parents=True, exist_ok=True)
-    return chromadb.PersistentClient(path=cfg.path, settings=settings)
+    try:
+        return chromadb.PersistentClient(path=cfg.path, settings=settings)
+    except ChromaError as exc:  # opening reads the SQLite file: a damaged one fails here
+        damaged = _damaged(cfg.path, "open it", exc)
+        if damaged is None:
+            raise
+        raise damaged from exc
+
+
+def describe_client(client) -> str:
+    """Where ``client`` keeps its data, for error messages: "chroma server H:P" or "chroma folder D"."""
+    try:
+        settings = client.get_settings()
+    except AttributeError:  # a test double
+        return "chroma store"
+    if settings.chroma_server_host:
+        return f"chroma server {settings.chroma_server_host}:{settings.chroma_server_http_port}"
+    if settings.is_persistent:
+        return f"chroma folder {settings.persist_directory}"
+    return "in-memory chroma"
 
 
 def drop_store(client, name: str) -> None:
@@ -117,17 +163,34 @@ class ProductStore:
         self.client = client
         self.name = name
         self.fingerprint = fingerprint
+        self.location = describe_client(client)
         self.text = self._collection(f"{name}_text", create)
         self.image = self._collection(f"{name}_image", create)
 
+    @contextmanager
+    def _guard(self, what: str) -> Iterator[None]:
+        """Turn the transport's and the database's failures into the store's own errors."""
+        try:
+            yield
+        except httpx.TransportError as exc:  # refused, reset, timed out: the server is down or restarting
+            raise StoreUnavailableError(
+                f"cannot reach {self.location} to {what} ({type(exc).__name__}: {exc}); "
+                "is the server running? The same store works again once it is back"
+            ) from exc
+        except ChromaError as exc:
+            if self.location.startswith("chroma folder "):
+                damaged = _damaged(self.location.removeprefix("chroma folder "), what, exc)
+                if damaged is not None:
+                    raise damaged from exc
+            raise
+
     def _collection(self, name: str, create: bool):
         wanted = self.fingerprint.to_json()
-        try:
+        with self._guard("list its collections"):
             existing = {c.name if hasattr(c, "name") else c for c in self.client.list_collections()}
-        except Exception as exc:
-            raise StoreUnavailableError(f"cannot list collections: {exc}") from exc
         if name in existing:
-            coll = self.client.get_collection(name)
+            with self._guard(f"open collection {name!r}"):
+                coll = self.client.get_collection(name)
             built = (coll.metadata or {}).get(FINGERPRINT_KEY)
             if built != wanted:
                 raise StoreMismatchError(
@@ -139,20 +202,28 @@ class ProductStore:
             return coll
         if not create:
             raise FileNotFoundError(f"no collection {name!r} in this store; build it with `shopassist ingest CATALOG --store DIR`")
-        return self.client.create_collection(
-            name, metadata={FINGERPRINT_KEY: wanted}, configuration={"hnsw": {"space": "cosine"}}
-        )
+        with self._guard(f"create collection {name!r}"):
+            return self.client.create_collection(
+                name, metadata={FINGERPRINT_KEY: wanted}, configuration={"hnsw": {"space": "cosine"}}
+            )
 
     def count(self) -> int:
-        return min(self.text.count(), self.image.count())
+        with self._guard("count products"):
+            return min(self.text.count(), self.image.count())
 
     def stored_hashes(self, ids: list[str]) -> dict[str, str]:
-        """id -> content hash, for the ids present in *both* collections."""
+        """id -> content hash, for the ids present in *both* collections with the *same* hash.
+
+        This is what "stored" means: a run killed between the two writes of a product (see
+        :meth:`upsert`) leaves it in one collection only, or with an old hash in one of them,
+        and the next run writes it again.
+        """
         found: dict[str, str] = {}
         for start in range(0, len(ids), MAX_BATCH):
             chunk = ids[start:start + MAX_BATCH]
-            text = self.text.get(ids=chunk, include=["metadatas"])
-            image = self.image.get(ids=chunk, include=["metadatas"])
+            with self._guard("read stored products"):
+                text = self.text.get(ids=chunk, include=["metadatas"])
+                image = self.image.get(ids=chunk, include=["metadatas"])
             img_hash = {i: m.get("content_hash") for i, m in zip(image["ids"], image["metadatas"])}
             for i, m in zip(text["ids"], text["metadatas"]):
                 if img_hash.get(i) == m.get("content_hash"):
@@ -171,25 +242,44 @@ class ProductStore:
             metas = [_metadata(p, h) for p, h in zip(products[sl], has_image[sl])]
             docs = [p.document() for p in products[sl]]
             uris = [p.image or "" for p in products[sl]]
-            self.image.upsert(ids=ids, embeddings=np.asarray(image_vecs[sl], np.float32), metadatas=metas, uris=uris)
-            self.text.upsert(ids=ids, embeddings=np.asarray(text_vecs[sl], np.float32), metadatas=metas, documents=docs)
+            with self._guard("write products"):
+                self.image.upsert(ids=ids, embeddings=np.asarray(image_vecs[sl], np.float32), metadatas=metas,
+                                  uris=uris)
+                self.text.upsert(ids=ids, embeddings=np.asarray(text_vecs[sl], np.float32), metadatas=metas,
+                                 documents=docs)
 
     def delete(self, ids: list[str]) -> None:
-        if ids:
-            self.text.delete(ids=ids)
-            self.image.delete(ids=ids)
+        """Text first: from then on the product no longer counts as stored, whatever happens next."""
+        for start in range(0, len(ids), MAX_BATCH):
+            chunk = ids[start:start + MAX_BATCH]
+            with self._guard("delete products"):
+                self.text.delete(ids=chunk)
+                self.image.delete(ids=chunk)
 
-    def all_ids(self) -> list[str]:
-        return self.text.get(include=[])["ids"]
+    def all_ids(self, space: str = "text") -> list[str]:
+        coll = self.image if space == "image" else self.text
+        with self._guard("list product ids"):
+            return coll.get(include=[])["ids"]
+
+    def half_written_ids(self) -> list[str]:
+        """Ids held by one collection only: left by a run killed between its two writes or deletes."""
+        text, image = set(self.all_ids("text")), set(self.all_ids("image"))
+        return sorted(text ^ image)
+
+    def set_text_metadata(self, metadata: dict) -> None:
+        with self._guard("update the store's metadata"):
+            self.text.modify(metadata=metadata)
 
     def get(self, ids: list[str]) -> list[Product]:
-        res = self.text.get(ids=ids, include=["metadatas"])
+        with self._guard("read products"):
+            res = self.text.get(ids=ids, include=["metadatas"])
         by_id = {i: _product(i, m) for i, m in zip(res["ids"], res["metadatas"])}
         return [by_id[i] for i in ids if i in by_id]
 
     def get_vectors(self, ids: list[str], space: str = "image") -> dict[str, np.ndarray]:
         coll = self.image if space == "image" else self.text
-        res = coll.get(ids=ids, include=["embeddings"])
+        with self._guard("read vectors"):
+            res = coll.get(ids=ids, include=["embeddings"])
         return {i: np.asarray(e, np.float32) for i, e in zip(res["ids"], res["embeddings"])}
 
     def query(self, vector: np.ndarray, *, space: str, where: dict | None, k: int) -> list[StoredMatch]:
@@ -199,8 +289,9 @@ class ProductStore:
         vector = np.asarray(vector, np.float32).reshape(-1)
         if vector.shape[0] != expected:
             raise StoreMismatchError(f"query vector has {vector.shape[0]} dims; the {space} collection holds {expected}")
-        res = coll.query(query_embeddings=[vector], n_results=k, where=where,
-                         include=["metadatas", "distances"])
+        with self._guard("search"):
+            res = coll.query(query_embeddings=[vector], n_results=k, where=where,
+                             include=["metadatas", "distances"])
         return [
             StoredMatch(_product(i, m), 1.0 - float(d), bool(m.get("has_image", True)))
             for i, m, d in zip(res["ids"][0], res["metadatas"][0], res["distances"][0])
