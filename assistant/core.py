@@ -22,6 +22,8 @@ import threading
 import uuid
 from collections import Counter, deque
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Literal
@@ -51,6 +53,7 @@ class AssistantConfig:
     shown: int = 5  # products per reply
     candidates: int = 30  # retrieved before re-ranking
     max_turns_kept: int = 20  # history is trimmed to this many turns (memory stays bounded)
+    generation_timeout_s: float = 120.0  # an image request answers "timed out" after this long
     explanations: Literal["llm", "facts"] = "llm"
     policy: PolicyConfig = PolicyConfig()
 
@@ -59,6 +62,8 @@ class AssistantConfig:
             raise ValueError("AssistantConfig: need 1 <= shown <= candidates <= 100")
         if self.max_turns_kept < 1:
             raise ValueError("AssistantConfig: max_turns_kept must be >= 1")
+        if not self.generation_timeout_s > 0:
+            raise ValueError("AssistantConfig: generation_timeout_s must be positive")
 
 
 @dataclass(frozen=True)
@@ -105,6 +110,7 @@ class Assistant:
         self.status = dict(status or {})
         self.llm_lock = threading.Lock()  # one decode at a time (public: LangChain wrappers share it)
         self._cache_lock = threading.Lock()
+        self._gen_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="image-generation")
         self._facet_cache: dict = {}
 
     @classmethod
@@ -233,8 +239,14 @@ class Assistant:
         def search(t, im):
             return self.search_engine.search(t, im, k=self.cfg.shown)
 
-        turn = respond_to_image_request(text, product_ref(product) if product else None, photo_path,
-                                        self.generator, search)
+        future = self._gen_pool.submit(respond_to_image_request, text, product_ref(product) if product else None,
+                                       photo_path, self.generator, search)
+        try:
+            turn = future.result(timeout=self.cfg.generation_timeout_s)
+        except FutureTimeout:
+            logger.warning("image generation took over %.0f s; answering without it", self.cfg.generation_timeout_s)
+            return GeneratedPicture(f"The image generator did not answer within {self.cfg.generation_timeout_s:.0f} s; "
+                                    "please try again later.", getattr(self.generator, "name", None))
         if turn is None:
             return GeneratedPicture("no image was asked for", None)
         found = [self._shown(i + 1, h.product, h.score, Constraints(), h.signals, turn.image is not None)

@@ -28,6 +28,7 @@ class MLLMConfig:
     seed: int = 0
     merge_lora: bool = True  # fold LoRA into the weights for inference (faster decode)
     system_prompt: str = "You are a helpful shopping assistant."
+    max_time_s: float = 60.0  # a decode stops after this long (transformers' max_time), whatever its length
 
     def __post_init__(self) -> None:
         if not self.base:
@@ -42,6 +43,8 @@ class MLLMConfig:
             raise ValueError("MLLMConfig: max_new_tokens must be in 1..4096")
         if self.seed < 0:
             raise ValueError("MLLMConfig: seed must be >= 0")
+        if not self.max_time_s > 0:
+            raise ValueError("MLLMConfig: max_time_s must be positive")
 
     @property
     def embedded(self) -> bool:

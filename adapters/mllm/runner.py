@@ -47,6 +47,7 @@ class MLLMRunner:
         self.device = loaded.device
         self.system_prompt = loaded.config.system_prompt
         self.max_new_tokens = loaded.config.max_new_tokens
+        self.max_time_s = loaded.config.max_time_s
         self.seed = loaded.config.seed
         self.image_token_id = self.model.config.image_token_id
 
@@ -111,7 +112,7 @@ class MLLMRunner:
         n = max_new_tokens or self.max_new_tokens
         if n < 1:
             raise ValueError("max_new_tokens must be >= 1")
-        kwargs = {"max_new_tokens": n, "suppress_tokens": [self.image_token_id],
+        kwargs = {"max_new_tokens": n, "suppress_tokens": [self.image_token_id], "max_time": self.max_time_s,
                   "pad_token_id": self.tokenizer.pad_token_id or self.tokenizer.eos_token_id}
         if temperature > 0:
             kwargs.update(do_sample=True, temperature=temperature, top_p=0.95)
