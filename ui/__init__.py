@@ -1,1 +1,11 @@
-"""Streamlit chat UI (see issue 6)."""
+"""The chat web page (Streamlit): ``shopassist ui [--port N]``.
+
+* ``app.py``: the script Streamlit reruns on every interaction; it only wires the parts below.
+* ``loading.py``: the one shared :class:`assistant.core.Assistant` per process (``st.cache_resource``),
+  built by a factory (``SHOPASSIST_UI_FACTORY=module:function``; default ``Assistant.from_settings``).
+* ``chat.py``: a tab's conversation (``st.session_state``) and what the controls do; no drawing.
+* ``views.py``, ``cards.py``, ``text.py``: drawing the conversation, the product cards, the sidebar.
+* ``headless.py``: the page in a headless Chromium, for the end-to-end test and ``bench/bench_ui.py``.
+
+ui depends on ``assistant`` only (and on Streamlit); no retrieval, model or prompt code lives here.
+"""

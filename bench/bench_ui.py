@@ -1,0 +1,128 @@
+"""The chat page, measured in a real headless browser: from page load to the first rendered
+answer, with the embedded default models over the local store.
+
+`shopassist ui` is started on a free 127.0.0.1 port; Debian's Chromium (selenium) opens the
+page, types a query and waits for the first product card whose picture has loaded, then for
+the finished answer (the cards with their buttons, drawn once the LLM's text and checked
+explanations are done). The first visit to a fresh server includes loading the models
+(``cold``); later visits (a new page, a new session) reuse them (``warm``).
+
+    python bench/bench_ui.py [--store .store] [--json bench/results/bench_ui.json]
+
+Needs the store (`shopassist ingest retrieval/sample_catalog/products.csv --store .store`),
+chromium + chromium-driver (Debian) and selenium.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from ui import headless  # noqa: E402
+
+# Each names an article type, so the assistant answers with products rather than a question.
+QUERIES = ("black casual shoes for women under 50", "red tshirts for men", "blue jeans for women",
+           "watches for men under 80")
+
+
+def visit(driver, url: str, query: str, timeout_s: float) -> dict:
+    """One page load -> query -> first card -> finished answer, in seconds from the load."""
+    t0 = time.perf_counter()
+    driver.get(url)
+    headless.chat_box(driver, timeout_s)
+    ready = time.perf_counter() - t0
+    headless.ask(driver, query, timeout_s)
+    sent = time.perf_counter() - t0
+    headless.wait_until(lambda: headless.loaded_card_images(driver) > 0, timeout_s, f"a product card for {query!r}")
+    first_card = time.perf_counter() - t0
+    headless.wait_until(lambda: headless.final_cards(driver) > 0, timeout_s, f"the finished answer to {query!r}")
+    done = time.perf_counter() - t0
+    cards = driver.execute_script("return document.querySelectorAll(arguments[0]).length;", headless.CARD_CSS)
+    return {"query": query, "page_ready_s": round(ready, 3), "first_card_s": round(first_card, 3),
+            "first_card_after_send_s": round(first_card - sent, 3), "answer_done_s": round(done, 3),
+            "answer_done_after_send_s": round(done - sent, 3), "cards": cards}
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--store", default=".store", help="the product store (default .store)")
+    p.add_argument("--warm", type=int, default=3, help="warm visits after the cold one")
+    p.add_argument("--timeout", type=float, default=300.0, help="seconds allowed per step")
+    p.add_argument("--json", default=str(REPO / "bench" / "results" / "bench_ui.json"))
+    p.add_argument("--screenshot", default=str(REPO / "bench" / "results" / "bench_ui.png"))
+    args = p.parse_args(argv)
+
+    found = headless.find_browser()
+    if isinstance(found, str):
+        print(f"bench_ui: cannot run: {found}", file=sys.stderr)
+        return 2
+    store = (REPO / args.store).resolve() if not Path(args.store).is_absolute() else Path(args.store)
+    if not (store / "chroma.sqlite3").is_file():
+        print(f"bench_ui: no store at {store}: build it with `shopassist ingest retrieval/sample_catalog/products.csv "
+              f"--store {args.store}`", file=sys.stderr)
+        return 2
+
+    env = {"SHOPASSIST_STORE_DIR": str(store), "SHOPASSIST_UI_FACTORY": ""}  # the embedded default
+    t_start = time.perf_counter()
+    with headless.AppServer(env=env, cwd=REPO, ready_timeout_s=120) as server:
+        server_ready = time.perf_counter() - t_start
+        driver = headless.chromium()
+        try:
+            cold = visit(driver, server.url, QUERIES[0], args.timeout)
+            print(f"cold: {cold}", flush=True)
+            warm = []
+            for i in range(args.warm):
+                warm.append(visit(driver, server.url, QUERIES[(i + 1) % len(QUERIES)], args.timeout))
+                print(f"warm: {warm[-1]}", flush=True)
+            driver.set_window_size(1400, 2000)  # the whole last answer in one picture
+            headless.wait_idle(driver, 60)
+            driver.save_screenshot(args.screenshot)
+        finally:
+            driver.quit()
+        log_tail = server.log()
+
+    def median(key: str) -> float | None:
+        return round(statistics.median(v[key] for v in warm), 3) if warm else None
+
+    browser = Path(found[0]).name
+    result = {
+        "what": "page load -> first product card (picture loaded) and -> finished answer, headless Chromium",
+        "machine": f"{platform.machine()} {platform.system()}, {os.cpu_count()} CPU cores (models on CPU)",
+        "browser": browser,
+        "store": str(store.relative_to(REPO)) if store.is_relative_to(REPO) else str(store),
+        "server_start_s": round(server_ready, 3),
+        "cold": cold,
+        "warm": warm,
+        "warm_median": {k: median(k) for k in ("page_ready_s", "first_card_s", "first_card_after_send_s",
+                                               "answer_done_s", "answer_done_after_send_s")},
+        "screenshot": str(Path(args.screenshot).relative_to(REPO)) if Path(args.screenshot).is_relative_to(REPO)
+        else args.screenshot,
+    }
+    Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.json).write_text(json.dumps(result, indent=2) + "\n")
+    print()
+    print(f"server up (`shopassist ui` printed its URL): {server_ready:.1f} s")
+    print(f"cold visit (loads the models): page ready {cold['page_ready_s']:.1f} s, first card {cold['first_card_s']:.1f} s, "
+          f"answer done {cold['answer_done_s']:.1f} s")
+    wm = result["warm_median"]
+    if warm:
+        print(f"warm visits, median of {len(warm)}: page ready {wm['page_ready_s']:.2f} s, first card "
+              f"{wm['first_card_s']:.2f} s ({wm['first_card_after_send_s']:.2f} s after sending), answer done "
+              f"{wm['answer_done_s']:.2f} s ({wm['answer_done_after_send_s']:.2f} s after sending)")
+    print(f"wrote {args.json}")
+    if "Traceback" in log_tail:
+        print("server log had a traceback:\n" + log_tail, file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,37 @@
+"""The shopping assistant's chat page: ``shopassist ui`` (or ``streamlit run ui/app.py``).
+
+Streamlit reruns this script top to bottom on every interaction, so it only wires things:
+the shared assistant (loaded once per process), this tab's chat, the page, and one queued
+request answered per run.
+"""
+
+import logging
+
+import streamlit as st
+
+from ui import chat as chats
+from ui import loading, views
+
+logger = logging.getLogger("ui.app")
+
+st.set_page_config(page_title="shopassist", page_icon=":material/shopping_bag:", layout="wide")
+st.title("shopassist")
+
+try:
+    assistant = loading.get_assistant(loading.factory_spec())
+except Exception as exc:  # a missing store, a bad setting: a message, never a traceback
+    logger.exception("the assistant could not be built")
+    views.startup_failed(loading.startup_problem(exc))
+    st.stop()
+
+chat = chats.tab_chat(st.session_state, assistant)
+views.take_prompt(chat)
+views.sidebar(chat, assistant)
+if not chat.messages and not chat.queue:
+    views.intro()
+views.history(chat)
+
+if chat.queue:
+    request = chat.queue.pop(0)
+    chats.handle(chat, assistant, request, views.photos(), views.live)
+    st.rerun()
