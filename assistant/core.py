@@ -24,7 +24,7 @@ from collections import Counter, deque
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Literal
 
@@ -33,9 +33,9 @@ from PIL import Image
 
 from adapters.imaging import DEFAULT_LIMITS, ImageError, ImageLimits, ImageSource, load_image
 from adapters.output.adaptor import detect_mode
-from assistant.claims import ClaimChecker
-from assistant.dialogue import Clarification, Constraints, Interpretation, interpret, strip_injection
-from assistant.explain import Explainer, Explanation, Match, StreamText, matches_for
+from assistant.dialogue import (Clarification, Constraints, Interpretation, interpret, resolve_reference,
+                                strip_injection)
+from assistant.explain import Explainer, Explanation, Match, StreamText, facts_sentence, matches_for
 from assistant.imagine import product_ref, respond_to_image_request
 from assistant.policy import PolicyConfig, clarification, relaxations, rerank
 from assistant.replies import GeneratedPicture, Reply, ShownProduct
@@ -161,7 +161,7 @@ class Assistant:
             why = (f"similar to {seed_products[0].title}" if product_id and seed_products
                    else "close to what you viewed and bought")
             matches_ = (Match("feedback", why, True),) + matches_for(m.product, Constraints())
-            expl = Explanation(_facts_text(matches_), matches_, "facts", mentions_request=True)
+            expl = Explanation(facts_sentence(matches_), matches_, "facts", mentions_request=True)
             out.append(ShownProduct(len(out) + 1, m.product, round(m.similarity, 4), expl, ("image",)))
             if len(out) == k:
                 break
@@ -224,7 +224,7 @@ class Assistant:
     def _shown(self, rank: int, product: Product, score: float, constraints: Constraints,
                signals: tuple[str, ...], image_ref: bool, reasons: tuple[str, ...] = ()) -> ShownProduct:
         matches = matches_for(product, constraints, image_reference="your photo" if image_ref else None, reasons=reasons)
-        expl = Explanation(_facts_text(matches), matches, "facts", mentions_request=any(m.asked for m in matches))
+        expl = Explanation(facts_sentence(matches), matches, "facts", mentions_request=any(m.asked for m in matches))
         return ShownProduct(rank, product, score, expl, signals)
 
     def _picture(self, text: str, product: Product | None, photo: Image.Image | None) -> GeneratedPicture:
@@ -254,15 +254,7 @@ class Assistant:
         return GeneratedPicture(turn.message, turn.backend, turn.image, product.id if product else None, found)
 
 
-def _facts_text(matches) -> str:
-    from assistant.explain import facts_sentence
-
-    return facts_sentence(matches)
-
-
 def _agreed_attributes(products: list[Product]) -> dict[str, str]:
-    from collections import Counter
-
     out = {}
     for attr in ("article_type", "base_colour", "gender"):
         counts = Counter(getattr(p, attr) for p in products if getattr(p, attr))
@@ -491,10 +483,7 @@ class Session:
         return [(p, s, r, by_id[p.id]) for p, s, r in ranked]
 
     def _picture_turn(self, text: str, photo: Image.Image | None) -> Reply:
-        product = self.reference_product or (self.shown[0] if self.shown else None)
-        from assistant.dialogue import _reference  # the same ordinal rules as search turns
-
-        product = _reference(text, self.shown) or product
+        product = resolve_reference(text, self.shown) or self.reference_product or (self.shown[0] if self.shown else None)
         picture = self.assistant._picture(text, product, photo)
         return self._message(picture.message, picture=picture)
 

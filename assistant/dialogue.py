@@ -132,7 +132,7 @@ def interpret(text: str | None, constraints: Constraints, shown: list[Product], 
         return Interpretation("search" if has_image else "empty", constraints)
     if _RESET.search(text):
         return Interpretation("reset", Constraints(), drop_image=True, new_subject=True)
-    reference = _reference(text, shown)
+    reference = resolve_reference(text, shown)
     more_like = bool(_MORE_LIKE.search(text))
     if more_like and reference is None and shown:
         reference = shown[0]
@@ -192,7 +192,8 @@ def _anchor_price(reference: Product | None, shown: list[Product]) -> float | No
     return cheaper_anchor([p.price for p in shown if p.price is not None])
 
 
-def _reference(text: str, shown: list[Product]) -> Product | None:
+def resolve_reference(text: str, shown: list[Product]) -> Product | None:
+    """The shown product ``text`` points at ("the second one", "#2", "the last one"), if any."""
     if not shown:
         return None
     m = _REFERENCE.search(text)

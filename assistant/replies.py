@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import io
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields, is_dataclass
 
 from PIL import Image
 
@@ -59,9 +59,17 @@ class Reply:
     price_note: str = SYNTHETIC_PRICE_NOTE
 
     def to_dict(self) -> dict:
-        d = {k: v for k, v in asdict(self).items() if k not in ("picture",)}
-        d["picture"] = self.picture.to_dict() if self.picture else None
+        d = {f.name: _plain(getattr(self, f.name)) for f in fields(self) if f.name != "picture"}
+        d["picture"] = self.picture.to_dict() if self.picture else None  # the image as base64 PNG
         return d
 
     def to_json(self, **kwargs) -> str:
         return json.dumps(self.to_dict(), default=str, **kwargs)
+
+
+def _plain(value):
+    if is_dataclass(value):
+        return asdict(value)
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import re
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -41,6 +42,20 @@ def write_catalog(folder: Path, rows: list[dict], images: dict[str, Image.Image]
         w.writeheader()
         for r in rows:
             w.writerow({k: r.get(k, "") for k in fields})
+    return path
+
+
+def copy_catalog_rows(rows: list[dict], source_csv: Path, folder: Path) -> Path:
+    """``rows`` of ``source_csv`` as a catalog of their own in ``folder``, images copied (a
+    symlink out of the catalog folder would be refused, by design)."""
+    (folder / "images").mkdir(parents=True, exist_ok=True)
+    for r in rows:
+        shutil.copyfile(source_csv.parent / r["image"], folder / r["image"])
+    path = folder / "products.csv"
+    with path.open("w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
     return path
 
 

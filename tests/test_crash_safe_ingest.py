@@ -31,6 +31,7 @@ from retrieval.catalog import Catalog, read_catalog
 from retrieval.ingest import ingest
 from retrieval.store import ProductStore, StoreConfig, StoreUnreadableError, make_client
 from tests.conftest import REPO, SAMPLE_CATALOG
+from tests.helpers import copy_catalog_rows
 from tests.ingest_worker import COLLECTION, HashEmbedder
 
 SLICE = 150
@@ -45,14 +46,7 @@ def slice_catalog(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("crash_catalog")
     with SAMPLE_CATALOG.open(newline="") as f:
         rows = list(csv.DictReader(f))[:SLICE]
-    (folder / "images").mkdir()
-    for r in rows:
-        shutil.copyfile(SAMPLE_CATALOG.parent / r["image"], folder / r["image"])
-    path = folder / "products.csv"
-    with path.open("w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=list(rows[0]))
-        w.writeheader()
-        w.writerows(rows)
+    path = copy_catalog_rows(rows, SAMPLE_CATALOG, folder)
     return path
 
 

@@ -2,12 +2,12 @@
 SmolLM2 with the trained MLLM adaptors writing, over a catalog slice."""
 
 import csv
-import shutil
 
 import pytest
 
 from retrieval.filters import matches
 from tests.conftest import SAMPLE_CATALOG
+from tests.helpers import copy_catalog_rows
 
 pytestmark = pytest.mark.integration
 
@@ -22,14 +22,7 @@ def real_assistant(tmp_path_factory):
     folder = tmp_path_factory.mktemp("assistant-slice")
     with SAMPLE_CATALOG.open() as f:
         rows = [r for r in csv.DictReader(f) if r["article_type"] in ("Casual Shoes", "Sports Shoes", "Tshirts")][:300]
-    (folder / "images").mkdir()
-    for r in rows:
-        shutil.copyfile(SAMPLE_CATALOG.parent / r["image"], folder / r["image"])
-    path = folder / "products.csv"
-    with path.open("w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=list(rows[0]))
-        w.writeheader()
-        w.writerows(rows)
+    path = copy_catalog_rows(rows, SAMPLE_CATALOG, folder)
     settings = Settings(catalog=path, store_dir=folder / "store", collection="slice")
     ingest_catalog(settings, read_catalog(path), progress=False)
     return Assistant.from_settings(settings, generator=False)

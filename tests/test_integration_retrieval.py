@@ -3,13 +3,13 @@ catalog slice, through the `shopassist` command line."""
 
 import csv
 import json
-import shutil
 import subprocess
 import sys
 
 import pytest
 
 from tests.conftest import REPO, SAMPLE_CATALOG
+from tests.helpers import copy_catalog_rows
 
 pytestmark = pytest.mark.integration
 SLICE = 700
@@ -22,14 +22,7 @@ def slice_store(tmp_path_factory):
     with SAMPLE_CATALOG.open() as f:
         rows = list(csv.DictReader(f))
     chosen = rows[:SLICE] + [r for r in rows[SLICE:] if r["article_type"] in ("Dresses", "Tshirts")][:300]
-    (folder / "images").mkdir()
-    for r in chosen:  # copies: a symlink out of the catalog folder would be refused, by design
-        shutil.copyfile(SAMPLE_CATALOG.parent / r["image"], folder / r["image"])
-    path = folder / "products.csv"
-    with path.open("w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=list(chosen[0]))
-        w.writeheader()
-        w.writerows(chosen)
+    path = copy_catalog_rows(chosen, SAMPLE_CATALOG, folder)
     store = folder / "store"
     out = _cli("ingest", str(path), "--store", str(store), "--quiet")
     assert f"{len(chosen)} added" in out and "0 indexed without image" in out

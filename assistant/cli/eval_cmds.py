@@ -34,11 +34,7 @@ def cmd_eval_retrieval(args) -> int:
         flag = "ok" if result["meets_targets"][key] else "BELOW TARGET"
         print(f"  {key:16s} {_fmt(value, 5, 3)}  (target >= {result['targets'][key]})  {flag}")
     if args.json:
-        out = Path(args.json)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps(result, indent=2) + "\n")
-        plot_results(result, out.with_suffix(".png"))
-        print(f"wrote {out} and {out.with_suffix('.png')}")
+        _write(result, args.json, plot_results)
     return 0
 
 
@@ -83,11 +79,7 @@ def cmd_eval_conversations(args) -> int:
         print(f"  turn latency (LLM on): products p50 {expl['products_s_p50']:.2f} s, full reply p50 "
               f"{expl['full_s_p50']:.2f} s / p95 {expl['full_s_p95']:.2f} s")
     if args.json:
-        out = Path(args.json)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps(result, indent=2) + "\n")
-        plot_conversation_eval(result, out.with_suffix(".png"))
-        print(f"wrote {out} and {out.with_suffix('.png')}")
+        _write(result, args.json, plot_conversation_eval)
     return 0
 
 
@@ -115,11 +107,18 @@ def cmd_eval_injection(args) -> int:
     for ex in result["examples_changed"]:
         print(f"  CHANGED [{ex['where']}] {ex['request'][:70]!r}: {ex['why']}")
     if args.json:
-        out = Path(args.json)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps(result, indent=2) + "\n")
-        print(f"wrote {out}")
+        _write(result, args.json)
     return 0
+
+
+def _write(result: dict, path: str, plot=None) -> None:
+    """The figures as JSON at ``path`` (and ``plot(result, PNG beside it)`` when given)."""
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2) + "\n")
+    if plot is not None:
+        plot(result, out.with_suffix(".png"))
+    print(f"wrote {out}" + (f" and {out.with_suffix('.png')}" if plot is not None else ""))
 
 
 def _fmt(value, width: int, digits: int) -> str:
