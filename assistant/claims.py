@@ -139,14 +139,21 @@ class ClaimChecker:
         return out
 
     # --- checking and repairing -------------------------------------------------------
-    def check(self, text: str, product: Product, *, forbidden: tuple[str, ...] = ()) -> CheckedText:
+    def check(self, text: str, product: Product, *, forbidden: tuple[str, ...] = (),
+              unrepairable: frozenset[str] = frozenset()) -> CheckedText:
         """``text`` with false claims repaired; sentences that cannot be repaired (or that
-        contain a ``forbidden`` string, e.g. the system prompt) are dropped."""
+        contain a ``forbidden`` string, e.g. the system prompt) are dropped. A false claim of
+        a kind in ``unrepairable`` drops its sentence: when the product lacks what the shopper
+        asked for (a relaxed result), "black, as you asked" would be a true colour in a false
+        sentence."""
         all_claims, kept, repaired, dropped = [], [], [], []
         for sentence in _sentences(text):
             claims = self.claims(sentence, product)
             all_claims += claims
             if any(f and f.lower() in sentence.lower() for f in forbidden):
+                dropped.append(sentence)
+                continue
+            if any(not c.supported and c.kind in unrepairable for c in claims):
                 dropped.append(sentence)
                 continue
             fixed, notes = self._repair(sentence, claims, product)

@@ -315,7 +315,7 @@ class PendingTurn:
             items = [(s.product, matches_for(s.product, constraints, image_reference=self._image_ref,
                                              reasons=self._reasons.get(s.product.id, ()))) for s in products]
             with a.llm_lock:
-                expls = a.explainer.explain(self._request, items)
+                expls = a.explainer.explain(self._request, items, asked=self.session.constraints.filter)
             products = [replace(s, explanation=e) for s, e in zip(products, expls)]
         self._final = replace(self._reply, text=self._text.text or self._lead, products=products)
         self.session._record(self._final)
@@ -401,6 +401,7 @@ class Session:
         a = self.assistant
         skip = interp.command == "skip" and self.pending is not None
         if interp.new_subject:
+            interp = self._check_carried_gender(interp)
             self.asked_this_subject = False
             self.reference_product = None
             if self.reference_label != "your photo":  # a product as reference belongs to the old subject
@@ -444,6 +445,19 @@ class Session:
         reply = Reply(lead, shown, self.constraints.describe(), asdict(self.constraints.filter), self.turn_count,
                       relaxation=relaxed)
         return PendingTurn(self, reply, request, lead, image_ref, {p.id: r for p, _, r, _ in ranked}, used_constraints)
+
+    def _check_carried_gender(self, interp: Interpretation) -> Interpretation:
+        """A new subject keeps who the shopper buys for, unless the catalog has no such item
+        for them ("watches for men", then "red dresses"): then that gender is dropped."""
+        f = interp.constraints.filter
+        stated = interp.parsed is not None and bool(interp.parsed.filter.genders)
+        if stated or not f.genders or not f.article_types:
+            return interp
+        counts = self.assistant.facet_counts(ProductFilter(article_types=f.article_types), ("gender",))["gender"]
+        if any(counts.get(g) for g in f.genders) or not counts:
+            return interp
+        dropped = replace(interp.constraints, filter=replace(f, genders=()))
+        return replace(interp, constraints=dropped)
 
     def _retrieve(self, query, image, filt: ProductFilter, exclude) -> tuple[list[Hit], str | None, ProductFilter]:
         """Candidates under ``filt``; when there are none, under the nearest looser filter

@@ -82,7 +82,10 @@ def relaxations(filt: ProductFilter) -> Iterable[tuple[ProductFilter, str]]:
     if filt.usages:
         yield replace(filt, usages=(), colours=(), min_price=None, max_price=None), "for any occasion"
     if filt.genders and filt.article_types:
-        yield ProductFilter(article_types=filt.article_types), f"of that type for anyone"
+        yield (ProductFilter(article_types=filt.article_types, colours=filt.colours, exclude_colours=filt.exclude_colours),
+               "for anyone")
+        if filt.colours:
+            yield ProductFilter(article_types=filt.article_types), "of that type, any colour, for anyone"
 
 
 def rerank(candidates: list[tuple[Product, float]], vectors: dict[str, np.ndarray],

@@ -275,3 +275,19 @@ def test_answering_a_clarifying_question_keeps_the_rest_of_the_request(shop):
     r = s.send(r.clarification.options[0])
     assert s.constraints.filter.colours == ("Red",) and len(s.constraints.filter.article_types) == 1
     assert r.products and all(p.product.base_colour == "Red" for p in r.products)
+
+
+def test_a_false_claim_about_an_unmet_request_is_dropped_not_repaired():
+    checker = ClaimChecker(VOCAB)
+    relaxed = _p(base_colour="Black", title="Brand Women Black Dress")  # shown because no red one was left
+    out = checker.check("A red dress, as you asked. Nice cut.", relaxed, unrepairable=frozenset({"colour"}))
+    assert out.text == "Nice cut." and out.dropped
+    assert checker.check("A red dress, as you asked.", relaxed).text == "A black dress, as you asked."
+
+
+def test_relaxation_drops_the_price_first_and_keeps_the_colour_longest():
+    from assistant.policy import relaxations
+
+    steps = [how for _, how in relaxations(ProductFilter(colours=("Red",), article_types=("Dresses",),
+                                                         genders=("Men",), max_price=20))]
+    assert steps[0] == "under 30" and steps.index("for anyone") < steps.index("of that type, any colour, for anyone")
