@@ -37,7 +37,7 @@ EXTRA_COLOURS: dict[str, tuple[str, ...]] = {
     "crimson": ("Red",), "ruby": ("Red",), "emerald": ("Green",), "olive green": ("Olive",),
     "charcoal": ("Grey",), "indigo": ("Navy Blue", "Blue"), "lavender": ("Lavender", "Purple"),
 }
-_PRICE = re.compile(r"[$£€₹]\s?(\d+(?:\.\d{1,2})?)|\b(\d+(?:\.\d{1,2})?)\s?(?:dollars|usd|bucks)\b"
+_PRICE = re.compile(r"[$£€₹]\s?(\d+(?:[.,]\d{1,2})?)|\b(\d+(?:\.\d{1,2})?)\s?(?:dollars|usd|bucks)\b"
                     r"|\b(?:priced at|price of|price is|costs?|costing|for just|for only)\s+(\d+(?:\.\d{1,2})?)", re.I)
 _FREE = re.compile(r"\b(?:for free|(?:is|are|it's|its)\s+free\b(?!\s*(?:from|of)\b)|free of charge|costs? nothing|at no cost)", re.I)
 _BARE_BOUND = re.compile(r"\b(under|below|less than|within|up to|at most|over|above|more than|at least)\s+(?:the\s+|your\s+)?(\d+(?:\.\d{1,2})?)\b(?!\s*%)", re.I)
@@ -116,7 +116,7 @@ class ClaimChecker:
             out.append(Claim(kind, m.group(1), values, _supported(kind, m.group(1), values, product, title),
                              m.start(), m.end()))
         for m in _PRICE.finditer(text):
-            amount = float(next(g for g in m.groups() if g))
+            amount = float(next(g for g in m.groups() if g).replace(",", "."))  # "£44,99" is 44.99
             bound = _BOUND.search(text[: m.start()].lower())
             if bound:
                 ok = product.price is not None and _bound_holds(bound.group(1), amount, product.price)
