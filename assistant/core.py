@@ -279,6 +279,7 @@ class PendingTurn:
         self._constraints = constraints or session.constraints
         self._text = StreamText()
         self._streamed = False
+        self._gen: Iterator[str] | None = None
         self._final: Reply | None = None
 
     @property
@@ -290,10 +291,15 @@ class PendingTurn:
         return self._reply
 
     def stream(self) -> Iterator[str]:
-        """The reply text, piece by piece (the LLM's part as it is decoded and checked)."""
+        """The reply text, piece by piece (the LLM's part as it is decoded and checked).
+        A stream left unfinished is closed by :meth:`finish` (releasing the model)."""
         if self._streamed:
             raise RuntimeError("this turn's text was already streamed")
         self._streamed = True
+        self._gen = self._pieces()
+        return self._gen
+
+    def _pieces(self) -> Iterator[str]:
         a = self.session.assistant
         if not self.products or a.cfg.explanations == "facts":
             yield from self._text(iter([self._lead]))
@@ -308,6 +314,8 @@ class PendingTurn:
         if not self._streamed:
             for _ in self.stream():
                 pass
+        elif self._gen is not None:
+            self._gen.close()  # a consumer that stopped early: its text so far is the reply text
         a = self.session.assistant
         products = self.products
         if products and a.cfg.explanations == "llm":

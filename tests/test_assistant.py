@@ -291,3 +291,14 @@ def test_relaxation_drops_the_price_first_and_keeps_the_colour_longest():
     steps = [how for _, how in relaxations(ProductFilter(colours=("Red",), article_types=("Dresses",),
                                                          genders=("Men",), max_price=20))]
     assert steps[0] == "under 30" and steps.index("for anyone") < steps.index("of that type, any colour, for anyone")
+
+
+def test_a_stream_abandoned_halfway_still_finishes(tmp_path):
+    a = toy_assistant(tmp_path, writer=ScriptedWriter(intro="One. Two. Three. Four."))
+    turn = a.new_session().start("blue tshirts")
+    pieces = turn.stream()
+    first = next(pieces)
+    reply = turn.finish()  # would deadlock on the model lock if the stream were left open
+    assert reply.text.startswith(first.strip()) and reply.products
+    assert a.llm_lock.acquire(timeout=1)
+    a.llm_lock.release()
