@@ -17,6 +17,7 @@ be streamed: ``turn = session.start(text, image)`` has ``turn.products`` at once
 from __future__ import annotations
 
 import logging
+import shutil
 import tempfile
 import threading
 import uuid
@@ -136,9 +137,8 @@ class Assistant:
         """
         pil = self.load_image(image) if image is not None else None
         result = self.search_engine.run(text, pil, filters, k=k)
-        parsed_filter = result.filter
-        constraints = Constraints(parsed_filter)
-        return [self._shown(i + 1, h.product, h.score, constraints, h.signals, pil is not None)
+        photo = "your photo" if pil is not None else None
+        return [self._shown(i + 1, h.product, h.score, Constraints(result.filter), h.signals, photo)
                 for i, h in enumerate(result.hits)]
 
     def recommend(self, product_id: str | None = None, user: UserProfile | None = None,
@@ -173,7 +173,7 @@ class Assistant:
         pil = self.load_image(image)
         result = self.search_engine.run(None, pil, None, k=5)
         attrs = _agreed_attributes([h.product for h in result.hits])
-        similar = [self._shown(i + 1, h.product, h.score, Constraints(), h.signals, True)
+        similar = [self._shown(i + 1, h.product, h.score, Constraints(), h.signals, "your photo")
                    for i, h in enumerate(result.hits)]
         text = ", ".join(f"{k.replace('_', ' ')}: {v}" for k, v in attrs.items()) or "no clear match in the catalog"
         if self.describer is not None:
@@ -217,13 +217,13 @@ class Assistant:
             self._facet_cache[key] = counts
         return counts
 
-
     def load_image(self, image: ImageSource) -> Image.Image:
         return load_image(image, self.image_limits, name="uploaded image" if isinstance(image, bytes) else None)
 
     def _shown(self, rank: int, product: Product, score: float, constraints: Constraints,
-               signals: tuple[str, ...], image_ref: bool, reasons: tuple[str, ...] = ()) -> ShownProduct:
-        matches = matches_for(product, constraints, image_reference="your photo" if image_ref else None, reasons=reasons)
+               signals: tuple[str, ...], image_ref: str | None, reasons: tuple[str, ...] = ()) -> ShownProduct:
+        """A product with its facts-only explanation; ``image_ref`` names the picture it looks like."""
+        matches = matches_for(product, constraints, image_reference=image_ref, reasons=reasons)
         expl = Explanation(facts_sentence(matches), matches, "facts", mentions_request=any(m.asked for m in matches))
         return ShownProduct(rank, product, score, expl, signals)
 
@@ -231,16 +231,18 @@ class Assistant:
         if self.generator is None:
             return GeneratedPicture("image generation is not configured", None)
         photo_path = None
-        if photo is not None:
-            tmp = Path(tempfile.mkdtemp(prefix="shopassist-photo-")) / "photo.png"
-            photo.save(tmp)
-            photo_path = str(tmp)
+        if photo is not None:  # the generators take paths; the copy is removed once generation ends
+            folder = tempfile.mkdtemp(prefix="shopassist-photo-")
+            photo_path = str(Path(folder) / "photo.png")
+            photo.save(photo_path)
 
         def search(t, im):
             return self.search_engine.search(t, im, k=self.cfg.shown)
 
         future = self._gen_pool.submit(respond_to_image_request, text, product_ref(product) if product else None,
                                        photo_path, self.generator, search)
+        if photo_path is not None:
+            future.add_done_callback(lambda _: shutil.rmtree(folder, ignore_errors=True))
         try:
             turn = future.result(timeout=self.cfg.generation_timeout_s)
         except FutureTimeout:
@@ -249,7 +251,8 @@ class Assistant:
                                     "please try again later.", getattr(self.generator, "name", None))
         if turn is None:
             return GeneratedPicture("no image was asked for", None)
-        found = [self._shown(i + 1, h.product, h.score, Constraints(), h.signals, turn.image is not None)
+        looks_like = "the imagined picture" if turn.image is not None else None
+        found = [self._shown(i + 1, h.product, h.score, Constraints(), h.signals, looks_like)
                  for i, h in enumerate(turn.hits or [])]
         return GeneratedPicture(turn.message, turn.backend, turn.image, product.id if product else None, found)
 
@@ -337,6 +340,7 @@ class Session:
         self.assistant = assistant
         self.user = user
         self.id = uuid.uuid4().hex[:12]
+        self._input: tuple[str | None, bool] = (None, False)  # the message being answered, for the history
         self.reset()
 
     def reset(self) -> None:
@@ -426,7 +430,7 @@ class Session:
         query = self.constraints.query_text()
         image = self.reference_image
         if query is None and image is None:
-            if skip or interp.command == "skip":
+            if interp.command == "skip":
                 return self._done(self._message("Fine. What kind of item should I look for?"))
             return self._done(self._message("What kind of item are you looking for? For example 'black sneakers under 50'."))
         exclude = tuple(pid for pid, liked in self.liked.items() if not liked)
@@ -443,11 +447,8 @@ class Session:
         image_ref = self.reference_label if image is not None else None
         if image_ref and image_ref != "your photo":
             image_ref = f"'{image_ref}'"
-        shown = [a._shown(i + 1, p, round(s, 4), used_constraints, h.signals, False, reasons)
+        shown = [a._shown(i + 1, p, round(s, 4), used_constraints, h.signals, image_ref, reasons)
                  for i, (p, s, reasons, h) in enumerate(ranked)]
-        if image_ref:
-            shown = [replace(s, explanation=replace(s.explanation, matches=s.explanation.matches + (
-                Match("image", f"looks like {image_ref}", True),))) for s in shown]
         self.shown = [s.product for s in shown]
         lead = _lead(used_constraints, len(shown), image_ref, relaxed, interp.notes)
         reply = Reply(lead, shown, self.constraints.describe(), asdict(self.constraints.filter), self.turn_count,
@@ -518,12 +519,11 @@ class Session:
     def _done(self, reply: Reply) -> PendingTurn:
         turn = PendingTurn(self, reply, "", reply.text, None, {})
         turn._final = reply
-        turn._streamed = False
         self._record(reply)
         return turn
 
     def _record(self, reply: Reply) -> None:
-        text, had_image = getattr(self, "_input", (None, False))
+        text, had_image = self._input
         self.turns.append(Turn(reply.turn, text, had_image, reply.text, tuple(s.product.id for s in reply.products),
                                reply.constraints))
 

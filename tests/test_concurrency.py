@@ -70,3 +70,18 @@ def test_uploads_over_the_limit_are_refused_before_decoding(tmp_path):
     a.image_limits = ImageLimits(max_bytes=1000)
     reply = a.new_session().send("like this", image=b"\x89PNG" + b"\0" * 5000)
     assert reply.error and "1000" in reply.error.replace(",", "")
+
+
+def test_the_shoppers_photo_copy_is_removed_after_generation(tmp_path):
+    import tempfile
+    from pathlib import Path
+
+    from adapters.generation.factory import make_generator
+
+    a = toy_assistant(tmp_path, generator=make_generator())
+    product = a.search("red tshirts", k=1)[0].product
+    before = set(Path(tempfile.gettempdir()).glob("shopassist-photo-*"))
+    picture = a.visualise(product.id, mode="try_on", photo=shirt_image("Blue"))
+    assert picture.image is not None and picture.backend
+    time.sleep(0.2)  # the clean-up runs when the generation future completes
+    assert set(Path(tempfile.gettempdir()).glob("shopassist-photo-*")) <= before
