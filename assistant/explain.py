@@ -22,7 +22,8 @@ from adapters.mllm.runner import ChatMessage
 from assistant.claims import CheckedText, ClaimChecker
 from assistant.dialogue import Constraints
 from retrieval.catalog import Product
-from retrieval.filters import ProductFilter
+from retrieval.filters import FACET_FIELDS, ProductFilter
+from retrieval.filters import matches as filter_matches
 from retrieval.query_parser import normalise
 
 logger = logging.getLogger(__name__)
@@ -199,16 +200,18 @@ class Explainer:
         return all(any(cl[i].supported for cl in claims_per_product) for i in range(n))
 
 
+# claim kind -> the ProductFilter field that asks for it (its product attribute: FACET_FIELDS)
+_CLAIM_FILTER_FIELD = {"colour": "colours", "article_type": "article_types", "gender": "genders", "usage": "usages"}
+
+
 def _unmet(asked: ProductFilter | None, p: Product) -> frozenset[str]:
     """Claim kinds where ``p`` does not have what the shopper asked for (relaxed results)."""
     if asked is None:
         return frozenset()
-    out = {kind for kind, field, attr in (("colour", "colours", "base_colour"), ("article_type", "article_types",
-                                                                                 "article_type"),
-                                          ("gender", "genders", "gender"), ("usage", "usages", "usage"))
-           if getattr(asked, field) and getattr(p, attr) not in getattr(asked, field)}
-    if p.price is not None and ((asked.max_price is not None and p.price > asked.max_price)
-                                or (asked.min_price is not None and p.price < asked.min_price)):
+    out = {kind for kind, name in _CLAIM_FILTER_FIELD.items()
+           if getattr(asked, name) and getattr(p, FACET_FIELDS[name]) not in getattr(asked, name)}
+    price_asked = ProductFilter(min_price=asked.min_price, max_price=asked.max_price)
+    if p.price is not None and not filter_matches(price_asked, p):
         out |= {"price", "price_bound"}
     return frozenset(out)
 
