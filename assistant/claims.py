@@ -43,6 +43,8 @@ _FREE = re.compile(r"\b(?:for free|(?:is|are|it's|its)\s+free\b(?!\s*(?:from|of)
 _BARE_BOUND = re.compile(r"\b(under|below|less than|within|up to|at most|over|above|more than|at least)\s+(?:the\s+|your\s+)?(\d+(?:\.\d{1,2})?)\b(?!\s*%)", re.I)
 _BOUND = re.compile(r"\b(under|below|less than|within|up to|at most|over|above|more than|at least)\s+$")
 _SENTENCE = re.compile(r"(?<=[.!?])\s+")
+# claim kind -> the product attribute it is about
+CLAIM_ATTR = {"colour": "base_colour", "article_type": "article_type", "gender": "gender", "usage": "usage"}
 PRICE_TOLERANCE = 0.5  # "$46" for a 45.99 product is the price, rounded
 
 
@@ -206,17 +208,10 @@ def _bound_holds(word: str, amount: float, price: float) -> bool:
 
 
 def _true_phrase(kind: ClaimKind, p: Product) -> str | None:
-    if kind == "colour":
-        return p.base_colour.lower() if p.base_colour else None
-    if kind == "article_type":
-        return p.article_type.lower() if p.article_type else None
-    if kind == "gender":
-        return p.gender.lower() if p.gender else None
-    if kind == "usage":
-        return p.usage.lower() if p.usage else None
     if kind in ("price", "price_bound"):
         return None if p.price is None else (f"${p.price:.2f}" if kind == "price" else f"at ${p.price:.2f}")
-    return None
+    value = getattr(p, CLAIM_ATTR[kind])
+    return value.lower() if value else None
 
 
 def _norm_keep_length(text: str) -> str:
