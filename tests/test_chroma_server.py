@@ -18,16 +18,10 @@ from retrieval.ingest import ingest, read_vocabulary
 from retrieval.query_parser import QueryParser
 from retrieval.search import ProductSearch
 from retrieval.store import ProductStore, StoreConfig, StoreUnavailableError, make_client
-from tests.helpers import HashTextEncoder, toy_catalog
-from tests.test_store_search import ColourImageEncoder
+from tests.helpers import ColourImageEncoder, HashTextEncoder, toy_catalog
+from ui.headless import free_port
 
 pytestmark = pytest.mark.integration
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class ChromaServer:
@@ -59,7 +53,7 @@ class ChromaServer:
 
 @pytest.fixture
 def chroma_server(tmp_path):
-    srv = ChromaServer(tmp_path / "db", _free_port())
+    srv = ChromaServer(tmp_path / "db", free_port())
     srv.start()
     yield srv
     srv.stop()
@@ -91,7 +85,7 @@ def test_ingest_and_search_through_a_server(server, tmp_path):
 
 def test_unreachable_server_is_a_clear_error():
     with pytest.raises(StoreUnavailableError, match=r"127\.0\.0\.1:\d+"):
-        make_client(StoreConfig(host="127.0.0.1", port=_free_port()))
+        make_client(StoreConfig(host="127.0.0.1", port=free_port()))
 
 
 def test_server_restart_mid_session(chroma_server, tmp_path):
