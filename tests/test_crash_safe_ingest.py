@@ -20,6 +20,7 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 
@@ -31,7 +32,7 @@ from retrieval.catalog import Catalog, read_catalog
 from retrieval.ingest import ingest
 from retrieval.store import ProductStore, StoreConfig, StoreUnreadableError, make_client
 from tests.conftest import REPO, SAMPLE_CATALOG
-from tests.helpers import copy_catalog_rows
+from tests.helpers import copy_catalog_rows, shared_client, toy_catalog
 from tests.ingest_worker import COLLECTION, HashEmbedder
 
 SLICE = 150
@@ -195,19 +196,18 @@ def test_real_cli_killed_mid_ingest_then_rerun(slice_catalog, tmp_path):
     _assert_store_holds_exactly(store, catalog, encoder, atol=1e-4)
 
 
+def _ingested_toy_store(folder: Path):
+    """(embedder, catalog, store): the toy catalog ingested into a fresh in-memory collection."""
+    encoder = HashEmbedder()
+    catalog = read_catalog(toy_catalog(folder))
+    store = ProductStore(shared_client(), f"toy{uuid.uuid4().hex[:8]}", encoder.fingerprint)
+    ingest(catalog, store, encoder, load_image, progress=False)
+    return encoder, catalog, store
+
+
 def test_killed_prune_leaves_no_orphan(tmp_path):
     """Prune deletes text then image; killed in between, the image-only leftover is removed by the next run."""
-    import chromadb
-    from chromadb.config import Settings
-
-    from tests.helpers import toy_catalog
-
-    client = chromadb.EphemeralClient(settings=Settings(anonymized_telemetry=False, allow_reset=True))
-    client.reset()
-    encoder = HashEmbedder()
-    catalog = read_catalog(toy_catalog(tmp_path))
-    store = ProductStore(client, "prune", encoder.fingerprint)
-    ingest(catalog, store, encoder, load_image, progress=False)
+    encoder, catalog, store = _ingested_toy_store(tmp_path)
     smaller = Catalog(catalog.path, catalog.products[:-2], rows=catalog.rows)
     real_delete = store.image.delete
 
@@ -231,17 +231,7 @@ def test_changed_product_half_written_is_rewritten(tmp_path):
     """New content in the image collection, old in the text one: not stored, written again."""
     from dataclasses import replace
 
-    import chromadb
-    from chromadb.config import Settings
-
-    from tests.helpers import toy_catalog
-
-    client = chromadb.EphemeralClient(settings=Settings(anonymized_telemetry=False, allow_reset=True))
-    client.reset()
-    encoder = HashEmbedder()
-    catalog = read_catalog(toy_catalog(tmp_path))
-    store = ProductStore(client, "changed", encoder.fingerprint)
-    ingest(catalog, store, encoder, load_image, progress=False)
+    encoder, catalog, store = _ingested_toy_store(tmp_path)
     catalog.products[0] = replace(catalog.products[0], title="Brand Men Red Tshirts v2", price=99.0)
 
     def dies(*a, **k):
