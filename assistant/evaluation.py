@@ -246,9 +246,7 @@ def run_explanations(assistant, conversations: list[Conversation], progress: boo
                 after_false += any(not c.supported for c in checker.claims(e.text, s.product))
                 mentions_shown += e.mentions_request
                 from_facts += e.source == "facts"
-                if e.raw and e.source == "llm":
-                    checked = checker.check(e.raw, s.product)
-                    mentions_llm += assistant.explainer.mentions_request(checked.text, s.product, e.matches)
+                mentions_llm += e.model_named_request
     return {
         "explanations": n,
         "false_claim_rate_before": raw_false / max(1, n),

@@ -75,6 +75,7 @@ class Explanation:
     repaired: tuple[str, ...] = ()
     dropped: tuple[str, ...] = ()
     mentions_request: bool = False  # names at least one attribute the shopper asked for
+    model_named_request: bool = False  # ...and the model's own checked sentence already did (no facts appended)
 
 
 def matches_for(product: Product, constraints: Constraints, *, image_reference: str | None = None,
@@ -143,14 +144,13 @@ class Explainer:
         checked: CheckedText = self.checker.check(_first_sentences(raw), product, forbidden=FORBIDDEN,
                                                   unrepairable=unmet)
         text = checked.text
-        mentions = self.mentions_request(text, product, matches)
         if not text:
             return self._from_facts(product, matches, raw=raw, checked=checked)
-        if not mentions and any(m.asked for m in matches):
+        by_model = self.mentions_request(text, product, matches)
+        if not by_model and any(m.asked for m in matches):
             text = f"{text} {facts_sentence(matches)}"
-            mentions = True
         return Explanation(text, matches, "llm", raw, checked.had_false_claim, checked.repaired, checked.dropped,
-                           mentions)
+                           mentions_request=by_model or any(m.asked for m in matches), model_named_request=by_model)
 
     def _from_facts(self, product: Product, matches: tuple[Match, ...], raw: str = "",
                     checked: CheckedText | None = None) -> Explanation:
