@@ -144,7 +144,7 @@ def interpret(text: str | None, constraints: Constraints, shown: list[Product], 
     fresh = bool(_NEW_REQUEST.search(text)) and reference is None and not refines
     # Narrowing to types already in force ("shoes" -> "sports shoes", a clarifying answer) keeps the subject.
     narrows = bool(old.article_types) and set(pf.article_types) <= set(old.article_types)
-    new_subject = fresh or (bool(pf.article_types) and not narrows and set(pf.article_types) != set(old.article_types))
+    new_subject = fresh or (bool(pf.article_types) and not narrows)
     if fresh:
         base, words = ProductFilter(), ()
     elif new_subject:
@@ -181,15 +181,13 @@ def interpret(text: str | None, constraints: Constraints, shown: list[Product], 
                           drop_image=bool(_DROP_IMAGE.search(text)), new_subject=new_subject, notes=tuple(notes))
 
 
-def cheaper_anchor(prices: list[float]) -> float | None:
-    """The price "cheaper" and "more expensive" are measured from: the median shown price."""
-    return statistics.median(prices) if prices else None
-
-
 def _anchor_price(reference: Product | None, shown: list[Product]) -> float | None:
+    """The price "cheaper" and "more expensive" are measured from: the referred product's,
+    else the median of the products shown last."""
     if reference is not None and reference.price is not None:
         return reference.price
-    return cheaper_anchor([p.price for p in shown if p.price is not None])
+    prices = [p.price for p in shown if p.price is not None]
+    return statistics.median(prices) if prices else None
 
 
 def resolve_reference(text: str, shown: list[Product]) -> Product | None:
