@@ -19,10 +19,10 @@ from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
 from adapters.mllm.runner import ChatMessage
-from assistant.claims import CheckedText, ClaimChecker
+from assistant.claims import CLAIM_ATTR, CheckedText, ClaimChecker
 from assistant.dialogue import Constraints
 from retrieval.catalog import Product
-from retrieval.filters import FACET_FIELDS, ProductFilter
+from retrieval.filters import FILTER_FIELD_OF, ProductFilter
 from retrieval.filters import matches as filter_matches
 from retrieval.query_parser import normalise
 
@@ -200,16 +200,12 @@ class Explainer:
         return all(any(cl[i].supported for cl in claims_per_product) for i in range(n))
 
 
-# claim kind -> the ProductFilter field that asks for it (its product attribute: FACET_FIELDS)
-_CLAIM_FILTER_FIELD = {"colour": "colours", "article_type": "article_types", "gender": "genders", "usage": "usages"}
-
-
 def _unmet(asked: ProductFilter | None, p: Product) -> frozenset[str]:
     """Claim kinds where ``p`` does not have what the shopper asked for (relaxed results)."""
     if asked is None:
         return frozenset()
-    out = {kind for kind, name in _CLAIM_FILTER_FIELD.items()
-           if getattr(asked, name) and getattr(p, FACET_FIELDS[name]) not in getattr(asked, name)}
+    out = {kind for kind, attr in CLAIM_ATTR.items()
+           if (wanted := getattr(asked, FILTER_FIELD_OF[attr])) and getattr(p, attr) not in wanted}
     price_asked = ProductFilter(min_price=asked.min_price, max_price=asked.max_price)
     if p.price is not None and not filter_matches(price_asked, p):
         out |= {"price", "price_bound"}

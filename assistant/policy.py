@@ -13,7 +13,7 @@ import numpy as np
 
 from assistant.dialogue import Clarification
 from retrieval.catalog import Product
-from retrieval.filters import ProductFilter
+from retrieval.filters import FILTER_FIELD_OF, ProductFilter
 
 logger = logging.getLogger(__name__)
 
@@ -40,7 +40,6 @@ _QUESTIONS = {
     "gender": "Who is it for: {options}?",
     "usage": "What is it for: {options}?",
 }
-_FACET_FIELD = {"article_type": "article_types", "gender": "genders", "usage": "usages"}
 
 
 def clarification(filt: ProductFilter, counts_by_facet: dict[str, dict[str, int]],
@@ -53,7 +52,7 @@ def clarification(filt: ProductFilter, counts_by_facet: dict[str, dict[str, int]
     about; the options are those values, most common first.
     """
     for facet in ("article_type", "gender", "usage"):
-        if len(getattr(filt, _FACET_FIELD[facet])) == 1:
+        if len(getattr(filt, FILTER_FIELD_OF[facet])) == 1:
             continue
         counts = Counter(counts_by_facet.get(facet, {}))
         total = sum(counts.values())

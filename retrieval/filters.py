@@ -17,6 +17,8 @@ FACET_FIELDS = {
     "master_categories": "master_category",
     "sub_categories": "sub_category",
 }
+# product attribute -> filter field
+FILTER_FIELD_OF = {attr: name for name, attr in FACET_FIELDS.items()}
 
 
 @dataclass(frozen=True)
