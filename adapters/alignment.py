@@ -114,6 +114,11 @@ def load_alignment(path: str | Path, map_location: str = "cpu") -> AlignmentAdap
     return adaptor.eval()
 
 
+def read_alignment_meta(path: str | Path) -> dict:
+    """The adaptor's ``config.json`` (adaptor config plus the encoders it was trained on)."""
+    return json.loads((Path(path) / CONFIG_NAME).read_text())
+
+
 def alignment_id(path: str | Path) -> str:
     """A short content hash of the adaptor's weights: what a store records."""
     digest = hashlib.sha256((Path(path) / WEIGHTS_NAME).read_bytes()).hexdigest()

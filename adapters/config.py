@@ -12,6 +12,8 @@ _MLP_RE = re.compile(r"^mlp(\d+)x_gelu$")
 
 # The trained adaptor that ships with the project (see README: `shopassist train-alignment`).
 DEFAULT_ALIGNMENT_DIR = str(Path(__file__).resolve().parent / "weights" / "alignment")
+# The catalog-tuned image tower that ships with the project (`shopassist train-tower`).
+DEFAULT_TOWER_DIR = str(Path(__file__).resolve().parent / "weights" / "tower")
 
 
 def check_projector_type(kind: str) -> None:
@@ -46,7 +48,8 @@ TextEncoderKind = Literal["sentence-transformers", "hf-clip"]
 class ImageEncoderConfig:
     """The image tower used for retrieval features.
 
-    ``efficientnet-lite0``: packaged ImageNet weights, pooled 1280-d map plus a
+    ``efficientnet-lite0``: packaged ImageNet weights with the later blocks replaced by the
+    catalog-tuned ones in ``tower_dir`` (None: plain ImageNet), pooled 1280-d map plus a
     ``colour_bins``-cube colour histogram of the non-background pixels (ImageNet features
     are nearly colour-blind; shoppers are not). ``hf-clip``: a local CLIP/SigLIP folder.
     """
@@ -56,6 +59,7 @@ class ImageEncoderConfig:
     image_size: tuple[int, int] = (96, 128)  # (width, height): catalog shots are 3:4
     colour_bins: int = 4
     batch_size: int = 64
+    tower_dir: str | None = DEFAULT_TOWER_DIR
 
     def __post_init__(self) -> None:
         if self.kind == "hf-clip" and not self.path:

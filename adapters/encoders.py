@@ -58,12 +58,15 @@ class EfficientNetImageEncoder:
     Preprocessing as TensorFlow trained it: RGB in [0, 1] mapped by ``(x*255-127)/128``.
     """
 
-    def __init__(self, backbone: nn.Module, cfg: ImageEncoderConfig, device: torch.device):
+    def __init__(self, backbone: nn.Module, cfg: ImageEncoderConfig, device: torch.device,
+                 tower: str = "imagenet", heads: nn.Module | None = None):
         self.backbone = backbone.eval().to(device)
+        self.heads = heads.eval().to(device) if heads is not None else None  # a tuned tower's attribute heads
         self.cfg = cfg
         self.device = device
         w, h = cfg.image_size
-        self.name = f"efficientnet-lite0@{w}x{h}+rgbhist{cfg.colour_bins}"
+        weights = "" if tower == "imagenet" else f"[{tower}]"  # which weights: part of the store fingerprint
+        self.name = f"efficientnet-lite0{weights}@{w}x{h}+rgbhist{cfg.colour_bins}"
         self.dim = 1280 + cfg.colour_bins**3
 
     def preprocess(self, images: Sequence[Image.Image]) -> tuple[torch.Tensor, np.ndarray]:
@@ -84,6 +87,16 @@ class EfficientNetImageEncoder:
         fmap = self.backbone.extract_features(pixels.to(self.device))
         pooled = fmap.mean(dim=(2, 3)).float().cpu()
         return torch.cat([pooled, torch.from_numpy(hists)], dim=1)
+
+    @torch.inference_mode()
+    def attribute_probs(self, feats: torch.Tensor) -> list[dict[str, dict[str, float]]] | None:
+        """What the tuned tower's heads read off each image, from :meth:`encode`'s output:
+        attribute -> {value: probability}. None without heads (ImageNet weights)."""
+        if self.heads is None:
+            return None
+        logits = self.heads(feats[:, :1280].to(self.device))
+        return [{a: dict(zip(self.heads.classes[a], logits[a][i].softmax(-1).tolist())) for a in logits}
+                for i in range(len(feats))]
 
 
 class SentenceTransformerTextEncoder:

@@ -95,6 +95,13 @@ class ProductEncoder:
     def embed_images(self, images: Sequence[Image.Image]) -> np.ndarray:
         return self.embed_image_features(self.image_features(images))
 
+    def read_images(self, images: Sequence[Image.Image]) -> tuple[np.ndarray, list[dict] | None]:
+        """(aligned embeddings, attribute readings or None) with one pass of the image encoder.
+        Readings: attribute -> {value: probability} from a tuned tower's heads."""
+        feats = self.image_features(images)
+        reader = getattr(self.image_encoder, "attribute_probs", None)
+        return self.embed_image_features(feats), (reader(feats) if reader else None)
+
     def embed_texts_shared(self, texts: Sequence[str]) -> np.ndarray:
         return self.embed_text_features_shared(self.text_features(texts))
 

@@ -74,11 +74,10 @@ def ingest_catalog(settings: Settings, catalog: Catalog, *, rebuild: bool = Fals
 @functools.cache
 def mllm_runner(cfg):
     """The multimodal LLM (loaded once per process per config)."""
-    from adapters.loading.mllm import load_mllm
-    from adapters.mllm.runner import MLLMRunner
+    from adapters.loading.mllm import load_runner
 
     logger.info("loading the multimodal LLM %s", cfg)
-    return MLLMRunner(load_mllm(cfg))
+    return load_runner(cfg)
 
 
 def build_assistant(settings: Settings, *, llm: bool | None = None, generator: bool = True, search_service=None):

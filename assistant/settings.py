@@ -17,6 +17,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from adapters.config import (
     DEFAULT_ALIGNMENT_DIR,
+    DEFAULT_TOWER_DIR,
     EncoderConfig,
     ImageEncoderConfig,
     TextEncoderConfig,
@@ -43,6 +44,7 @@ class Settings(BaseSettings):
     text_encoder: Literal["sentence-transformers", "hf-clip"] = "sentence-transformers"
     text_encoder_path: str | None = None
     alignment_dir: str | None = DEFAULT_ALIGNMENT_DIR  # "none" for encoders that are already aligned
+    image_tower_dir: str | None = DEFAULT_TOWER_DIR  # catalog-tuned EfficientNet blocks; "none": ImageNet only
     device: str = "auto"
 
     # image generation (see adapters/generation): a local diffusers folder, or a server's URL
@@ -52,17 +54,19 @@ class Settings(BaseSettings):
     # the multimodal LLM that writes replies and describes images
     mllm_base: str = "embedded"  # or a local llava-hf checkpoint folder
     mllm_adapter: str | None = None  # None: the trained adaptors shipped in adapters/weights/mllm
+    mllm_backend: Literal["auto", "transformers", "llama.cpp"] = "auto"  # auto: llama.cpp when installed
     explanations: Literal["llm", "facts"] = "llm"  # "facts": no LLM, the checked facts only (fast)
     max_upload_mb: float = Field(20.0, gt=0, description="uploads above this are refused before decoding")
 
-    @field_validator("alignment_dir", mode="before")
+    @field_validator("alignment_dir", "image_tower_dir", mode="before")
     @classmethod
     def _none_word(cls, v):
         return None if isinstance(v, str) and v.lower() in ("", "none", "identity") else v
 
     def encoder_config(self) -> EncoderConfig:
         return EncoderConfig(
-            image=ImageEncoderConfig(kind=self.image_encoder, path=self.image_encoder_path),
+            image=ImageEncoderConfig(kind=self.image_encoder, path=self.image_encoder_path,
+                                     tower_dir=self.image_tower_dir),
             text=TextEncoderConfig(kind=self.text_encoder, path=self.text_encoder_path),
             alignment_dir=self.alignment_dir,
             device=self.device,
@@ -72,7 +76,7 @@ class Settings(BaseSettings):
         from adapters.mllm.config import DEFAULT_MLLM_ADAPTER_DIR, MLLMConfig
 
         return MLLMConfig(base=self.mllm_base, adapter_path=self.mllm_adapter or DEFAULT_MLLM_ADAPTER_DIR,
-                          device=self.device)
+                          device=self.device, backend=self.mllm_backend, tower_dir=self.image_tower_dir)
 
     def image_limits(self):
         from adapters.imaging import ImageLimits

@@ -1,4 +1,4 @@
-"""Command-line flags of the two MLLM training stages (argparse only: no heavy imports,
+"""Command-line flags of the training scripts (argparse only: no heavy imports,
 so ``shopassist --help`` stays instant)."""
 
 from __future__ import annotations
@@ -20,5 +20,27 @@ def add_stage_args(parser: argparse.ArgumentParser, default_config: str, stage2:
     parser.add_argument("--max-steps", type=int, default=None, help="override the config's max_steps")
     parser.add_argument("--max-minutes", type=float, default=None, help="override the config's time budget")
     parser.add_argument("--fresh", action="store_true", help="ignore an existing checkpoint (no resume)")
+    parser.add_argument("--tower-dir", default=None, help="catalog-tuned vision tower folder (default: the "
+                                                          "shipped one, adapters/weights/tower; 'none': ImageNet)")
     if stage2:
         parser.add_argument("--init", default=None, help="stage-1 adaptor folder (default: --out)")
+
+
+def add_tower_args(parser: argparse.ArgumentParser) -> None:
+    """Flags of ``train-tower``."""
+    parser.add_argument("--catalog", default=None, help="catalog CSV/JSONL (default: the sample catalog)")
+    parser.add_argument("--out", default=None, help="tower folder to write (default: adapters/weights/tower)")
+    parser.add_argument("--epochs", type=int, default=None)
+    parser.add_argument("--limit", type=int, default=None, help="only the first N products (quick runs)")
+    parser.add_argument("--max-minutes", type=float, default=None, help="stop after the epoch crossing this")
+    parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+
+
+def tower_dir_from_args(args) -> str | None:
+    """``--tower-dir``: a folder, "none" (ImageNet weights), or unset (the shipped tuned tower)."""
+    from adapters.config import DEFAULT_TOWER_DIR
+
+    value = getattr(args, "tower_dir", None)
+    if value is None:
+        return DEFAULT_TOWER_DIR
+    return None if value.lower() == "none" else value

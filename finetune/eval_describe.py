@@ -158,8 +158,7 @@ def evaluate_model(name: str, runner, products: Sequence[Product], all_colours: 
 def run(catalog_path, models: dict[str, object], limit: int | None, question: str = DEFAULT_QUESTION,
         max_new_tokens: int = 32, batch_size: int = 16, device: str = "auto") -> dict:
     """Evaluate each named ``MLLMConfig`` adapter setting in turn; returns the JSON report."""
-    from adapters.loading.mllm import load_mllm
-    from adapters.mllm.runner import MLLMRunner
+    from adapters.loading.mllm import load_runner
     from retrieval.catalog import read_catalog
 
     catalog = read_catalog(catalog_path)
@@ -171,12 +170,12 @@ def run(catalog_path, models: dict[str, object], limit: int | None, question: st
     for name, cfg in models.items():
         logger.info("evaluating %s on %d products", name, len(products))
         start = time.monotonic()
-        loaded = load_mllm(cfg)
+        runner = load_runner(cfg)
         load_s = time.monotonic() - start
-        score = evaluate_model(name, MLLMRunner(loaded), products, colours, question, max_new_tokens, batch_size)
-        results[name] = {**asdict(score), "stage": loaded.stage, "adapter_path": cfg.adapter_path,
-                         "load_seconds": round(load_s, 1)}
-        del loaded
+        score = evaluate_model(name, runner, products, colours, question, max_new_tokens, batch_size)
+        results[name] = {**asdict(score), "stage": runner.loaded.stage, "adapter_path": cfg.adapter_path,
+                         "backend": getattr(runner, "backend", "transformers"), "load_seconds": round(load_s, 1)}
+        del runner
     return {"catalog": str(catalog.path), "split": "test", "n": len(products), "question": question,
             "max_new_tokens": max_new_tokens, "results": results}
 
@@ -193,6 +192,7 @@ def add_eval_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-untrained", action="store_true", help="skip the untrained-projector baseline")
     p.add_argument("--base", default="embedded", help="'embedded' or a local llava-hf checkpoint folder")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    p.add_argument("--backend", default="auto", choices=["auto", "transformers", "llama.cpp"])
 
 
 def run_cli(args) -> int:
@@ -202,12 +202,12 @@ def run_cli(args) -> int:
 
     models = {}
     if not args.no_untrained:
-        models["untrained"] = MLLMConfig(base=args.base, adapter_path=None, device=args.device)
+        models["untrained"] = MLLMConfig(base=args.base, adapter_path=None, device=args.device, backend=args.backend)
     for spec in args.adapters or [f"trained={DEFAULT_MLLM_ADAPTER_DIR}"]:
         name, _, path = spec.partition("=")
         if not path:
             raise ValueError(f"--adapters takes NAME=FOLDER, got {spec!r}")
-        models[name] = MLLMConfig(base=args.base, adapter_path=path, device=args.device)
+        models[name] = MLLMConfig(base=args.base, adapter_path=path, device=args.device, backend=args.backend)
     report = run(args.catalog or SAMPLE_CATALOG, models, args.limit, args.question, args.max_new_tokens,
                  args.batch_size)
     print(f"eval describe on {report['n']} held-out products of {report['catalog']}")

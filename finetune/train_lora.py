@@ -104,6 +104,7 @@ def main(argv: list[str] | None = None) -> int:
 def run_from_args(args) -> int:
     from adapters.loading.device import resolve_device
     from adapters.loading.mllm import build_embedded
+    from finetune.cli_args import tower_dir_from_args
 
     cfg = config_from_args(args, "lora_quick.json")
     setup_threads(cfg)
@@ -114,7 +115,7 @@ def run_from_args(args) -> int:
     manifest = read_manifest(init_dir)
     if manifest is None:
         raise FileNotFoundError(f"{init_dir} holds no stage-1 adaptor; run train-projector first")
-    model, processor = build_embedded(manifest.tower_config(), seed=cfg.seed)
+    model, processor = build_embedded(manifest.tower_config(), seed=cfg.seed, tower_dir=tower_dir_from_args(args))
     summary = run_stage2(model, processor, cfg, init_dir, out_dir, run_dir, resolve_device(args.device), args.catalog)
     print(f"stage 2 done: {summary['steps']} steps in {summary['seconds']} s ({summary['stopped_by']}), "
           f"train loss {summary['final_train_loss']}, val loss {summary['val_loss'][-1][1]:.4f} -> {out_dir}")

@@ -117,14 +117,15 @@ def main(argv: list[str] | None = None) -> int:
 
 def run_from_args(args) -> int:
     from adapters.loading.device import resolve_device
-    from adapters.loading.mllm import build_embedded
-    from adapters.mllm.configuration_effnet import EffnetVisionConfig
+    from adapters.loading.mllm import build_embedded, tower_config_for
+    from finetune.cli_args import tower_dir_from_args
 
     cfg = config_from_args(args, "projector_quick.json")
     setup_threads(cfg)
     run_dir = prepare_run_dir(args, "projector")
     out_dir = Path(args.out or (run_dir / "adapter" if args.quick else DEFAULT_MLLM_ADAPTER_DIR))
-    model, processor = build_embedded(EffnetVisionConfig(), seed=cfg.seed)
+    tower_dir = tower_dir_from_args(args)
+    model, processor = build_embedded(tower_config_for(tower_dir), seed=cfg.seed, tower_dir=tower_dir)
     summary = run_stage1(model, processor, cfg, out_dir, run_dir, resolve_device(args.device), args.catalog)
     print(f"stage 1 done: {summary['steps']} steps in {summary['seconds']} s ({summary['stopped_by']}), "
           f"train loss {summary['final_train_loss']}, val loss {summary['val_loss'][-1][1]:.4f} -> {out_dir}")

@@ -13,7 +13,9 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
+import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Literal
@@ -46,10 +48,15 @@ class SearchConfig:
     min_hypothesis_share: float = 0.05  # a reading of the picture needs this share of the neighbours' vote (tuned on val)
     max_hypotheses: int = 5
     text_weight: float = 0.3  # weight of the text's aligned similarity in composed ranking
+    # weight of the tuned tower's own attribute readings against the neighbours' vote when
+    # deciding what the picture shows (0: neighbours only; used only when the tower has heads)
+    head_weight: float = 0.8  # tuned on the val split (bench/results/eval_retrieval.json notes)
 
     def __post_init__(self) -> None:
         if self.neighbours < 1 or not 0 < self.min_hypothesis_share <= 1 or self.text_weight < 0:
             raise ValueError("SearchConfig: neighbours >= 1, 0 < min_hypothesis_share <= 1, text_weight >= 0")
+        if not 0 <= self.head_weight <= 1:
+            raise ValueError("SearchConfig: head_weight must be in 0..1")
         if self.max_hypotheses < 1:
             raise ValueError("SearchConfig: max_hypotheses must be >= 1")
 
@@ -109,8 +116,9 @@ class ProductSearch:
 
     def _image(self, image, parsed, filt: ProductFilter, fetch, exclude, k) -> SearchResult:
         """More of what the picture shows: its likeliest (type, colour) readings share the slots."""
-        img = self.embedder.embed_images([image])[0]
-        matches, _ = self._by_readings(img, None, filt, k, fetch, exclude, ("article_types", "colours"), to_where(filt))
+        img, reading = self._read(image)
+        matches, _ = self._by_readings(img, None, filt, k, fetch, exclude, ("article_types", "colours"),
+                                       to_where(filt), reading)
         return SearchResult(_hits(matches, ("image",) + _filter_signals(filt), exclude, k), parsed, filt)
 
     def _sum(self, image, parsed: ParsedQuery, filt: ProductFilter, fetch, exclude, k) -> SearchResult:
@@ -123,20 +131,31 @@ class ProductSearch:
 
     def _composed(self, image, parsed: ParsedQuery, filt: ProductFilter, fetch, exclude, k) -> SearchResult:
         """Keep what the picture shows (type, gender) except what the text changes (its filters)."""
-        img = self.embedder.embed_images([image])[0]
+        img, reading = self._read(image)
         txt = self.embedder.embed_texts_shared([parsed.semantic_text])[0]
-        matches, hypotheses = self._by_readings(img, txt, filt, k, fetch, exclude, ("article_types", "genders"), None)
+        matches, hypotheses = self._by_readings(img, txt, filt, k, fetch, exclude, ("article_types", "genders"),
+                                                None, reading)
         top = hypotheses[0][0] if hypotheses else {}
         inferred = {_ATTR[f]: v for f, v in top.items()}
         signals = ("image", "text") + _filter_signals(filt) + tuple(f"inferred:{a}={v}" for a, v in inferred.items())
         applied = ProductFilter(**{**_filter_kwargs(filt), **{f: (v,) for f, v in top.items()}})
         return SearchResult(_hits(matches, signals, exclude, k), parsed, applied, inferred)
 
-    def _by_readings(self, img, txt, filt: ProductFilter, k: int, fetch: int, exclude, fields, neighbour_where):
-        """Read ``fields`` off the image's neighbours, fill the slots per reading, most likely first."""
+    def _read(self, image) -> tuple[np.ndarray, dict | None]:
+        """The image's aligned vector and, with a tuned tower, its attribute readings."""
+        reader = getattr(self.embedder, "read_images", None)
+        if reader is None:
+            return self.embedder.embed_images([image])[0], None
+        vecs, readings = reader([image])
+        return vecs[0], (readings[0] if readings else None)
+
+    def _by_readings(self, img, txt, filt: ProductFilter, k: int, fetch: int, exclude, fields, neighbour_where,
+                     reading: dict | None = None):
+        """Read ``fields`` off the image (its neighbours' vote and the tower's own readings),
+        fill the slots per reading, most likely first."""
         neighbours = self.store.query(img, space="image", where=neighbour_where, k=self.cfg.neighbours + len(exclude))
         neighbours = [m for m in neighbours if m.product.id not in exclude][: self.cfg.neighbours]
-        hypotheses = self._hypotheses(neighbours, filt, k, fields)
+        hypotheses = self._hypotheses(neighbours, filt, k, fields, reading)
         taken = self._fill(img, txt, filt, hypotheses, k, fetch, exclude)
         ordered = sorted(taken.values(), key=lambda t: -t[1])  # readings pick the items; scores order them
         return [StoredMatch(m.product, score, m.has_image) for m, score, _ in ordered], hypotheses
@@ -172,13 +191,14 @@ class ProductSearch:
         return sorted(scored, key=lambda t: -t[1])
 
     def _hypotheses(self, neighbours: list[StoredMatch], filt: ProductFilter, k: int,
-                    fields: tuple[str, ...]) -> list[tuple[dict[str, str], int]]:
+                    fields: tuple[str, ...], reading: dict | None = None) -> list[tuple[dict[str, str], int]]:
         """What the picture probably shows, as (attributes, result slots) pairs, most likely first.
 
         Votes of the image's neighbours (weighted by similarity) over ``fields`` that the
         shopper left open (article type and gender for composed queries, article type and
-        colour for a picture alone). Every reading with at least ``min_hypothesis_share``
-        of the vote gets a share of the ``k`` slots, so one wrong guess does not empty the page.
+        colour for a picture alone), mixed with the tuned tower's own readings of those fields
+        (``head_weight``). Every reading with at least ``min_hypothesis_share`` of the vote
+        gets a share of the ``k`` slots, so one wrong guess does not empty the page.
         """
         open_fields = [f for f in fields if not getattr(filt, f)]
         if not open_fields or not neighbours:
@@ -190,6 +210,8 @@ class ProductSearch:
                 votes[key] += max(m.similarity, 1e-3)
         if not votes:
             return []
+        votes = _mix_readings(votes, [reading.get(_ATTR[f]) for f in open_fields] if reading else [],
+                              self.cfg.head_weight)
         total = sum(votes.values())
         ranked = sorted(votes.items(), key=lambda kv: -kv[1])
         kept = [(key, w / total) for key, w in ranked if w / total >= self.cfg.min_hypothesis_share]
@@ -201,6 +223,19 @@ class ProductSearch:
 
 
 _ATTR = {"article_types": "article_type", "genders": "gender", "colours": "base_colour", "usages": "usage"}
+
+
+def _mix_readings(votes: dict[tuple, float], per_field: list[dict[str, float] | None], weight: float) -> dict:
+    """(1 - weight) * the neighbours' vote share + weight * the heads' joint probability,
+    over the voted keys and the heads' likeliest combinations (fields read independently)."""
+    if not weight or not per_field or not all(per_field):
+        return votes
+    total = sum(votes.values())
+    tops = [[v for v, _ in sorted(d.items(), key=lambda kv: -kv[1])[:3]] for d in per_field]
+    keys = set(votes) | set(itertools.product(*tops))
+    joint = {key: math.prod(d.get(v, 0.0) for d, v in zip(per_field, key)) for key in keys}
+    z = sum(joint.values()) or 1.0
+    return {key: (1 - weight) * votes.get(key, 0.0) / total + weight * joint[key] / z for key in keys}
 
 
 def _filter_kwargs(f: ProductFilter) -> dict:

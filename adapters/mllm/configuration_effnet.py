@@ -23,12 +23,14 @@ class EffnetVisionConfig(PretrainedConfig):
     ``colour_bins``: ImageNet CNN features barely encode colour (the retrieval encoder
     found the same), so each 32x32 cell's feature is concatenated with a square-rooted
     ``colour_bins**3`` RGB histogram of its pixels. 0 turns it off (pure 1280-d tokens).
+    ``tower``: which backbone weights the projector was trained on ("imagenet" or a tuned
+    tower's id); loading refuses a tower folder whose weights do not have that id.
     """
 
     model_type = EFFNET_MODEL_TYPE
 
     def __init__(self, image_height: int = DEFAULT_IMAGE_SIZE[0], image_width: int = DEFAULT_IMAGE_SIZE[1],
-                 colour_bins: int = 4, **kwargs):
+                 colour_bins: int = 4, tower: str = "imagenet", **kwargs):
         if image_height % STRIDE or image_width % STRIDE or image_height <= 0 or image_width <= 0:
             raise ValueError(f"image size {image_height}x{image_width} must be positive multiples of {STRIDE}")
         if not 0 <= colour_bins <= 8:
@@ -36,6 +38,7 @@ class EffnetVisionConfig(PretrainedConfig):
         self.image_height = image_height
         self.image_width = image_width
         self.colour_bins = colour_bins
+        self.tower = tower  # "imagenet" or the id of the catalog-tuned weights (adapters.tower.tower_id)
         self.patch_size = STRIDE
         self.hidden_size = EFFNET_CHANNELS + colour_bins**3
         super().__init__(**kwargs)

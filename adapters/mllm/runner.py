@@ -39,6 +39,8 @@ class ChatMessage:
 class MLLMRunner:
     """Wraps a :class:`adapters.loading.mllm.LoadedMLLM`."""
 
+    backend = "transformers"
+
     def __init__(self, loaded):
         self.loaded = loaded
         self.model = loaded.model

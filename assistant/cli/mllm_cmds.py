@@ -10,22 +10,25 @@ def _mllm_config(args, **extra):
     from adapters.mllm.config import DEFAULT_MLLM_ADAPTER_DIR, MLLMConfig
 
     adapter = None if getattr(args, "untrained", False) else (args.adapter or DEFAULT_MLLM_ADAPTER_DIR)
-    return MLLMConfig(base=args.base, adapter_path=adapter, device=args.device, **extra)
+    return MLLMConfig(base=args.base, adapter_path=adapter, device=args.device,
+                      backend=getattr(args, "backend", "auto"), **extra)
 
 
 def _add_model_args(p) -> None:
     p.add_argument("--base", default="embedded", help="'embedded' (default) or a local llava-hf checkpoint folder")
     p.add_argument("--adapter", default=None, help="adaptor folder (default: the trained one shipped in adapters/weights/mllm)")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    p.add_argument("--backend", default="auto", choices=["auto", "transformers", "llama.cpp"],
+                   help="text decoding: llama.cpp (default when installed, embedded model on CPU) or transformers")
 
 
 def cmd_describe(args) -> int:
     from adapters.imaging import load_image
-    from adapters.loading.mllm import load_mllm
-    from adapters.mllm.runner import ChatMessage, MLLMRunner
+    from adapters.loading.mllm import load_runner
+    from adapters.mllm.runner import ChatMessage
 
     image = load_image(args.image)  # fail fast, before the model loads
-    runner = MLLMRunner(load_mllm(_mllm_config(args, max_new_tokens=args.max_new_tokens, seed=args.seed)))
+    runner = load_runner(_mllm_config(args, max_new_tokens=args.max_new_tokens, seed=args.seed))
     messages = [ChatMessage("user", args.question, image=image)]
     if args.no_stream:
         print(runner.generate(messages, temperature=args.temperature))

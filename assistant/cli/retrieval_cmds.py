@@ -130,6 +130,17 @@ def cmd_train_alignment(args) -> int:
     return 0
 
 
+def cmd_train_tower(args) -> int:
+    from finetune.train_tower import run_from_args
+
+    result = run_from_args(args)
+    best = result["best"]
+    accs = ", ".join(f"{k[4:-4]} {v:.3f}" for k, v in best.items() if k.startswith("val_"))
+    print(f"tuned tower saved to {result['config']['out']} (epoch {best['epoch']}, {result['seconds']} s): "
+          f"val accuracy {accs}. Retrain the adaptors that read it: train-alignment, train-projector, train-lora")
+    return 0
+
+
 def register(sub) -> None:
     p = sub.add_parser("ingest", help="build or update a product store from a catalog (CSV or JSONL)")
     p.add_argument("catalog", help="catalog file with id,title,image columns (+ optional metadata)")
@@ -165,3 +176,9 @@ def register(sub) -> None:
     p.add_argument("--limit", type=int, help="use only the first N products")
     p.add_argument("--device", help="auto, cpu or cuda")
     p.set_defaults(func=cmd_train_alignment)
+
+    from finetune.cli_args import add_tower_args
+
+    p = sub.add_parser("train-tower", help="fine-tune the image tower's later blocks on catalog attributes")
+    add_tower_args(p)
+    p.set_defaults(func=cmd_train_tower)

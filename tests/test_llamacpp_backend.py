@@ -1,0 +1,82 @@
+"""The llama.cpp text backend of the multimodal LLM: its pieces (n-gram ban, backend choice)
+and, with llama-cpp-python installed, the real packaged model answering like transformers."""
+
+from __future__ import annotations
+
+import pytest
+
+from adapters.mllm.config import MLLMConfig
+from adapters.mllm.llamacpp_runner import _banned
+from retrieval.catalog import SAMPLE_CATALOG
+
+
+def test_no_repeat_ngram_ban_matches_transformers_rule():
+    history = [5, 6, 7, 5, 6]
+    assert _banned(history, 3, vocab=100) == {7}  # "5 6 7" was seen; after "5 6" the 7 is banned
+    assert _banned(history, 2, vocab=100) == {7}  # after "6": only 7 followed it before
+    assert _banned([1, 2], 3, vocab=100) == set()
+    assert _banned([5, 6, 99, 5, 6], 3, vocab=50) == set()  # ids past llama.cpp's vocab are never banned
+
+
+def test_backend_choice(monkeypatch):
+    from adapters.loading import mllm
+
+    with pytest.raises(ValueError, match="backend must be one of"):
+        MLLMConfig(backend="vllm")
+    assert mllm.resolve_backend(MLLMConfig(backend="transformers", device="cpu")) == "transformers"
+    monkeypatch.setattr(mllm, "llama_cpp_available", lambda: False)
+    assert mllm.resolve_backend(MLLMConfig(device="cpu")) == "transformers"
+    with pytest.raises(ModuleNotFoundError, match="llama-cpp-python"):
+        mllm.resolve_backend(MLLMConfig(backend="llama.cpp", device="cpu"))
+    monkeypatch.setattr(mllm, "llama_cpp_available", lambda: True)
+    assert mllm.resolve_backend(MLLMConfig(device="cpu")) == "llama.cpp"
+
+
+@pytest.fixture(scope="module")
+def both_runners(tmp_path_factory):
+    """(transformers runner, llama.cpp runner) over one loaded model (GGUF exported afresh)."""
+    pytest.importorskip("llama_cpp", reason="llama-cpp-python is not installed (make setup builds it)")
+    from llama_cpp import Llama
+
+    from adapters.loading.mllm import exported_gguf, load_mllm
+    from adapters.mllm.llamacpp_runner import LlamaCppRunner
+    from adapters.mllm.runner import MLLMRunner
+
+    cfg = MLLMConfig(device="cpu", cache_dir=str(tmp_path_factory.mktemp("cache")), max_new_tokens=12)
+    loaded = load_mllm(cfg)
+    path = exported_gguf(loaded)
+    assert path.is_file() and exported_gguf(loaded) == path  # exported once, then reused
+    llama = Llama(model_path=str(path), n_ctx=1024, n_threads=2, verbose=False)
+    return MLLMRunner(loaded), LlamaCppRunner(loaded, llama)
+
+
+@pytest.mark.integration
+def test_llama_cpp_answers_about_the_image_like_transformers(both_runners):
+    from adapters.mllm.runner import ChatMessage
+
+    hf, lc = both_runners
+    images = SAMPLE_CATALOG.parent / "images"
+    answers = []
+    for name in ("25670.jpg", "15970.jpg"):
+        msgs = [ChatMessage("user", "Describe this product.", image=str(images / name))]
+        a, b = hf.generate(msgs, max_new_tokens=12), lc.generate(msgs, max_new_tokens=12)
+        assert b.strip() and b.split()[:4] == a.split()[:4]  # same weights; llama.cpp quantises activations
+        assert "".join(lc.stream(msgs, max_new_tokens=12)).strip() == b  # deterministic, same path
+        answers.append(b)
+    assert answers[0] != answers[1]  # the picture reaches the model
+    batch = lc.generate_batch([[ChatMessage("user", "Name a colour.")]] * 2, max_new_tokens=8, no_repeat_ngram_size=3)
+    assert len(batch) == 2 and batch[0] == batch[1] and batch[0]
+
+
+@pytest.mark.integration
+def test_llama_cpp_refuses_what_transformers_refuses(both_runners):
+    from adapters.imaging import ImageError
+    from adapters.mllm.runner import ChatMessage
+
+    _, lc = both_runners
+    with pytest.raises(ImageError):
+        lc.generate([ChatMessage("user", "describe", image=b"not an image")])
+    with pytest.raises(ValueError, match="last message must be from the user"):
+        lc.generate([ChatMessage("assistant", "hi")])
+    typed = lc.generate([ChatMessage("user", "<image> Name a colour.")], max_new_tokens=6)  # marker stripped
+    assert typed == lc.generate([ChatMessage("user", " Name a colour.")], max_new_tokens=6)
