@@ -53,11 +53,13 @@ eval: ingest
 	$(BIN)/shopassist eval retrieval --store $(STORE) --json bench/results/eval_retrieval.json
 	$(BIN)/shopassist eval conversations --store $(STORE) --json bench/results/eval_conversations.json
 	$(BIN)/shopassist eval injection --store $(STORE) --json bench/results/eval_injection.json
+	$(BIN)/shopassist eval describe --json bench/results/eval_describe.json
 
 bench: ingest
 	$(BIN)/python bench/bench_retrieval.py --store $(STORE) --json bench/results/bench_retrieval.json
 	$(BIN)/python bench/bench_assistant.py --store $(STORE) --json bench/results/bench_assistant.json
 	$(BIN)/python bench/bench_ui.py --store $(STORE) --json bench/results/bench_ui.json
+	$(BIN)/python -m bench.bench_mllm --json bench/results/bench_mllm.json
 
 clean:
 	rm -rf $(STORE)

@@ -97,7 +97,8 @@ def build_assistant(settings: Settings, *, llm: bool | None = None, generator: b
     status = {
         "encoders": service.encoder.fingerprint.describe(),
         "store": f"{settings.store_config().describe()} ({service.store.count()} products)",
-        "llm": (f"{runner.loaded.kind} MLLM, adaptors: {runner.loaded.stage}" if runner else "none (facts only)"),
+        "llm": (f"{runner.loaded.kind} MLLM, adaptors: {runner.loaded.stage}, decoding: {runner.backend}"
+                if runner else "none (facts only)"),
         "generator": getattr(gen, "name", "none") if gen else "none",
     }
     cfg = AssistantConfig(explanations="llm" if use_llm else "facts")

@@ -2,7 +2,8 @@
 
 Stage 1 (alignment): one image -> a caption made of the title and attributes.
 Stage 2 (instructions): describe / colour / type / occasion questions about one image,
-compare two images, recommend one of several candidates with a reason.
+compare two images, recommend one of several candidates with a reason. Answers about a
+picture say only what a picture can show (colour, type, who, occasion), never the title.
 
 Everything here is pure Python: prompts are built with the tokenizer's chat template,
 labels mask every prompt token with ``IGNORE_INDEX`` so only the answer is learned.
@@ -54,9 +55,11 @@ def caption(p: Product) -> str:
 
 
 def describe_answer(p: Product) -> str:
+    """What the picture shows, and nothing it cannot: no title or brand (a model taught to
+    say them from a photo invents them, colour words included)."""
     who = f" for {p.gender.lower()}" if p.gender else ""
     use = f" It suits {p.usage.lower()} occasions." if p.usage else ""
-    return f"This is a {colour_word(p)} {type_word(p)}{who}: {p.title}.{use}"
+    return f"This is a {colour_word(p)} {type_word(p)}{who}.{use}"
 
 
 def caption_examples(products: Sequence[Product], rows: Sequence[int], rng: random.Random) -> list[Example]:
@@ -68,7 +71,7 @@ def _single_image_tasks(p: Product, rng: random.Random) -> list[tuple[str, str]]
     if p.base_colour:
         tasks.append(("What colour is this?", f"It is {colour_word(p)}."))
     if p.article_type:
-        tasks.append(("What type of product is this?", f"It is a {type_word(p)}, {p.title}."))
+        tasks.append(("What type of product is this?", f"It is a {type_word(p)}."))
     if p.usage:
         tasks.append(("What occasion is this good for?",
                       f"This {colour_word(p)} {type_word(p)} is made for {p.usage.lower()} use."))
@@ -79,8 +82,7 @@ def compare_answer(a: Product, b: Product) -> str:
     same = [name for name, x, y in (("colour", a.base_colour, b.base_colour), ("type", a.article_type, b.article_type))
             if x and x == y]
     common = f" Both share the same {' and '.join(same)}." if same else ""
-    return (f"The first is a {colour_word(a)} {type_word(a)} ({a.title}); the second is a "
-            f"{colour_word(b)} {type_word(b)} ({b.title}).{common}")
+    return f"The first is a {colour_word(a)} {type_word(a)}; the second is a {colour_word(b)} {type_word(b)}.{common}"
 
 
 def recommend_example(cands: Sequence[Product], want: Product) -> tuple[str, str]:

@@ -181,3 +181,11 @@ def test_warm_start_pulls_tokens_to_word_embeddings():
     assert hist[-1] < hist[0]
     after = nearest_accuracy(proj, feats, [names[i] for i in labels], vocab)
     assert after == 1.0 and after >= before
+
+
+def test_answers_about_a_picture_never_carry_the_title():
+    from finetune.data_mllm import _single_image_tasks, compare_answer
+
+    for q, a in _single_image_tasks(P1, random.Random(0)):
+        assert P1.title not in a, (q, a)
+    assert P1.title not in compare_answer(P1, P1)
