@@ -145,9 +145,11 @@ def bench_llamacpp_text(new_tokens: int, runs: int, prompt_tokens: int) -> dict:
             if i + 1 >= new_tokens:
                 break
 
-    return {"backend": "llama.cpp", "detail": f"llama-cpp-python on the packaged {SMOLLM2_GGUF}, text prompt",
-            "load_s": round(load_s, 2), "prompt_tokens": len(tokens), "image_tokens": 0,
-            "runs": _timed_runs(once, runs, new_tokens)}
+    result = {"backend": "llama.cpp", "detail": f"llama-cpp-python on the packaged {SMOLLM2_GGUF}, text prompt",
+              "load_s": round(load_s, 2), "prompt_tokens": len(tokens), "image_tokens": 0,
+              "runs": _timed_runs(once, runs, new_tokens)}
+    llm.close()
+    return result
 
 
 def run_one(backend: str, new_tokens: int, runs: int, prompt_tokens: int, threads: int) -> dict:

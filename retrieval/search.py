@@ -49,8 +49,9 @@ class SearchConfig:
     max_hypotheses: int = 5
     text_weight: float = 0.3  # weight of the text's aligned similarity in composed ranking
     # weight of the tuned tower's own attribute readings against the neighbours' vote when
-    # deciding what the picture shows (0: neighbours only; used only when the tower has heads)
-    head_weight: float = 0.8  # tuned on the val split (bench/results/eval_retrieval.json notes)
+    # deciding what the picture shows (0: neighbours only; used only when the tower has heads).
+    # On the val split: image P@10 / composed Hit@10 0.485 / 0.937 at 0, 0.511 / 0.960 at 0.8.
+    head_weight: float = 0.8
 
     def __post_init__(self) -> None:
         if self.neighbours < 1 or not 0 < self.min_hypothesis_share <= 1 or self.text_weight < 0:

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import torch
 
+from adapters.config import DEFAULT_TOWER_DIR
 from adapters.loading.device import resolve_device
 from adapters.mllm.adapter_io import LORA_DIR, PROJECTOR_FILE, AdapterManifest, load_projector, read_manifest
-from adapters.config import DEFAULT_TOWER_DIR
 from adapters.mllm.config import MLLMConfig
 from adapters.mllm.configuration_effnet import EffnetVisionConfig
 

@@ -14,6 +14,7 @@ reader that walks away from a stream never leaves the context busy.
 
 from __future__ import annotations
 
+import atexit
 import ctypes
 import logging
 import queue
@@ -41,6 +42,9 @@ class LlamaCppRunner(MLLMRunner):
 
         self._lib = llama_cpp
         self.llama = llama
+        # free the model before interpreter shutdown tears down llama_cpp's module globals
+        # (its __del__ at exit otherwise prints a TypeError traceback)
+        atexit.register(llama.close)
         self.n_embd = int(llama.n_embd())
         self.n_vocab = int(llama.n_vocab())
         self.n_ctx = int(llama.n_ctx())
