@@ -174,7 +174,7 @@ def run(catalog_path, models: dict[str, object], limit: int | None, question: st
         load_s = time.monotonic() - start
         score = evaluate_model(name, runner, products, colours, question, max_new_tokens, batch_size)
         results[name] = {**asdict(score), "stage": runner.loaded.stage, "adapter_path": cfg.adapter_path,
-                         "backend": getattr(runner, "backend", "transformers"), "load_seconds": round(load_s, 1)}
+                         "backend": runner.backend, "load_seconds": round(load_s, 1)}
         del runner
     return {"catalog": str(catalog.path), "split": "test", "n": len(products), "question": question,
             "max_new_tokens": max_new_tokens, "results": results}
