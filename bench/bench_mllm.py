@@ -42,7 +42,7 @@ def _median(xs):
     return sorted(xs)[len(xs) // 2]
 
 
-def _timed_runs(run_once, runs: int, new_tokens: int) -> list[dict]:
+def _timed_runs(run_once, runs: int) -> list[dict]:
     """``run_once(on_token)`` decodes one reply; run 0 is a warm-up."""
     out = []
     for i in range(runs + 1):
@@ -100,7 +100,7 @@ def bench_transformers(new_tokens: int, runs: int) -> dict:
 
     return {"backend": "transformers", "detail": "LlavaForConditionalGeneration fp32, LoRA merged, 1 image",
             "load_s": round(load_s, 2), "prompt_tokens": int(inputs["input_ids"].shape[1]),
-            "image_tokens": runner.model.config.image_seq_length, "runs": _timed_runs(once, runs, new_tokens)}
+            "image_tokens": runner.model.config.image_seq_length, "runs": _timed_runs(once, runs)}
 
 
 def bench_llamacpp_image(new_tokens: int, runs: int) -> dict:
@@ -120,7 +120,7 @@ def bench_llamacpp_image(new_tokens: int, runs: int) -> dict:
             "detail": "llama.cpp decode of the exported GGUF (LoRA merged, F32 attention), image rows "
                       "from the torch tower + projector as input embeddings",
             "prompt_tokens": int(inputs["input_ids"].shape[1]),
-            "image_tokens": runner.model.config.image_seq_length, "runs": _timed_runs(once, runs, new_tokens),
+            "image_tokens": runner.model.config.image_seq_length, "runs": _timed_runs(once, runs),
             "sample": runner.generate([ChatMessage("user", QUESTION, image=_image())], max_new_tokens=40)}
 
 
@@ -147,7 +147,7 @@ def bench_llamacpp_text(new_tokens: int, runs: int, prompt_tokens: int) -> dict:
 
     result = {"backend": "llama.cpp", "detail": f"llama-cpp-python on the packaged {SMOLLM2_GGUF}, text prompt",
               "load_s": round(load_s, 2), "prompt_tokens": len(tokens), "image_tokens": 0,
-              "runs": _timed_runs(once, runs, new_tokens)}
+              "runs": _timed_runs(once, runs)}
     llm.close()
     return result
 

@@ -23,7 +23,7 @@ logger = logging.getLogger(__name__)
 
 def _tower_key(tower_cfg) -> str:
     head = f"effnet-lite0|{tower_cfg.image_height}x{tower_cfg.image_width}|hist{tower_cfg.colour_bins}"
-    if getattr(tower_cfg, "tower", "imagenet") != "imagenet":
+    if tower_cfg.tower != "imagenet":  # ImageNet keeps the key its caches were written under
         head += f"|{tower_cfg.tower}"
     return hashlib.sha256(head.encode()).hexdigest()[:12]
 

@@ -144,10 +144,7 @@ class ProductSearch:
 
     def _read(self, image) -> tuple[np.ndarray, dict | None]:
         """The image's aligned vector and, with a tuned tower, its attribute readings."""
-        reader = getattr(self.embedder, "read_images", None)
-        if reader is None:
-            return self.embedder.embed_images([image])[0], None
-        vecs, readings = reader([image])
+        vecs, readings = self.embedder.read_images([image])
         return vecs[0], (readings[0] if readings else None)
 
     def _by_readings(self, img, txt, filt: ProductFilter, k: int, fetch: int, exclude, fields, neighbour_where,

@@ -7,18 +7,14 @@ import time
 from pathlib import Path
 
 import pytest
-import torch
 
-from adapters.alignment import AlignmentAdaptor
-from adapters.config import AlignmentConfig
 from adapters.imaging import load_image
-from adapters.product_encoder import ProductEncoder
 from retrieval.catalog import read_catalog
 from retrieval.ingest import ingest, read_vocabulary
 from retrieval.query_parser import QueryParser
 from retrieval.search import ProductSearch
 from retrieval.store import ProductStore, StoreConfig, StoreUnavailableError, make_client
-from tests.helpers import ColourImageEncoder, HashTextEncoder, toy_catalog
+from tests.helpers import toy_catalog, toy_encoder
 from ui.headless import free_port
 
 pytestmark = pytest.mark.integration
@@ -64,14 +60,8 @@ def server(chroma_server):
     return chroma_server.port
 
 
-def _toy_encoder() -> ProductEncoder:
-    torch.manual_seed(0)
-    adaptor = AlignmentAdaptor(AlignmentConfig(image_dim=4, text_dim=32, shared_dim=8, image_projector="linear"))
-    return ProductEncoder(ColourImageEncoder(), HashTextEncoder(32), adaptor.eval(), "toy")
-
-
 def test_ingest_and_search_through_a_server(server, tmp_path):
-    encoder = _toy_encoder()
+    encoder = toy_encoder()
     catalog = read_catalog(toy_catalog(tmp_path / "cat"))
     cfg = StoreConfig(host="127.0.0.1", port=server, collection="srv")
     store = ProductStore(make_client(cfg), cfg.collection, encoder.fingerprint)
@@ -90,7 +80,7 @@ def test_unreachable_server_is_a_clear_error():
 
 def test_server_restart_mid_session(chroma_server, tmp_path):
     """Server stopped mid-session: a clear error naming host:port; restarted: the same objects work, no data lost."""
-    encoder = _toy_encoder()
+    encoder = toy_encoder()
     catalog = read_catalog(toy_catalog(tmp_path / "cat"))
     cfg = StoreConfig(host="127.0.0.1", port=chroma_server.port, collection="restart")
     store = ProductStore(make_client(cfg), cfg.collection, encoder.fingerprint)

@@ -71,7 +71,7 @@ def build_embedded(tower: EffnetVisionConfig, seed: int = 0, pretrained: bool = 
     from adapters.mllm.processing import EffnetImageProcessor, MLLMProcessor
     from adapters.tower import tower_id
 
-    wanted = getattr(tower, "tower", "imagenet")
+    wanted = tower.tower
     if wanted != "imagenet":
         found = tower_id(tower_dir) if tower_dir is not None and Path(tower_dir).is_dir() else "no tuned tower"
         if found != wanted:

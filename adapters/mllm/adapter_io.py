@@ -49,7 +49,7 @@ class AdapterManifest:
     @classmethod
     def for_tower(cls, stage: str, tower: EffnetVisionConfig) -> "AdapterManifest":
         return cls(stage=stage, image_height=tower.image_height, image_width=tower.image_width,
-                   colour_bins=tower.colour_bins, tower=getattr(tower, "tower", "imagenet"))
+                   colour_bins=tower.colour_bins, tower=tower.tower)
 
 
 def read_manifest(folder: str | Path) -> AdapterManifest | None:
