@@ -10,8 +10,10 @@ retrieval imports.
 
 from __future__ import annotations
 
+import base64
+import io
 import logging
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field, is_dataclass
 from typing import Callable, Literal
 
 from PIL import Image
@@ -26,20 +28,37 @@ logger = logging.getLogger(__name__)
 SearchFn = Callable[[str | None, Image.Image | None], list]
 
 
-@dataclass
-class ImagineResult:
-    generated: GeneratedImage | None  # None when the generator failed (see note)
-    hits: list
-    query: Literal["image", "text"]
-    query_text: str | None  # the text searched (query == "text")
-    note: str  # what happened, for the assistant to say
+@dataclass(frozen=True)
+class GeneratedPicture:
+    """A picture made for the shopper (try-on, in-room, imagined), which backend made it, and,
+    for "imagine", the closest real products found from it (or from its description)."""
+
+    message: str  # always set: the picture's label, or what went wrong and how to fix it
+    generated: GeneratedImage | None = field(default=None, repr=False)  # the image, its backend, label, request
+    product_id: str | None = None  # the catalog product shown on the shopper / in the room
+    products: list = field(default_factory=list)  # imagine: the closest real products (what ``search`` returns)
+    query: Literal["image", "text"] | None = None  # imagine: what was searched
+    query_text: str | None = None  # the text searched (query == "text")
 
     @property
     def image(self) -> Image.Image | None:
-        return self.generated.image if self.generated else None
+        return self.generated.image if self.generated is not None else None
+
+    @property
+    def backend(self) -> str | None:
+        return self.generated.backend if self.generated is not None else None
+
+    def to_dict(self) -> dict:
+        out = {"message": self.message, "backend": self.backend, "product_id": self.product_id, "image_png_base64": None,
+               "products": [asdict(p) if is_dataclass(p) else p for p in self.products], "query": self.query}
+        if self.image is not None:
+            buf = io.BytesIO()
+            self.image.save(buf, format="PNG")
+            out["image_png_base64"] = base64.b64encode(buf.getvalue()).decode()
+        return out
 
 
-def imagine_then_search(request: ImageGenRequest, generator: ImageGenerator, search: SearchFn) -> ImagineResult:
+def imagine_then_search(request: ImageGenRequest, generator: ImageGenerator, search: SearchFn) -> GeneratedPicture:
     """Generate the imagined item, then search with the image (or with the description)."""
     if request.mode != "imagine":
         raise RequestError(f"imagine-then-search needs an 'imagine' request, not {request.mode!r}")
@@ -54,12 +73,13 @@ def imagine_then_search(request: ImageGenRequest, generator: ImageGenerator, sea
     if generated is not None and generated.image is not None:
         hits = search(None, generated.image)
         note = f"{generated.label}. Closest real products to that image:"
-        return ImagineResult(generated, list(hits), "image", None, note)
+        return GeneratedPicture(note, generated, products=list(hits), query="image")
     if not text:
         raise RequestError("nothing to search: the image could not be made and the request has no description")
     reason = failure or (generated.label if generated is not None else "no image")
     hits = search(text, None)
-    return ImagineResult(generated, list(hits), "text", text, f"{reason}. Products matching '{text}':")
+    return GeneratedPicture(f"{reason}. Products matching '{text}':", generated, products=list(hits), query="text",
+                            query_text=text)
 
 
 def product_ref(product) -> ProductRef:
@@ -69,20 +89,9 @@ def product_ref(product) -> ProductRef:
                       usage=getattr(product, "usage", None))
 
 
-@dataclass
-class ImageTurn:
-    """What the chat shows for a turn that asked for an image."""
-
-    message: str  # always set: the label, or what went wrong and how to fix it
-    image: Image.Image | None = None
-    backend: str | None = None
-    hits: list | None = None  # imagine: the closest real products
-    request: ImageGenRequest | None = None
-
-
 def respond_to_image_request(text: str, product: ProductRef | None, photo: str | None,
                              generator: ImageGenerator, search: SearchFn | None = None,
-                             **options) -> ImageTurn | None:
+                             **options) -> GeneratedPicture | None:
     """The image part of a chat turn, or None when ``text`` asks for no image.
 
     Bad input (no product or photo, a mask that does not fit, an unreadable photo, a request
@@ -94,15 +103,13 @@ def respond_to_image_request(text: str, product: ProductRef | None, photo: str |
         if request is None:
             return None
         if request.mode == "imagine" and search is not None:
-            found = imagine_then_search(request, generator, search)
-            return ImageTurn(found.note, found.image, found.generated.backend if found.generated else None,
-                             found.hits, request)
+            return imagine_then_search(request, generator, search)
         result = generator.generate(request)
     except (RequestError, ImageError) as exc:
-        return ImageTurn(f"I can't make that picture yet: {exc}")
+        return GeneratedPicture(f"I can't make that picture yet: {exc}")
     except GenerationError as exc:
-        return ImageTurn(f"The image generator failed: {exc}")
-    return ImageTurn(result.label, result.image, result.backend, None, request)
+        return GeneratedPicture(f"The image generator failed: {exc}")
+    return GeneratedPicture(result.label, result, product.id if product else None)
 
 
 def projected_embeds(request: ImageGenRequest, projector_dir: str, text: str, device: str = "cpu") -> ImageGenRequest:
@@ -117,7 +124,7 @@ def projected_embeds(request: ImageGenRequest, projector_dir: str, text: str, de
     projector = load_output_projector(projector_dir, device)
     meta = json.loads((Path(projector_dir) / CONFIG_FILE).read_text())
     if meta.get("llm") == "tiny":  # the random-init test LLM, rebuilt from its seed
-        from finetune.train_output_projector import build_tiny_llm
+        from adapters.output.tiny_llm import build_tiny_llm
 
         tok, llm = build_tiny_llm(seed=meta.get("llm_seed", 0))
     else:

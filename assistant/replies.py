@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import base64
-import io
 import json
-from dataclasses import asdict, dataclass, field, fields, is_dataclass
-
-from PIL import Image
+from dataclasses import asdict, dataclass, fields, is_dataclass
 
 from assistant.dialogue import Clarification
 from assistant.explain import Explanation
+from assistant.imagine import GeneratedPicture
 from retrieval.catalog import Product
 
 SYNTHETIC_PRICE_NOTE = "sample data: prices are synthetic"
+__all__ = ["GeneratedPicture", "Reply", "ShownProduct", "SYNTHETIC_PRICE_NOTE"]
 
 
 @dataclass(frozen=True)
@@ -23,26 +21,6 @@ class ShownProduct:
     score: float
     explanation: Explanation
     signals: tuple[str, ...] = ()  # what matched in retrieval ("text", "image", "filter:...")
-
-
-@dataclass(frozen=True)
-class GeneratedPicture:
-    """An image made for the shopper (try-on, in-room, imagined) and which backend made it."""
-
-    message: str
-    backend: str | None
-    image: Image.Image | None = field(default=None, repr=False)
-    product_id: str | None = None
-    products: list["ShownProduct"] = field(default_factory=list)  # imagine: the closest real products
-
-    def to_dict(self) -> dict:
-        out = {"message": self.message, "backend": self.backend, "product_id": self.product_id, "image_png_base64": None,
-               "products": [asdict(p) for p in self.products]}
-        if self.image is not None:
-            buf = io.BytesIO()
-            self.image.save(buf, format="PNG")
-            out["image_png_base64"] = base64.b64encode(buf.getvalue()).decode()
-        return out
 
 
 @dataclass(frozen=True)
@@ -56,6 +34,7 @@ class Reply:
     relaxation: str | None = None  # "no red dresses under 20; showing under 30"
     picture: GeneratedPicture | None = None
     error: str | None = None  # what was wrong with the input (the session is unchanged)
+    failure: str | None = None  # a model or generator failure while answering (the facts-only answer stands)
     price_note: str = SYNTHETIC_PRICE_NOTE
 
     def to_dict(self) -> dict:

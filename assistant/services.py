@@ -1,4 +1,5 @@
-"""Wiring: the only code that knows which concrete encoder, store and search classes are used.
+"""The composition root: the only code that knows which concrete encoder, store, search, LLM
+and generator classes are used (``load_parts(settings)``, then ``build_assistant(parts, config)``).
 
 Models are loaded once per process and shared (``functools.cache`` on the frozen configs).
 """
@@ -10,10 +11,18 @@ import logging
 from dataclasses import dataclass
 
 from adapters.config import EncoderConfig
+from adapters.generation.factory import make_generator
 from adapters.imaging import DEFAULT_LIMITS, ImageLimits, load_image
 from adapters.loading import load_product_encoder
+from adapters.loading.mllm import load_runner
+from adapters.mllm.config import MLLMConfig
 from adapters.product_encoder import ProductEncoder
+from assistant.claims import ClaimChecker
+from assistant.core import Assistant
+from assistant.explain import Explainer
+from assistant.pipeline import DEFAULT_STAGES, Stages
 from assistant.settings import Settings
+from assistant.shop import AssistantConfig, Parts, Shop
 from retrieval.catalog import Catalog
 from retrieval.ingest import IngestReport, ingest, read_vocabulary
 from retrieval.query_parser import QueryParser
@@ -72,23 +81,18 @@ def ingest_catalog(settings: Settings, catalog: Catalog, *, rebuild: bool = Fals
 
 
 @functools.cache
-def mllm_runner(cfg):
+def mllm_runner(cfg: MLLMConfig):
     """The multimodal LLM (loaded once per process per config)."""
-    from adapters.loading.mllm import load_runner
-
     logger.info("loading the multimodal LLM %s", cfg)
     return load_runner(cfg)
 
 
-def build_assistant(settings: Settings, *, llm: bool | None = None, generator: bool = True, search_service=None):
-    """The :class:`assistant.core.Assistant` the settings describe: the store's search, the
-    claim checker over the store's vocabulary, the MLLM (unless ``llm=False`` or settings say
+def load_parts(settings: Settings | None = None, *, llm: bool | None = None, generator: bool = True,
+               search_service: SearchService | None = None) -> Parts:
+    """The parts the settings describe: the store's search, the claim checker over the
+    store's vocabulary, the MLLM (unless ``llm=False`` or settings say
     ``explanations="facts"``) and the image generator (diffusers folder, server, or compositor)."""
-    from adapters.generation.factory import make_generator
-    from assistant.claims import ClaimChecker
-    from assistant.core import Assistant, AssistantConfig
-    from assistant.explain import Explainer
-
+    settings = settings or Settings()
     service = search_service or build_search(settings)
     use_llm = settings.explanations == "llm" if llm is None else llm
     runner = mllm_runner(settings.mllm_config()) if use_llm else None
@@ -99,8 +103,19 @@ def build_assistant(settings: Settings, *, llm: bool | None = None, generator: b
         "store": f"{settings.store_config().describe()} ({service.store.count()} products)",
         "llm": (f"{runner.loaded.kind} MLLM, adaptors: {runner.loaded.stage}, decoding: {runner.backend}"
                 if runner else "none (facts only)"),
-        "generator": getattr(gen, "name", "none") if gen else "none",
+        "generator": gen.name if gen else "none",
     }
-    cfg = AssistantConfig(explanations="llm" if use_llm else "facts")
-    return Assistant(service.search, Explainer(ClaimChecker(service.search.parser.vocab), runner), describer=runner,
-                     generator=gen, image_limits=settings.image_limits(), cfg=cfg, status=status)
+    explainer = Explainer(ClaimChecker(service.search.parser.vocab), runner)
+    return Parts(service.search, explainer, describer=runner, generator=gen, image_limits=settings.image_limits(),
+                 status=status)
+
+
+def build_assistant(parts: Parts, config: AssistantConfig = AssistantConfig(),
+                    stages: Stages = DEFAULT_STAGES) -> Assistant:
+    """The assistant over ``parts``: the one place that puts the pieces together."""
+    return Assistant(Shop(parts, config), stages)
+
+
+def load_assistant(settings: Settings | None = None, **options) -> Assistant:
+    """``build_assistant(load_parts(settings, **options))``: the embedded default with no arguments."""
+    return build_assistant(load_parts(settings, **options))

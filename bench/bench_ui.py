@@ -71,7 +71,7 @@ def main(argv=None) -> int:
               f"--store {args.store}`", file=sys.stderr)
         return 2
 
-    env = {"SHOPASSIST_STORE_DIR": str(store), "SHOPASSIST_UI_FACTORY": ""}  # the embedded default
+    env = {"SHOPASSIST_STORE_DIR": str(store)}  # the embedded default
     t_start = time.perf_counter()
     with headless.AppServer(env=env, cwd=REPO, ready_timeout_s=120) as server:
         server_ready = time.perf_counter() - t_start

@@ -66,8 +66,7 @@ def test_image_generation_has_a_timeout(tmp_path):
 
 
 def test_uploads_over_the_limit_are_refused_before_decoding(tmp_path):
-    a = toy_assistant(tmp_path)
-    a.image_limits = ImageLimits(max_bytes=1000)
+    a = toy_assistant(tmp_path, image_limits=ImageLimits(max_bytes=1000))
     reply = a.new_session().send("like this", image=b"\x89PNG" + b"\0" * 5000)
     assert reply.error and "1000" in reply.error.replace(",", "")
 

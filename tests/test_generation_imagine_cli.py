@@ -50,24 +50,24 @@ def test_offline_imagine_searches_the_description_as_text(catalog):
     result = imagine_then_search(req, CompositeGenerator(), search)
     assert result.query == "text" and result.query_text == "a black leather wallet" and result.image is None
     assert search.calls == [("a black leather wallet", None)]
-    assert result.hits and all("wallet" in p.title.lower() or "black" in p.title.lower() for p in result.hits)
-    assert "cannot imagine" in result.note
+    assert result.products and all("wallet" in p.title.lower() or "black" in p.title.lower() for p in result.products)
+    assert "cannot imagine" in result.message
 
 
 def test_generated_image_becomes_the_query(catalog):
     search = CatalogSearch(catalog)
     req = build_request("imagine a red dress", width=64, height=64, num_inference_steps=2)
     result = imagine_then_search(req, DiffusersGenerator(build_tiny_pipeline(), progress=False), search)
-    assert result.query == "image" and result.image is not None and len(result.hits) == 5
+    assert result.query == "image" and result.image is not None and len(result.products) == 5
     assert search.calls[0][0] is None and search.calls[0][1] is result.image
-    assert "AI-generated" in result.note
+    assert "AI-generated" in result.message
 
 
 def test_a_failing_generator_falls_back_to_text(catalog):
     search = CatalogSearch(catalog)
     req = build_request("imagine a blue denim jacket")
     result = imagine_then_search(req, RemoteGenerator(RemoteConfig("http://127.0.0.1:9/gen", timeout_s=2)), search)
-    assert result.query == "text" and result.generated is None and "could not be made" in result.note
+    assert result.query == "text" and result.generated is None and "could not be made" in result.message
     with pytest.raises(RequestError, match="needs an 'imagine' request"):
         imagine_then_search(ImageGenRequest(mode="try_on", product_image="/p", photo="/q"), CompositeGenerator(), search)
 
@@ -129,4 +129,4 @@ def test_chat_turn_keeps_the_conversation_going(catalog, tmp_path):
     turn = respond_to_image_request("can I see it on me", shirt, str(tmp_path / "me.png"), gen)
     assert turn.image.size == (200, 300) and turn.backend == "composite" and "Composite preview" in turn.message
     turn = respond_to_image_request("imagine a black leather wallet", None, None, gen, search=CatalogSearch(catalog))
-    assert turn.image is None and turn.hits and "black leather wallet" in turn.message
+    assert turn.image is None and turn.products and "black leather wallet" in turn.message

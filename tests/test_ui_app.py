@@ -1,8 +1,8 @@
 """The chat page, headless (streamlit.testing AppTest), on the toy shop: send, upload,
 like and re-rank, remove a filter, clarify, see it on me, reset, bad input, tab isolation.
 
-The app gets its assistant from ``tests.ui_support:toy_shop`` (SHOPASSIST_UI_FACTORY); it is
-built once for this module and shared by every AppTest, as ``st.cache_resource`` shares the
+The app gets its assistant from ``tests.ui_support:toy_shop`` (handed in with
+``ui.loading.provide``); it is built once for this module and shared by every AppTest, as ``st.cache_resource`` shares the
 real one between browser tabs.
 """
 
@@ -17,7 +17,7 @@ import pytest
 pytest.importorskip("streamlit")
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
-from tests.ui_support import BUILT, FACTORY, png_bytes  # noqa: E402
+from tests.ui_support import BUILT, png_bytes, toy_shop  # noqa: E402
 from ui import chat as chats  # noqa: E402
 from ui import loading  # noqa: E402
 
@@ -26,15 +26,9 @@ APP = str(Path(__file__).resolve().parents[1] / "ui" / "app.py")
 
 @pytest.fixture(scope="module", autouse=True)
 def toy_factory():
-    old = os.environ.get(loading.FACTORY_ENV)
-    os.environ[loading.FACTORY_ENV] = FACTORY
-    loading.get_assistant.clear()
+    loading.provide(toy_shop())
     yield
-    loading.get_assistant.clear()
-    if old is None:
-        os.environ.pop(loading.FACTORY_ENV, None)
-    else:
-        os.environ[loading.FACTORY_ENV] = old
+    loading.provide(None)
 
 
 def open_page() -> AppTest:
@@ -300,21 +294,21 @@ class _Interrupt(BaseException):
 
 
 def test_an_interrupted_run_still_records_the_whole_turn():
-    assistant = loading.get_assistant(FACTORY)
-    chat = chats.Chat(assistant.new_session())
+    assistant = loading.get_assistant()
+    chat = chats.Chat(assistant, assistant.new_session())
 
     def show(work):
         for _ in work.stream():
             raise _Interrupt()
 
     with pytest.raises(_Interrupt):
-        chats.handle(chat, assistant, chats.Request("send", text="tshirts for women"), {}, show)
+        chats.handle(chat, chats.Request("send", text="tshirts for women"), {}, show)
     user, reply = chat.messages
     assert user.text == "tshirts for women"
     assert reply.reply is not None and reply.text.endswith("Some picks for you.") and len(reply.reply.products) == 4
     assert assistant.llm_lock.acquire(timeout=1)  # the LLM is free for the other tabs
     assistant.llm_lock.release()
-    message = chats.handle(chat, assistant, chats.Request("send", text="in red"), {}, lambda work: None)
+    message = chats.handle(chat, chats.Request("send", text="in red"), {}, lambda work: None)
     assert message.reply.products and all(s.product.base_colour == "Red" for s in message.reply.products)
 
 
@@ -330,20 +324,20 @@ def test_two_tabs_never_see_each_others_conversation():
     tab1.run()
     assert "✕ colour: Red" in sidebar_labels(tab1) and "✕ colour: Red" not in sidebar_labels(tab2)
     assert the_chat(tab1).session is not the_chat(tab2).session
-    assert the_chat(tab1).session.assistant is the_chat(tab2).session.assistant  # models loaded once
+    assert the_chat(tab1).assistant is the_chat(tab2).assistant  # models loaded once
     assert len(BUILT) == built
 
 
 def test_tabs_answer_at_the_same_time():
     """Two tabs' chats answered on two threads over the one shared assistant (AppTest itself
     is not thread-safe, so this drives ui.chat directly, as the page's script threads do)."""
-    assistant = loading.get_assistant(FACTORY)
+    assistant = loading.get_assistant()
     results: dict[int, chats.Message] = {}
 
     def tab(i: int, text: str) -> None:
-        chat = chats.Chat(assistant.new_session())
-        results[i] = chats.handle(chat, assistant, chats.Request("send", text=text), {},
-                                  lambda work: list(work.stream() or ()))
+        chat = chats.Chat(assistant, assistant.new_session())
+        results[i] = chats.handle(chat, chats.Request("send", text=text), {},
+                                  lambda work: list(work.stream()))
 
     threads = [threading.Thread(target=tab, args=(i, t)) for i, t in enumerate(("red tshirts", "watches for men"))]
     for t in threads:
@@ -355,25 +349,31 @@ def test_tabs_answer_at_the_same_time():
 
 
 # --- start-up -----------------------------------------------------------------------------
-def test_a_broken_factory_is_a_message_not_a_traceback(monkeypatch):
-    monkeypatch.setenv(loading.FACTORY_ENV, "tests.ui_support:no_such_factory")
-    at = open_page()
-    assert "could not start" in at.error[0].value and "no_such_factory" in at.error[0].value
+def test_an_assistant_that_cannot_be_built_is_a_message_not_a_traceback(monkeypatch):
+    def no_store():
+        raise RuntimeError("no product store at .store: run `shopassist ingest ...`")
+
+    monkeypatch.setattr(loading, "load_assistant", no_store)
+    loading._from_settings.clear()
+    loading.provide(None)
+    try:
+        at = open_page()
+    finally:
+        loading.provide(BUILT[-1])
+    assert "could not start" in at.error[0].value and "shopassist ingest" in at.error[0].value
     assert not at.chat_input
 
 
-@pytest.mark.parametrize("spec", ["no-colon", ":f", "tests.ui_support:", "no_such_module_xyz:f"])
-def test_factory_specs_are_checked(spec):
-    with pytest.raises(loading.FactoryError):
-        loading.resolve_factory(spec)
-
-
-def test_the_default_factory_is_the_embedded_assistant(monkeypatch):
-    monkeypatch.delenv(loading.FACTORY_ENV, raising=False)
-    from assistant.core import Assistant
-
-    assert loading.factory_spec() == loading.DEFAULT_FACTORY
-    assert loading.resolve_factory(loading.DEFAULT_FACTORY) == Assistant.from_settings
+def test_without_a_provided_assistant_the_page_builds_the_settings_one(monkeypatch):
+    built = object()
+    monkeypatch.setattr(loading, "load_assistant", lambda: built)
+    loading._from_settings.clear()
+    loading.provide(None)
+    try:
+        assert loading.get_assistant() is built and loading.get_assistant() is built
+    finally:
+        loading._from_settings.clear()
+        loading.provide(BUILT[-1])
 
 
 def test_try_it_on_me_in_the_chat_with_a_photo():

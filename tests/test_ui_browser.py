@@ -2,7 +2,7 @@
 Chromium driven by selenium; type a query, see product cards with pictures, upload a bad
 file and read the message. Screenshots land in tests/artifacts/ (git-ignored).
 
-Uses the toy shop (SHOPASSIST_UI_FACTORY) so it takes seconds; bench/bench_ui.py does the
+Uses the toy shop (tests/toy_app.py) so it takes seconds; bench/bench_ui.py does the
 same with the embedded models. Skipped, with the reason, where chromium, chromium-driver
 or selenium is missing.
 """
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.ui_support import FACTORY
+from tests.ui_support import TOY_APP
 from ui import headless
 
 REPO = Path(__file__).resolve().parents[1]
@@ -25,8 +25,7 @@ pytestmark = pytest.mark.skipif(isinstance(_found, str), reason=f"browser test: 
 
 @pytest.fixture(scope="module")
 def server():
-    env = {"SHOPASSIST_UI_FACTORY": FACTORY, "PYTHONPATH": str(REPO)}
-    with headless.AppServer(env=env, cwd=REPO) as srv:
+    with headless.AppServer(env={"PYTHONPATH": str(REPO)}, cwd=REPO, app=TOY_APP) as srv:
         yield srv
 
 

@@ -1,4 +1,5 @@
-"""Factories the UI tests hand to the app (``SHOPASSIST_UI_FACTORY=tests.ui_support:toy_shop``).
+"""The toy shop the UI tests hand to the page (``ui.loading.provide(toy_shop())``; in a
+separate server process, ``shopassist ui --app tests/toy_app.py``).
 
 The toy shop: 40 products, toy encoders, a scripted writer (so the reply streams and the
 explanations go through the LLM path), the offline compositor for "see it on me". It lives
@@ -15,7 +16,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-FACTORY = "tests.ui_support:toy_shop"
+TOY_APP = Path(__file__).with_name("toy_app.py")  # the page over the toy shop, for a server process
 BUILT: list = []  # every assistant built here, newest last (tests reach into the app's one)
 
 
@@ -26,7 +27,7 @@ def toy_shop():
     from adapters.generation.factory import make_generator
     from adapters.imaging import load_image
     from assistant.claims import ClaimChecker
-    from assistant.core import Assistant, AssistantConfig
+    from assistant import AssistantConfig, Parts, build_assistant
     from assistant.explain import Explainer
     from retrieval.catalog import read_catalog
     from retrieval.ingest import ingest, read_vocabulary
@@ -46,8 +47,9 @@ def toy_shop():
     generator = make_generator()
     status = {"encoders": "toy colour + hashed words (test double)", "store": f"toy shop ({store.count()} products)",
               "llm": "scripted writer (test double)", "generator": getattr(generator, "name", "composite")}
-    assistant = Assistant(search, Explainer(ClaimChecker(vocab), ScriptedWriter(intro="Some picks for you.")),
-                          generator=generator, cfg=AssistantConfig(shown=4, explanations="llm"), status=status)
+    parts = Parts(search, Explainer(ClaimChecker(vocab), ScriptedWriter(intro="Some picks for you.")),
+                  generator=generator, status=status)
+    assistant = build_assistant(parts, AssistantConfig(shown=4))
     BUILT.append(assistant)
     return assistant
 

@@ -18,7 +18,7 @@ st.set_page_config(page_title="shopassist", page_icon=":material/shopping_bag:",
 st.title("shopassist")
 
 try:
-    assistant = loading.get_assistant(loading.factory_spec())
+    assistant = loading.get_assistant()
 except Exception as exc:  # a missing store, a bad setting: a message, never a traceback
     logger.exception("the assistant could not be built")
     views.startup_failed(loading.startup_problem(exc))
@@ -33,5 +33,5 @@ views.history(chat)
 
 if chat.queue:
     request = chat.queue.pop(0)
-    chats.handle(chat, assistant, request, views.photos(), views.live)
+    chats.handle(chat, request, views.photos(), views.live)
     st.rerun()

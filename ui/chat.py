@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator, MutableMapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any, Literal
+
+from assistant import WORDS, Assistant, Reply, Session, TurnHandle
 
 logger = logging.getLogger(__name__)
 
@@ -35,7 +37,6 @@ FILTER_LABELS = {
     "max_price": "price up to",
     "exclude_colours": "not",
 }
-WORDS = "words"  # the descriptive words of the request ("slim", "cotton"): not a filter field
 MODES = {"try_on": "on me", "in_room": "in my room"}
 
 
@@ -53,7 +54,7 @@ class Message:
     text: str = ""
     image: Any = None  # PIL image: the shopper's upload (thumbnail) or a generated picture
     caption: str | None = None  # under the image: the file name, or which backend made the picture
-    reply: Any = None  # assistant.replies.Reply (products, clarification, price note)
+    reply: Reply | None = None  # the products, clarification, price note
     warning: str | None = None  # bad input or a failure, said plainly
     notice: str | None = None  # what a control did: "Filter removed: colour Red"
 
@@ -63,7 +64,7 @@ class Request:
     kind: Literal["send", "edit", "refresh", "visualise"]
     text: str | None = None
     upload: Upload | None = None
-    changes: tuple[tuple[str, Any], ...] = ()  # edit: ProductFilter fields to clear (or WORDS)
+    filter_name: str | None = None  # edit: the ProductFilter field to clear (or WORDS)
     notice: str | None = None
     product_id: str | None = None
     product_title: str | None = None
@@ -72,7 +73,8 @@ class Request:
 
 @dataclass
 class Chat:
-    session: Any  # assistant.core.Session
+    assistant: Assistant  # shared by every tab
+    session: Session  # this tab's conversation
     messages: list[Message] = field(default_factory=list)
     queue: list[Request] = field(default_factory=list)
 
@@ -80,8 +82,8 @@ class Chat:
 def tab_chat(state: MutableMapping, assistant) -> Chat:
     """This tab's chat (created on the tab's first run, over the shared assistant)."""
     chat = state.get(STATE_KEY)
-    if chat is None or chat.session.assistant is not assistant:
-        chat = Chat(assistant.new_session())
+    if chat is None or chat.assistant is not assistant:
+        chat = Chat(assistant, assistant.new_session())
         state[STATE_KEY] = chat
     return chat
 
@@ -102,9 +104,8 @@ def send(chat: Chat, text: str | None, upload: Upload | None = None) -> bool:
 
 def remove_filter(chat: Chat, name: str, shown_value: str) -> bool:
     """Clear one facet of the request in force (``name``: a ProductFilter field or WORDS)."""
-    cleared = None if name in ("min_price", "max_price") else ()
     label = FILTER_LABELS.get(name, "words")
-    return enqueue(chat, Request("edit", changes=((name, cleared),), notice=f"Filter removed: {label} {shown_value}"))
+    return enqueue(chat, Request("edit", filter_name=name, notice=f"Filter removed: {label} {shown_value}"))
 
 
 def refresh(chat: Chat) -> bool:
@@ -147,161 +148,106 @@ def active_filters(session) -> list[tuple[str, str]]:
 
 
 # --- running one request ----------------------------------------------------------------
-class Work:
-    """A request being answered: ``preview`` products at once, a text ``stream``, then
-    ``result()``, which completes the answer (idempotent, never raises, draws nothing)."""
+@dataclass
+class Answer:
+    """A request being answered: the assistant's :class:`assistant.TurnHandle` (products at
+    once, a text stream, then the finished reply; it never raises), or the page's own
+    message when the request could not even start (a photo it cannot use)."""
 
-    user: Message | None = None
+    user: Message | None
+    turn: TurnHandle | None = None
+    message: Message | None = None
     notice: str | None = None
-    waiting: str = "Thinking..."
+    _pieces: Iterator[str] | None = None
 
-    def preview(self) -> list:
-        return []
+    def stream(self) -> Iterator[str]:
+        """The reply text as it is written (nothing for a question, an error or a picture)."""
+        if self.turn is None:
+            return iter(())
+        self._pieces = self.turn.stream()
+        return self._pieces
 
-    def stream(self) -> Iterator[str] | None:
-        return None
-
-    def result(self) -> Message:
-        raise NotImplementedError
-
-
-class Answered(Work):
-    def __init__(self, user: Message | None, message: Message):
-        self.user, self._message = user, message
+    @property
+    def waiting(self) -> str:
+        return "Making the picture..." if self.turn is not None and self.turn.kind == "picture" \
+            else "Writing the explanations..."
 
     def result(self) -> Message:
-        return self._message
+        """The finished answer as a bubble (idempotent; the turn is recorded by the session)."""
+        if self.message is None:
+            for _ in self._pieces or ():  # a run interrupted mid-stream still completes its turn
+                pass
+            self.message = _bubble(self.turn.finish(), self.notice)
+        return self.message
 
 
-class SearchWork(Work):
-    """A session turn (``PendingTurn``): products first, then the streamed text, then the
-    checked explanations."""
-
-    waiting = "Writing the explanations..."
-
-    def __init__(self, turn, user: Message | None, notice: str | None = None):
-        self.turn, self.user, self.notice = turn, user, notice
-        self._pieces: Iterator[str] | None = None
-        self._message: Message | None = None
-        pre = turn.preliminary
-        self.price_note = pre.price_note
-        self._streams = not (pre.error or pre.clarification or pre.picture)  # finished turns: nothing to stream
-
-    def preview(self) -> list:
-        return list(self.turn.products) if self._streams else []
-
-    def stream(self) -> Iterator[str] | None:
-        if self._streams and self._pieces is None:
-            self._pieces = self.turn.stream()
-            return self._pieces
-        return None
-
-    def result(self) -> Message:
-        if self._message is None:
-            self._message = self._complete()
-        return self._message
-
-    def _complete(self) -> Message:
-        try:
-            if self._pieces is not None:
-                for _ in self._pieces:  # a run interrupted mid-stream still completes its turn
-                    pass
-            reply = self.turn.finish()
-        except Exception as exc:  # the model failed: say so, keep the conversation going
-            logger.exception("the turn failed")
-            return Message("assistant", warning=f"Sorry, something went wrong while answering ({exc}). "
-                                                "Please try again.", notice=self.notice)
-        if reply.error:
-            return Message("assistant", warning=reply.text, notice=self.notice)
-        picture = reply.picture
-        if picture is not None and picture.image is not None:
-            return Message("assistant", text=reply.text, image=_shrunk(picture.image, PICTURE),
-                           caption=_made_by(picture.backend),
-                           reply=reply, notice=self.notice)
-        return Message("assistant", text=reply.text, reply=reply, notice=self.notice)
+def _bubble(reply: Reply, notice: str | None) -> Message:
+    if reply.error:
+        return Message("assistant", warning=reply.text, notice=notice)
+    picture = reply.picture
+    if picture is not None and picture.image is None:
+        return Message("assistant", warning=picture.message, notice=notice)
+    warning = (f"Sorry, something went wrong while answering ({reply.failure}). Please try again."
+               if reply.failure else None)
+    if picture is not None:
+        return Message("assistant", text=reply.text, image=_shrunk(picture.image, PICTURE),
+                       caption=_made_by(picture.backend), reply=reply, notice=notice, warning=warning)
+    return Message("assistant", text=reply.text, reply=reply, notice=notice, warning=warning)
 
 
-class PictureWork(Work):
-    """See a product on the shopper or in their room (the generation path)."""
-
-    waiting = "Making the picture..."
-
-    def __init__(self, assistant, user: Message, product_id: str, mode: str, photo: bytes):
-        self.assistant, self.user = assistant, user
-        self._args = (product_id, mode, photo)
-        self._message: Message | None = None
-
-    def result(self) -> Message:
-        if self._message is None:
-            self._message = self._make()
-        return self._message
-
-    def _make(self) -> Message:
-        product_id, mode, photo = self._args
-        try:
-            picture = self.assistant.visualise(product_id, mode=mode, photo=photo)
-        except ValueError as exc:  # ImageError, bad request: the shopper can fix it
-            return Message("assistant", warning=f"I couldn't use that photo: {_reason(exc)}. "
-                                                "Try a JPEG or PNG photo.")
-        except Exception as exc:  # a generator failure must not end the conversation
-            logger.exception("image generation failed")
-            return Message("assistant", warning=f"The picture could not be made ({type(exc).__name__}: {exc}). "
-                                                "You can keep shopping, or try again.")
-        if picture.image is None:
-            return Message("assistant", warning=picture.message)
-        return Message("assistant", text=picture.message, image=_shrunk(picture.image, PICTURE),
-                       caption=_made_by(picture.backend))
-
-
-def prepare(chat: Chat, assistant, request: Request, photos: dict[str, Upload | None]) -> Work:
-    """Start answering ``request`` (retrieval runs here; the LLM's part runs in the Work)."""
+def prepare(chat: Chat, request: Request, photos: dict[str, Upload | None]) -> Answer:
+    """Start answering ``request`` (retrieval runs here; the LLM's part runs in the turn)."""
     session = chat.session
     if request.kind == "send":
-        text = request.text if request.text is not None else ""
-        if request.upload is None:  # an empty message draws no bubble of its own, only the answer
-            return SearchWork(session.start(text), Message("user", text=text) if text.strip() else None)
-        try:
-            image = _load_upload(assistant, request.upload)
-        except ValueError as exc:
-            user = Message("user", text=text, caption=f"attached: {request.upload.name} (not used)")
-            return Answered(user, Message("assistant", warning=_bad_upload(request.upload.name, exc, assistant)))
-        user = Message("user", text=text, image=_thumbnail(image), caption=request.upload.name)
-        return SearchWork(session.start(text or None, image), user)
+        return _send(chat, request)
     if request.kind == "edit":
-        changes = dict(request.changes)
-        if WORDS in changes:
-            changes.pop(WORDS)
-            session.constraints = replace(session.constraints, words=())
-        turn = session.edit_filter(**changes) if changes else session.refresh()
-        return SearchWork(turn, None, request.notice)
+        return Answer(None, session.remove_filter(request.filter_name or ""), notice=request.notice)
     if request.kind == "refresh":
-        return SearchWork(session.refresh(), None, request.notice)
+        return Answer(None, session.refresh(), notice=request.notice)
     if request.kind == "visualise":
-        where = MODES.get(request.mode or "", "")
-        user = Message("user", text=f"See the {request.product_title or request.product_id} {where}")
-        photo = photos.get(request.mode or "")
-        if photo is None:
-            what = "yourself" if request.mode == "try_on" else "your room"
-            return Answered(user, Message("assistant", warning=f"To see it {where}, first add a photo of {what} "
-                                                               "under 'Your photos' in the sidebar, then click again."))
-        try:
-            user.image, user.caption = _thumbnail(_load_upload(assistant, photo)), photo.name
-        except ValueError as exc:
-            return Answered(user, Message("assistant", warning=_bad_upload(photo.name, exc, assistant)))
-        return PictureWork(assistant, user, request.product_id or "", request.mode or "try_on", photo.data)
+        return _visualise(chat, request, photos)
     raise ValueError(f"unknown request kind {request.kind!r}")
 
 
-def handle(chat: Chat, assistant, request: Request, photos: dict[str, Upload | None],
-           show: Callable[[Work], None]) -> Message:
+def _send(chat: Chat, request: Request) -> Answer:
+    text = request.text if request.text is not None else ""
+    if request.upload is None:  # an empty message draws no bubble of its own, only the answer
+        return Answer(Message("user", text=text) if text.strip() else None, chat.session.start(text))
+    try:
+        image = _load_upload(chat.assistant, request.upload)
+    except ValueError as exc:
+        user = Message("user", text=text, caption=f"attached: {request.upload.name} (not used)")
+        return Answer(user, message=Message("assistant", warning=_bad_upload(request.upload.name, exc, chat.assistant)))
+    user = Message("user", text=text, image=_thumbnail(image), caption=request.upload.name)
+    return Answer(user, chat.session.start(text or None, image))
+
+
+def _visualise(chat: Chat, request: Request, photos: dict[str, Upload | None]) -> Answer:
+    where = MODES.get(request.mode or "", "")
+    user = Message("user", text=f"See the {request.product_title or request.product_id} {where}")
+    photo = photos.get(request.mode or "")
+    if photo is None:
+        what = "yourself" if request.mode == "try_on" else "your room"
+        return Answer(user, message=Message("assistant", warning=f"To see it {where}, first add a photo of {what} "
+                                                                 "under 'Your photos' in the sidebar, then click again."))
+    try:
+        image = _load_upload(chat.assistant, photo)
+    except ValueError as exc:
+        return Answer(user, message=Message("assistant", warning=_bad_upload(photo.name, exc, chat.assistant)))
+    user.image, user.caption = _thumbnail(image), photo.name
+    return Answer(user, chat.session.visualise(request.product_id or "", request.mode or "try_on", image))
+
+
+def handle(chat: Chat, request: Request, photos: dict[str, Upload | None],
+           show: Callable[[Answer], None]) -> Message:
     """Answer ``request``: ``show`` draws it live; the answer is recorded in any case (the
     ``finally``: Streamlit stops a run at its next drawing call when the shopper sends or
     clicks something else, and the turn must still end in the history, complete)."""
     try:
-        work = prepare(chat, assistant, request, photos)
+        work = prepare(chat, request, photos)
     except Exception as exc:  # never a traceback on the page
         logger.exception("could not start the request")
-        work = Answered(None, Message("assistant", warning=f"Sorry, that did not work ({exc}). Please try again."))
+        work = Answer(None, message=Message("assistant", warning=f"Sorry, that did not work ({exc}). Please try again."))
     if work.user is not None:
         chat.messages.append(work.user)
     try:
@@ -331,8 +277,8 @@ class UploadTooLarge(ValueError):
     pass
 
 
-def _limit_bytes(assistant) -> int | None:
-    return getattr(getattr(assistant, "image_limits", None), "max_bytes", None)
+def _limit_bytes(assistant: Assistant) -> int | None:
+    return assistant.image_limits.max_bytes
 
 
 def _load_upload(assistant, upload: Upload):
@@ -344,7 +290,7 @@ def _load_upload(assistant, upload: Upload):
 
 
 def _reason(exc: Exception) -> str:
-    return getattr(exc, "reason", None) or str(exc)
+    return getattr(exc, "reason", None) or str(exc)  # ImageError has a reason; UploadTooLarge only its text
 
 
 def _bad_upload(name: str, exc: Exception, assistant) -> str:

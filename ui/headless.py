@@ -56,22 +56,24 @@ def free_port() -> int:
 class AppServer:
     """``python -m assistant ui --port N`` in its own process group, stopped on exit.
 
-    ``env`` is added to this process's environment (e.g. ``SHOPASSIST_UI_FACTORY``)."""
+    ``env`` is added to this process's environment (e.g. ``SHOPASSIST_STORE_DIR``); ``app``:
+    a script that wraps the page (``shopassist ui --app``), e.g. one serving a toy shop."""
 
     def __init__(self, env: Mapping[str, str] | None = None, port: int | None = None,
-                 ready_timeout_s: float = 90.0, cwd: str | Path | None = None):
+                 ready_timeout_s: float = 90.0, cwd: str | Path | None = None, app: str | Path | None = None):
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = {**os.environ, **(env or {})}
         self.ready_timeout_s = ready_timeout_s
         self.cwd = str(cwd) if cwd else None
+        self.app = ["--app", str(app)] if app else []
         self.lines: list[str] = []
         self.proc: subprocess.Popen | None = None
         self._ready = threading.Event()
 
     def __enter__(self) -> "AppServer":
         self.started = time.perf_counter()
-        self.proc = subprocess.Popen([sys.executable, "-m", "assistant", "ui", "--port", str(self.port)],
+        self.proc = subprocess.Popen([sys.executable, "-m", "assistant", "ui", "--port", str(self.port), *self.app],
                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=self.env,
                                      cwd=self.cwd, start_new_session=True)
         threading.Thread(target=self._read, daemon=True).start()

@@ -9,7 +9,7 @@ import streamlit as st
 
 from ui import chat as chats
 from ui.cards import product_grid
-from ui.chat import Chat, Message, Upload, Work
+from ui.chat import Answer, Chat, Message, Upload
 from ui.text import md, md_stream
 
 logger = logging.getLogger(__name__)
@@ -90,23 +90,21 @@ def _clarification(chat: Chat, question, key: str) -> None:
                   type="tertiary")
 
 
-def live(work: Work) -> None:
+def live(answer: Answer) -> None:
     """Draw a request while it is answered: products at once, the text as it streams, a
-    spinner while the explanations are written. The finished answer is drawn by the rerun."""
-    if work.user is not None:
-        message(work.user, key="live-user")
+    spinner while the explanations (or the picture) are made. The rerun draws the result."""
+    if answer.user is not None:
+        message(answer.user, key="live-user")
     with st.chat_message("assistant"):
-        if work.notice:
-            st.info(md(work.notice))
-        text_box = st.container()
-        products = work.preview()
-        if products:
-            product_grid(products, key="live", chat=None, price_note=getattr(work, "price_note", ""))
-        pieces = work.stream()
-        if pieces is not None:
-            text_box.write_stream(md_stream(pieces))
-        with st.spinner(work.waiting):
-            work.result()
+        if answer.notice:
+            st.info(md(answer.notice))
+        turn = answer.turn
+        if turn is not None and turn.kind == "search":
+            text_box = st.container()
+            product_grid(turn.preview(), key="live", chat=None, price_note=turn.preliminary.price_note)
+            text_box.write_stream(md_stream(answer.stream()))
+        with st.spinner(answer.waiting):
+            answer.result()
 
 
 # --- the sidebar ------------------------------------------------------------------------
@@ -133,6 +131,6 @@ def sidebar(chat: Chat, assistant) -> None:
         st.file_uploader("A photo of your room (for 'see it in my room')", key=PHOTO_KEYS["in_room"])
 
         st.subheader("Models and store")
-        status = getattr(assistant, "status", {}) or {}
+        status = assistant.status
         for key, label in STATUS_LABELS:
             st.caption(f"**{label}:** {md(str(status.get(key, 'unknown')))}")

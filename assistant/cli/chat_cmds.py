@@ -32,12 +32,12 @@ def _turn(session, text: str, image: str | None) -> None:
 
 
 def cmd_chat(args) -> int:
-    from assistant.core import Assistant
+    from assistant.services import load_assistant
     from assistant.settings import Settings
 
     overrides = {"store_dir": args.store} if args.store else {}
     settings = Settings(**overrides, **({"explanations": "facts"} if args.no_llm else {}))
-    assistant = Assistant.from_settings(settings)
+    assistant = load_assistant(settings)
     session = assistant.new_session(user=args.user)
     for key, value in assistant.status.items():
         print(f"[{key}] {value}")

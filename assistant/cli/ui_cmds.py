@@ -39,6 +39,9 @@ def _port(text: str) -> int:
 def register(sub) -> None:
     p = sub.add_parser("ui", help="the chat web page (Streamlit) on 127.0.0.1; prints its URL")
     p.add_argument("--port", type=_port, default=DEFAULT_PORT, help=f"port on 127.0.0.1 (default {DEFAULT_PORT})")
+    p.add_argument("--app", type=Path, default=None,
+                   help="a script that wraps the page (e.g. hands it another assistant with ui.loading.provide); "
+                        "default: the page itself, ui/app.py")
     p.set_defaults(func=cmd_ui)
 
 
@@ -95,7 +98,9 @@ def cmd_ui(args) -> int:
         raise UserError(f"port {args.port} on {ADDRESS} is in use: pick another with --port")
     url = f"http://{ADDRESS}:{args.port}"
     env = {**os.environ, "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
-    proc = subprocess.Popen(streamlit_command(args.port), env=env)
+    if args.app is not None and not args.app.is_file():
+        raise UserError(f"--app {args.app}: no such file")
+    proc = subprocess.Popen(streamlit_command(args.port, args.app), env=env)
     signal.signal(signal.SIGTERM, _interrupt)  # `kill` of this command stops the server too
     try:
         if not wait_healthy(url, proc):

@@ -1,0 +1,49 @@
+"""The reply's first sentence, built from the request in force (never from the LLM), so
+it says exactly what was searched: "Here are 5 red tshirts for men under $30."."""
+
+from __future__ import annotations
+
+from assistant.dialogue import Constraints
+
+
+def lead_sentence(c: Constraints, n: int, image_ref: str | None, relaxed: str | None,
+                  notes: tuple[str, ...] = ()) -> str:
+    """``n`` products found for ``c`` (looking like ``image_ref``), after what was loosened."""
+    if n == 0:
+        return relaxed or "I found nothing for that."
+    bits = [_what(c)] + _qualifiers(c)
+    if image_ref:
+        bits.append(f"that look like {image_ref}")
+    out = f"Here are {n} {' '.join(bits)}." if n > 1 else f"Here is one match: {' '.join(bits)}."
+    if notes:
+        out = f"({'; '.join(notes).capitalize()}.) {out}"
+    if relaxed:
+        out = f"{relaxed} {out}"
+    return out
+
+
+def _what(c: Constraints) -> str:
+    f = c.filter
+    what = " or ".join(t.lower() for t in f.article_types) or "products"
+    colour = " or ".join(x.lower() for x in f.colours)
+    return f"{colour} {what}".strip()
+
+
+def _qualifiers(c: Constraints) -> list[str]:
+    f = c.filter
+    bits = []
+    if c.words:
+        bits.append("(" + " ".join(c.words) + ")")
+    if f.genders:
+        bits.append("for " + " or ".join(g.lower() for g in f.genders))
+    if f.usages:
+        bits.append("for " + " or ".join(u.lower() for u in f.usages) + " wear")
+    if f.exclude_colours:
+        bits.append("not " + " or ".join(x.lower() for x in f.exclude_colours))
+    if f.min_price is not None and f.max_price is not None:
+        bits.append(f"between ${f.min_price:g} and ${f.max_price:g}")
+    elif f.max_price is not None:
+        bits.append(f"under ${f.max_price:g}")
+    elif f.min_price is not None:
+        bits.append(f"over ${f.min_price:g}")
+    return bits
