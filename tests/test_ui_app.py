@@ -1,88 +1,23 @@
 """The chat page, headless (streamlit.testing AppTest), on the toy shop: send, upload,
-like and re-rank, remove a filter, clarify, see it on me, reset, bad input, tab isolation.
+like and re-rank, remove a filter, clarify, see it on me, in the room, bad input.
 
-The app gets its assistant from ``tests.ui_support:toy_shop`` (handed in with
-``ui.loading.provide``); it is built once for this module and shared by every AppTest, as ``st.cache_resource`` shares the
-real one between browser tabs.
+The app gets its assistant from ``tests.ui_support:toy_shop``, handed in with
+``ui.loading.provide`` (see tests/ui_page.py).
 """
 
 from __future__ import annotations
 
-import os
-import threading
-from pathlib import Path
 
 import pytest
 
 pytest.importorskip("streamlit")
-from streamlit.testing.v1 import AppTest  # noqa: E402
 
-from tests.ui_support import BUILT, png_bytes, toy_shop  # noqa: E402
+from tests.ui_page import (bubbles, click, open_page, plain, send, sidebar_labels, texts, the_chat,  # noqa: E402,F401
+                           titles, toy_page)
+from tests.ui_support import BUILT, png_bytes  # noqa: E402,F401
 from ui import chat as chats  # noqa: E402
-from ui import loading  # noqa: E402
 
-APP = str(Path(__file__).resolve().parents[1] / "ui" / "app.py")
-
-
-@pytest.fixture(scope="module", autouse=True)
-def toy_factory():
-    loading.provide(toy_shop())
-    yield
-    loading.provide(None)
-
-
-def open_page() -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=60).run()
-    assert not at.exception, at.exception
-    return at
-
-
-def send(at: AppTest, text: str | None, upload: tuple[str, bytes, str] | None = None) -> AppTest:
-    box = at.chat_input[0]
-    if text is not None:
-        box.set_value(text)
-    if upload is not None:
-        box.upload(*upload)
-    at.run()
-    assert not at.exception, at.exception
-    return at
-
-
-def click(at: AppTest, key: str) -> AppTest:
-    at.button(key=key).click().run()
-    assert not at.exception, at.exception
-    return at
-
-
-def bubbles(at: AppTest, role: str = "assistant"):
-    return [m for m in at.chat_message if m.name == role]
-
-
-def titles(bubble) -> list[str]:
-    """Product titles of the cards in a bubble, in rank order ("**2. Brand ...**")."""
-    out = []
-    for md in bubble.markdown:
-        v = md.value
-        if v.startswith("**") and v.endswith("**") and ". " in v:
-            out.append(v.strip("*").split(". ", 1)[1])
-    return out
-
-
-def texts(bubble) -> str:
-    return " ".join(m.value for m in bubble.markdown)
-
-
-def plain(markdown: str) -> str:
-    """What the shopper reads: the page escapes markdown ("\\$50" shows as "$50")."""
-    return markdown.replace("\\", "")
-
-
-def sidebar_labels(at: AppTest) -> list[str]:
-    return [plain(b.label) for b in at.sidebar.button]
-
-
-def the_chat(at: AppTest) -> chats.Chat:
-    return at.session_state[chats.STATE_KEY]
+pytestmark = pytest.mark.usefixtures("toy_page")
 
 
 # --- the page ---------------------------------------------------------------------------
@@ -289,93 +224,6 @@ def test_rapid_double_submits_are_answered_once_each_and_repeats_dropped():
     assert all("Red" in t and "Women" in t for t in titles(bubbles(at)[-1]))
 
 
-class _Interrupt(BaseException):
-    """What Streamlit raises inside a drawing call when a newer interaction stops the run."""
-
-
-def test_an_interrupted_run_still_records_the_whole_turn():
-    assistant = loading.get_assistant()
-    chat = chats.Chat(assistant, assistant.new_session())
-
-    def show(work):
-        for _ in work.stream():
-            raise _Interrupt()
-
-    with pytest.raises(_Interrupt):
-        chats.handle(chat, chats.Request("send", text="tshirts for women"), {}, show)
-    user, reply = chat.messages
-    assert user.text == "tshirts for women"
-    assert reply.reply is not None and reply.text.endswith("Some picks for you.") and len(reply.reply.products) == 4
-    assert assistant.llm_lock.acquire(timeout=1)  # the LLM is free for the other tabs
-    assistant.llm_lock.release()
-    message = chats.handle(chat, chats.Request("send", text="in red"), {}, lambda work: None)
-    assert message.reply.products and all(s.product.base_colour == "Red" for s in message.reply.products)
-
-
-# --- sessions -----------------------------------------------------------------------------
-def test_two_tabs_never_see_each_others_conversation():
-    built = len(BUILT)
-    tab1, tab2 = open_page(), open_page()
-    send(tab1, "red tshirts")
-    tab2.run()
-    assert not tab2.chat_message and sidebar_labels(tab2) == ["Start over"]
-    send(tab2, "watches for men")
-    assert [b.markdown[0].value for b in bubbles(tab1, "user")] == ["red tshirts"]
-    tab1.run()
-    assert "✕ colour: Red" in sidebar_labels(tab1) and "✕ colour: Red" not in sidebar_labels(tab2)
-    assert the_chat(tab1).session is not the_chat(tab2).session
-    assert the_chat(tab1).assistant is the_chat(tab2).assistant  # models loaded once
-    assert len(BUILT) == built
-
-
-def test_tabs_answer_at_the_same_time():
-    """Two tabs' chats answered on two threads over the one shared assistant (AppTest itself
-    is not thread-safe, so this drives ui.chat directly, as the page's script threads do)."""
-    assistant = loading.get_assistant()
-    results: dict[int, chats.Message] = {}
-
-    def tab(i: int, text: str) -> None:
-        chat = chats.Chat(assistant, assistant.new_session())
-        results[i] = chats.handle(chat, chats.Request("send", text=text), {},
-                                  lambda work: list(work.stream()))
-
-    threads = [threading.Thread(target=tab, args=(i, t)) for i, t in enumerate(("red tshirts", "watches for men"))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
-    assert all(s.product.base_colour == "Red" for s in results[0].reply.products)
-    assert all(s.product.article_type == "Watches" for s in results[1].reply.products)
-
-
-# --- start-up -----------------------------------------------------------------------------
-def test_an_assistant_that_cannot_be_built_is_a_message_not_a_traceback(monkeypatch):
-    def no_store():
-        raise RuntimeError("no product store at .store: run `shopassist ingest ...`")
-
-    monkeypatch.setattr(loading, "load_assistant", no_store)
-    loading._from_settings.clear()
-    loading.provide(None)
-    try:
-        at = open_page()
-    finally:
-        loading.provide(BUILT[-1])
-    assert "could not start" in at.error[0].value and "shopassist ingest" in at.error[0].value
-    assert not at.chat_input
-
-
-def test_without_a_provided_assistant_the_page_builds_the_settings_one(monkeypatch):
-    built = object()
-    monkeypatch.setattr(loading, "load_assistant", lambda: built)
-    loading._from_settings.clear()
-    loading.provide(None)
-    try:
-        assert loading.get_assistant() is built and loading.get_assistant() is built
-    finally:
-        loading._from_settings.clear()
-        loading.provide(BUILT[-1])
-
-
 def test_try_it_on_me_in_the_chat_with_a_photo():
     at = send(open_page(), "watches for women")
     send(at, "try the second one on me", ("me.jpg", png_bytes((240, 360)), "image/png"))
@@ -394,39 +242,6 @@ def test_descriptive_words_can_be_removed_too():
 
 
 # --- the command ----------------------------------------------------------------------------
-def test_ui_command_runs_streamlit_headless_on_localhost_without_telemetry():
-    from assistant.cli import build_parser
-    from assistant.cli.ui_cmds import app_path, streamlit_command
-
-    args = build_parser().parse_args(["ui", "--port", "8123"])
-    assert args.port == 8123 and args.func.__name__ == "cmd_ui"
-    cmd = streamlit_command(8123)
-    assert cmd[1:4] == ["-m", "streamlit", "run"] and cmd[4] == str(app_path()) and app_path().is_file()
-    flags = dict(zip(cmd[5::2], cmd[6::2]))
-    assert flags["--server.headless"] == "true" and flags["--server.address"] == "127.0.0.1"
-    assert flags["--server.port"] == "8123" and flags["--browser.gatherUsageStats"] == "false"
-
-
-@pytest.mark.parametrize("port", ["0", "70000", "http"])
-def test_ui_command_rejects_bad_ports(port, capsys):
-    from assistant.cli import main
-
-    with pytest.raises(SystemExit) as e:
-        main(["ui", "--port", port])
-    assert e.value.code == 2 and "--port" in capsys.readouterr().err
-
-
-def test_ui_command_refuses_a_busy_port(capsys):
-    import socket
-
-    from assistant.cli import main
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        s.listen()
-        port = s.getsockname()[1]
-        assert main(["ui", "--port", str(port)]) == 2
-    assert f"port {port} on 127.0.0.1 is in use" in capsys.readouterr().err
 
 
 def test_a_model_failure_mid_answer_is_a_message_and_the_chat_goes_on():
