@@ -5,6 +5,7 @@ BIN     := $(VENV)/bin
 STORE   ?= .store
 CATALOG ?= retrieval/sample_catalog/products.csv
 PORT    ?= 8501
+# The offline environment; its one home for Python is adapters/offline.py (OFFLINE_ENV): keep the two equal.
 export HF_HUB_OFFLINE=1
 export TRANSFORMERS_OFFLINE=1
 export ANONYMIZED_TELEMETRY=False

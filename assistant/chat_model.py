@@ -45,6 +45,9 @@ from pydantic import ConfigDict, Field
 from adapters.imaging import DEFAULT_LIMITS, ImageSource
 from adapters.mllm.runner import ChatMessage
 
+from assistant.services import mllm_runner
+from assistant.settings import Settings
+
 logger = logging.getLogger(__name__)
 
 NO_TOOLS = ("ShopAssistantChatModel does not call tools: the embedded model is too small to emit reliable tool "
@@ -73,9 +76,6 @@ class ShopAssistantChatModel(BaseChatModel):
     @classmethod
     def from_settings(cls, settings=None, **kwargs) -> "ShopAssistantChatModel":
         """The settings' multimodal LLM (loaded once per process, shared with the Assistant's)."""
-        from assistant.services import mllm_runner
-        from assistant.settings import Settings
-
         runner = mllm_runner((settings or Settings()).mllm_config())
         return cls(runner=runner, model_name=f"shopassist-{runner.loaded.kind}-{runner.loaded.stage}", **kwargs)
 

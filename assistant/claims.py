@@ -19,24 +19,13 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from retrieval.catalog import Product
-from retrieval.query_parser import COLOUR_SYNONYMS, TYPE_SYNONYMS, Vocabulary, normalise, phrase_forms
+from retrieval.query_parser import Vocabulary, normalise, phrase_forms
+from retrieval.vocabulary import COLOUR_SYNONYMS, EXTRA_COLOURS, GENDER_WORDS, TYPE_SYNONYMS
 
 logger = logging.getLogger(__name__)
 
 ClaimKind = Literal["colour", "article_type", "gender", "usage", "price", "price_bound"]
 
-# Words that name a gender in prose. Pronouns ("her", "his") are left out: "a gift for her
-# dad" must not read as a claim that the product is for women.
-GENDER_WORDS: dict[str, tuple[str, ...]] = {
-    "men": ("Men",), "mens": ("Men",), "man": ("Men",), "male": ("Men",), "gents": ("Men",),
-    "women": ("Women",), "womens": ("Women",), "woman": ("Women",), "female": ("Women",), "ladies": ("Women",),
-    "boys": ("Boys",), "boy": ("Boys",), "girls": ("Girls",), "girl": ("Girls",), "unisex": ("Unisex",),
-}
-# Colour words not in every catalog's vocabulary but common in prose.
-EXTRA_COLOURS: dict[str, tuple[str, ...]] = {
-    "crimson": ("Red",), "ruby": ("Red",), "emerald": ("Green",), "olive green": ("Olive",),
-    "charcoal": ("Grey",), "indigo": ("Navy Blue", "Blue"), "lavender": ("Lavender", "Purple"),
-}
 _PRICE = re.compile(r"[$£€₹]\s?(\d+(?:[.,]\d{1,2})?)|\b(\d+(?:\.\d{1,2})?)\s?(?:dollars|usd|bucks)\b"
                     r"|\b(?:priced at|price of|price is|costs?|costing|for just|for only)\s+(\d+(?:\.\d{1,2})?)", re.I)
 _FREE = re.compile(r"\b(?:for free|(?:is|are|it's|its)\s+free\b(?!\s*(?:from|of)\b)|free of charge|costs? nothing|at no cost)", re.I)

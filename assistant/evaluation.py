@@ -30,6 +30,7 @@ from tqdm.auto import tqdm
 
 from retrieval.catalog import Product
 from retrieval.filters import ProductFilter, matches
+from retrieval.stats import percentile
 
 logger = logging.getLogger(__name__)
 
@@ -171,15 +172,14 @@ class ConversationFigures:
     failures: list[dict] = field(default_factory=list)  # the first few mismatches, for reading
 
     def to_dict(self) -> dict:
-        lat = sorted(self.first_products_ms)
         return {
             "conversations": self.conversations, "turns": self.turns,
             "constraint_accuracy": self.constraint_hits / max(1, self.turns),
             "precision_at_5": self.precision_sum / max(1, self.precision_turns),
             "turns_with_products": self.precision_turns, "relaxed_turns": self.relaxed_turns,
             "clarification_turns": self.clarified_turns,
-            "products_ms_p50": lat[len(lat) // 2] if lat else None,
-            "products_ms_p95": lat[int(len(lat) * 0.95)] if lat else None,
+            "products_ms_p50": percentile(self.first_products_ms, 50),
+            "products_ms_p95": percentile(self.first_products_ms, 95),
             "examples_of_mismatch": self.failures[:10],
         }
 
@@ -261,8 +261,7 @@ def run_explanations(assistant, conversations: list[Conversation], progress: boo
 def _lat(xs: list[float], name: str) -> dict:
     if not xs:
         return {}
-    xs = sorted(xs)
-    return {f"{name}_s_p50": xs[len(xs) // 2], f"{name}_s_p95": xs[min(len(xs) - 1, int(len(xs) * 0.95))]}
+    return {f"{name}_s_p50": percentile(xs, 50), f"{name}_s_p95": percentile(xs, 95)}
 
 
 def run_clarification(assistant) -> dict:

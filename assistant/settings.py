@@ -22,6 +22,7 @@ from adapters.config import (
     ImageEncoderConfig,
     TextEncoderConfig,
 )
+from adapters.offline import OFFLINE_ENV, apply_offline_defaults  # noqa: F401  (re-exported for the layers above)
 from retrieval.catalog import SAMPLE_CATALOG
 from retrieval.store import StoreConfig
 

@@ -14,32 +14,26 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
-os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from adapters.offline import apply_offline_defaults  # noqa: E402
+
+apply_offline_defaults()  # before the model libraries are imported
 
 from tqdm.auto import tqdm  # noqa: E402
 
-from assistant.core import Assistant  # noqa: E402
+from assistant import Assistant, load_assistant  # noqa: E402
 from assistant.evaluation import make_conversations  # noqa: E402
 from assistant.settings import Settings  # noqa: E402
 from retrieval.catalog import read_catalog  # noqa: E402
+from retrieval.stats import percentile  # noqa: E402
 
 TARGETS = {"products_s_p50": 1.0, "full_reply_s_p50": 8.0}
-
-
-def pct(xs, q):
-    s = sorted(xs)
-    return round(s[min(len(s) - 1, int(round(q / 100 * (len(s) - 1))))], 3) if s else None
 
 
 def bench_turns(assistant: Assistant, conversations) -> dict:
@@ -59,9 +53,9 @@ def bench_turns(assistant: Assistant, conversations) -> dict:
                 products.append(t1 - t0)
                 first_text.append((first or t2) - t0)
                 full.append(t2 - t0)
-    return {"turns": len(full), "products_s_p50": pct(products, 50), "products_s_p95": pct(products, 95),
-            "first_text_s_p50": pct(first_text, 50), "full_reply_s_p50": pct(full, 50),
-            "full_reply_s_p95": pct(full, 95)}
+    return {"turns": len(full), "products_s_p50": percentile(products, 50, 3),
+            "products_s_p95": percentile(products, 95, 3), "first_text_s_p50": percentile(first_text, 50, 3),
+            "full_reply_s_p50": percentile(full, 50, 3), "full_reply_s_p95": percentile(full, 95, 3)}
 
 
 def bench_concurrent(assistant: Assistant, conversations, workers: int) -> dict:
@@ -94,8 +88,8 @@ def bench_concurrent(assistant: Assistant, conversations, workers: int) -> dict:
         list(tqdm(pool.map(run, conversations), total=len(conversations), desc=f"{workers} concurrent sessions"))
     elapsed = time.perf_counter() - start
     return {"sessions": len(conversations), "workers": workers, "turns": len(latencies),
-            "turns_per_s": round(len(latencies) / elapsed, 3), "turn_s_p50": pct(latencies, 50),
-            "turn_s_p95": pct(latencies, 95), "errors": len(errors), "error_examples": errors[:5],
+            "turns_per_s": round(len(latencies) / elapsed, 3), "turn_s_p50": percentile(latencies, 50, 3),
+            "turn_s_p95": percentile(latencies, 95, 3), "errors": len(errors), "error_examples": errors[:5],
             "crosstalk": len(crosstalk), "crosstalk_examples": crosstalk[:5]}
 
 
@@ -111,13 +105,13 @@ def main() -> int:
     catalog = read_catalog(settings.catalog)
     convs = make_conversations(catalog.products, n=args.conversations + 2 * args.concurrent, seed=7)
     t = time.perf_counter()
-    assistant = Assistant.from_settings(settings, generator=False)
+    assistant = load_assistant(settings, generator=False)
     result = {"load_s": round(time.perf_counter() - t, 2), "device": "cpu (2 cores)", "status": assistant.status}
     bench_turns(assistant, convs[:2])  # warm-up
     result["turns"] = bench_turns(assistant, convs[2: 2 + args.conversations])
     if args.concurrent:
         pool = convs[args.conversations: args.conversations + 2 * args.concurrent]
-        target = assistant if args.concurrent_llm else Assistant.from_settings(settings, llm=False, generator=False)
+        target = assistant if args.concurrent_llm else load_assistant(settings, llm=False, generator=False)
         result["concurrent"] = bench_concurrent(target, pool, args.concurrent)
         result["concurrent"]["llm"] = bool(args.concurrent_llm)
     result["targets"] = TARGETS

@@ -28,17 +28,17 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import platform
 import statistics
 import sys
 import time
 from pathlib import Path
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+from adapters.offline import apply_offline_defaults  # noqa: E402
+
+apply_offline_defaults()  # before the model libraries are imported
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402

@@ -29,6 +29,9 @@ import sys
 import time
 from pathlib import Path
 
+from adapters.offline import apply_offline_defaults
+from retrieval.stats import percentile
+
 REPO = Path(__file__).resolve().parents[1]
 BACKENDS = ("transformers", "llama.cpp+image", "llama.cpp")
 QUESTION = "Describe this product in detail."
@@ -36,10 +39,6 @@ QUESTION = "Describe this product in detail."
 
 def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
-
-
-def _median(xs):
-    return sorted(xs)[len(xs) // 2]
 
 
 def _timed_runs(run_once, runs: int) -> list[dict]:
@@ -164,8 +163,8 @@ def run_one(backend: str, new_tokens: int, runs: int, prompt_tokens: int, thread
     else:
         res = bench_llamacpp_text(new_tokens, runs, prompt_tokens)
     res.update(threads=torch.get_num_threads(), peak_rss_mb=round(peak_rss_mb(), 1),
-               ttft_s_median=_median([r["ttft_s"] for r in res["runs"]]),
-               decode_tokens_per_s_median=_median([r["decode_tokens_per_s"] for r in res["runs"]]))
+               ttft_s_median=percentile([r["ttft_s"] for r in res["runs"]], 50),
+               decode_tokens_per_s_median=percentile([r["decode_tokens_per_s"] for r in res["runs"]], 50))
     return res
 
 
@@ -179,8 +178,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--one", choices=BACKENDS, help=argparse.SUPPRESS)  # child process: one backend
     parser.add_argument("--prompt-tokens", type=int, default=68, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    for k, v in (("HF_HUB_OFFLINE", "1"), ("TRANSFORMERS_OFFLINE", "1")):
-        os.environ.setdefault(k, v)
+    apply_offline_defaults()
     logging.basicConfig(level=logging.WARNING)
     if args.one:
         print(json.dumps(run_one(args.one, args.new_tokens, args.runs, args.prompt_tokens, args.threads)))

@@ -19,10 +19,10 @@ import tempfile
 import time
 from pathlib import Path
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from adapters.offline import apply_offline_defaults  # noqa: E402
+
+apply_offline_defaults()  # before the model libraries are imported
 
 import chromadb  # noqa: E402
 import numpy as np  # noqa: E402
@@ -34,14 +34,10 @@ from assistant.services import build_search, ingest_catalog  # noqa: E402
 from assistant.settings import Settings  # noqa: E402
 from retrieval.catalog import Catalog, read_catalog  # noqa: E402
 from retrieval.filters import ProductFilter, to_where  # noqa: E402
+from retrieval.stats import percentile  # noqa: E402
 from retrieval.store import ProductStore  # noqa: E402
 
 TARGETS = {"ingest_products_per_s": 100, "text_p50_ms": 50, "image_p50_ms": 100, "composed_p50_ms": 100}
-
-
-def pct(xs, q):
-    s = sorted(xs)
-    return round(s[min(len(s) - 1, int(round(q / 100 * (len(s) - 1))))], 2)
 
 
 def timed(fn, n):
@@ -50,7 +46,8 @@ def timed(fn, n):
         t = time.perf_counter()
         fn(i)
         out.append((time.perf_counter() - t) * 1000)
-    return {"n": n, "p50_ms": pct(out, 50), "p95_ms": pct(out, 95), "mean_ms": round(statistics.mean(out), 2)}
+    return {"n": n, "p50_ms": percentile(out, 50, 2), "p95_ms": percentile(out, 95, 2),
+            "mean_ms": round(statistics.mean(out), 2)}
 
 
 def bench_ingest(settings: Settings, catalog: Catalog, n: int) -> dict:

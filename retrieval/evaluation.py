@@ -26,6 +26,7 @@ from tqdm.auto import tqdm
 from retrieval.catalog import Product, split_of
 from retrieval.filters import ProductFilter, matches
 from retrieval.query_parser import _singular
+from retrieval.stats import percentile
 
 logger = logging.getLogger(__name__)
 
@@ -52,18 +53,12 @@ class Scores:
 
     def summary(self) -> dict:
         return {"queries": len(self.precision), "P@10": _mean(self.precision), "Hit@10": _mean(self.hit),
-                "latency_ms_p50": _pct(self.latency_ms, 50), "latency_ms_p95": _pct(self.latency_ms, 95)}
+                "latency_ms_p50": percentile(self.latency_ms, 50, 2),
+                "latency_ms_p95": percentile(self.latency_ms, 95, 2)}
 
 
 def _mean(xs):
     return round(sum(xs) / len(xs), 4) if xs else None
-
-
-def _pct(xs, q):
-    if not xs:
-        return None
-    s = sorted(xs)
-    return round(s[min(len(s) - 1, math.ceil(q / 100 * len(s)) - 1)], 2)
 
 
 def precision_at(ranked: list[str], relevant: frozenset[str], k: int = 10) -> float:

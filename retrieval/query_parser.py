@@ -15,6 +15,13 @@ import re
 from dataclasses import dataclass, field
 
 from retrieval.filters import ProductFilter
+from retrieval.vocabulary import (  # noqa: F401  (Vocabulary and the tables are re-exported)
+    COLOUR_SYNONYMS,
+    GENDER_SYNONYMS,
+    TYPE_SYNONYMS,
+    USAGE_SYNONYMS,
+    Vocabulary,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -26,82 +33,12 @@ class QueryError(ValueError):
 
 
 @dataclass(frozen=True)
-class Vocabulary:
-    """The facet values of a catalog, exactly as stored."""
-
-    colours: tuple[str, ...] = ()
-    article_types: tuple[str, ...] = ()
-    genders: tuple[str, ...] = ()
-    usages: tuple[str, ...] = ()
-
-    def to_dict(self) -> dict[str, list[str]]:
-        return {k: list(getattr(self, k)) for k in ("colours", "article_types", "genders", "usages")}
-
-    @classmethod
-    def from_dict(cls, data: dict) -> "Vocabulary":
-        return cls(**{k: tuple(v) for k, v in data.items() if k in ("colours", "article_types", "genders", "usages")})
-
-    @classmethod
-    def from_products(cls, products) -> "Vocabulary":
-        def values(attr):
-            return tuple(sorted({v for p in products if (v := getattr(p, attr))}))
-
-        return cls(values("base_colour"), values("article_type"), values("gender"), values("usage"))
-
-
-@dataclass(frozen=True)
 class ParsedQuery:
     text: str
     filter: ProductFilter
     semantic_text: str  # the query without price phrases, for embedding
     matched: dict[str, tuple[str, ...]] = field(default_factory=dict)  # facet -> phrases seen
 
-
-# Everyday words -> catalog values. Only values present in the vocabulary are used.
-TYPE_SYNONYMS: dict[str, tuple[str, ...]] = {
-    "tee": ("Tshirts",), "tees": ("Tshirts",), "t shirt": ("Tshirts",), "t shirts": ("Tshirts",),
-    "polo": ("Tshirts",), "polos": ("Tshirts",),
-    "sneaker": ("Casual Shoes", "Sports Shoes"), "sneakers": ("Casual Shoes", "Sports Shoes"),
-    "trainers": ("Sports Shoes",), "running shoes": ("Sports Shoes",),
-    "shoe": ("Casual Shoes", "Sports Shoes", "Formal Shoes"), "shoes": ("Casual Shoes", "Sports Shoes", "Formal Shoes"),
-    "dress": ("Dresses",), "gown": ("Dresses",), "frock": ("Dresses",),
-    "bag": ("Handbags", "Backpacks", "Laptop Bag", "Duffel Bag", "Messenger Bag"),
-    "bags": ("Handbags", "Backpacks", "Laptop Bag", "Duffel Bag", "Messenger Bag"),
-    "purse": ("Handbags", "Clutches"), "purses": ("Handbags", "Clutches"),
-    "shades": ("Sunglasses",), "sunnies": ("Sunglasses",),
-    "slippers": ("Flip Flops",), "flipflops": ("Flip Flops",), "flip flop": ("Flip Flops",),
-    "pants": ("Trousers", "Track Pants"), "trouser": ("Trousers",), "chinos": ("Trousers",),
-    "joggers": ("Track Pants",), "hoodie": ("Sweatshirts",), "hoodies": ("Sweatshirts",),
-    "jumper": ("Sweaters",), "jumpers": ("Sweaters",), "pullover": ("Sweaters",),
-    "cap": ("Caps",), "hat": ("Caps",), "hats": ("Caps",),
-    "underwear": ("Briefs", "Trunk", "Boxers", "Bra"), "bracelets": ("Bracelet",),
-    "necklace": ("Necklace and Chains",), "necklaces": ("Necklace and Chains",), "chain": ("Necklace and Chains",),
-    "perfume": ("Perfume and Body Mist",), "perfumes": ("Perfume and Body Mist",), "scent": ("Perfume and Body Mist",),
-    "rings": ("Ring",), "pendants": ("Pendant",), "bangles": ("Bangle",),
-    "saree": ("Sarees",), "sari": ("Sarees",), "kurti": ("Kurtis",), "heel": ("Heels",), "stilettos": ("Heels",),
-    "sandal": ("Sandals",), "flat": ("Flats",), "ballerinas": ("Flats",), "wristwatch": ("Watches",),
-}
-COLOUR_SYNONYMS: dict[str, tuple[str, ...]] = {
-    "gray": ("Grey",), "navy": ("Navy Blue",), "golden": ("Gold",), "multicolour": ("Multi",),
-    "multicolor": ("Multi",), "multicoloured": ("Multi",), "multicolored": ("Multi",), "violet": ("Purple",),
-    "wine": ("Burgundy", "Maroon"), "turquoise": ("Turquoise Blue",), "offwhite": ("Off White",),
-    "ivory": ("Off White", "Cream"), "camel": ("Tan",), "fuchsia": ("Magenta",), "scarlet": ("Red",),
-}
-GENDER_SYNONYMS: dict[str, tuple[str, ...]] = {
-    "men": ("Men",), "man": ("Men",), "mens": ("Men",), "male": ("Men",), "gents": ("Men",), "him": ("Men",),
-    "his": ("Men",), "guy": ("Men",), "guys": ("Men",), "husband": ("Men",), "boyfriend": ("Men",),
-    "dad": ("Men",), "father": ("Men",),
-    "women": ("Women",), "woman": ("Women",), "womens": ("Women",), "female": ("Women",), "ladies": ("Women",),
-    "lady": ("Women",), "her": ("Women",), "wife": ("Women",), "girlfriend": ("Women",), "mom": ("Women",),
-    "mum": ("Women",), "mother": ("Women",),
-    "boy": ("Boys",), "boys": ("Boys",), "girl": ("Girls",), "girls": ("Girls",),
-    "kid": ("Boys", "Girls"), "kids": ("Boys", "Girls"), "children": ("Boys", "Girls"), "child": ("Boys", "Girls"),
-    "unisex": ("Unisex",),
-}
-USAGE_SYNONYMS: dict[str, tuple[str, ...]] = {
-    "gym": ("Sports",), "sport": ("Sports",), "sporty": ("Sports",), "workout": ("Sports",),
-    "office": ("Formal",), "work": ("Formal",), "traditional": ("Ethnic",), "festive": ("Ethnic",),
-}
 
 _NUM = r"\$?\s*(\d+(?:\.\d+)?)\s*(?:dollars|usd|bucks|\$)?"
 _PRICE_PATTERNS: list[tuple[re.Pattern, str]] = [

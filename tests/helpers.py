@@ -146,11 +146,11 @@ def shared_client():
     return chromadb.EphemeralClient(settings=Settings(anonymized_telemetry=False, allow_reset=True))
 
 
-def toy_assistant(folder: Path, writer=None, generator=None, catalog: Path | None = None, **cfg):
+def toy_assistant(folder: Path, writer=None, generator=None, catalog: Path | None = None, image_limits=None, **cfg):
     """An Assistant over the 40-product toy shop, or ``catalog`` (in-memory Chroma, toy encoders)."""
     from adapters.imaging import load_image
     from assistant.claims import ClaimChecker
-    from assistant.core import Assistant, AssistantConfig
+    from assistant import AssistantConfig, Parts, build_assistant
     from assistant.explain import Explainer
     from retrieval.catalog import read_catalog
     from retrieval.ingest import ingest, read_vocabulary
@@ -165,9 +165,9 @@ def toy_assistant(folder: Path, writer=None, generator=None, catalog: Path | Non
     ingest(read_catalog(catalog or toy_shop_catalog(folder)), store, encoder, load_image, progress=False)
     vocab = read_vocabulary(store)
     search = ProductSearch(store, encoder, QueryParser(vocab))
-    cfg.setdefault("explanations", "llm" if writer is not None else "facts")
-    return Assistant(search, Explainer(ClaimChecker(vocab), writer), describer=None, generator=generator,
-                     cfg=AssistantConfig(**cfg))
+    limits = {"image_limits": image_limits} if image_limits is not None else {}
+    parts = Parts(search, Explainer(ClaimChecker(vocab), writer), generator=generator, **limits)
+    return build_assistant(parts, AssistantConfig(**cfg))
 
 
 class ScriptedWriter:

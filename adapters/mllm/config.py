@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Literal
 
 from adapters.config import DEFAULT_TOWER_DIR
+from adapters.mllm.prompts import TRAINING_SYSTEM_PROMPT
 
 EMBEDDED = "embedded"
 # The trained adaptors that ship with the project (see README: `shopassist train-projector`,
@@ -31,7 +32,7 @@ class MLLMConfig:
     max_new_tokens: int = 128
     seed: int = 0
     merge_lora: bool = True  # fold LoRA into the weights for inference (faster decode)
-    system_prompt: str = "You are a helpful shopping assistant."
+    system_prompt: str = TRAINING_SYSTEM_PROMPT  # the adaptors were trained with it
     max_time_s: float = 60.0  # a decode stops after this long (transformers' max_time), whatever its length
     # Text decoding: "llama.cpp" runs the LLM (LoRA merged, exported to GGUF) in llama.cpp with
     # the projector's image rows as input embeddings; "transformers" runs LlavaForConditionalGeneration.

@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
-import os
 import sys
 
 COMMAND_MODULES = [
@@ -26,16 +25,6 @@ class UserError(Exception):
     """A problem the user can fix (bad path, bad input): printed without a traceback."""
 
 
-def _offline_defaults() -> None:
-    # The embedded default needs no hub; without these every lookup retries for minutes.
-    # (The hub's progress-bar switch also silences transformers' per-load "Loading weights" bar;
-    # the project's own progress bars are plain tqdm and stay.)
-    for key, value in (("HF_HUB_OFFLINE", "1"), ("TRANSFORMERS_OFFLINE", "1"),
-                       ("ANONYMIZED_TELEMETRY", "False"), ("TOKENIZERS_PARALLELISM", "false"),
-                       ("HF_HUB_DISABLE_PROGRESS_BARS", "1")):
-        os.environ.setdefault(key, value)
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="shopassist", description=__doc__.splitlines()[0])
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
@@ -46,7 +35,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    _offline_defaults()
+    from assistant.settings import apply_offline_defaults  # here: --help stays instant
+
+    apply_offline_defaults()
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")

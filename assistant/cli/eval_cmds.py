@@ -39,22 +39,22 @@ def cmd_eval_retrieval(args) -> int:
 
 
 def cmd_eval_conversations(args) -> int:
-    from assistant.core import Assistant
     from assistant.evaluation import (TARGETS, kinds_of, make_conversations, plot_conversation_eval,
                                       run_clarification, run_conversations, run_explanations)
+    from assistant.services import load_assistant
     from assistant.settings import Settings
     from retrieval.catalog import read_catalog
 
     settings = Settings(**{k: v for k, v in {"store_dir": args.store, "catalog": args.catalog}.items() if v})
     catalog = read_catalog(settings.catalog)
     convs = make_conversations(catalog.products, n=args.conversations, seed=args.seed)
-    facts = Assistant.from_settings(settings, llm=False, generator=False)
+    facts = load_assistant(settings, llm=False, generator=False)
     vocab_colours = facts.search_engine.parser.vocab.colours
     result = {"conversations": run_conversations(facts, convs, vocab_colours), "turn_kinds": kinds_of(convs),
               "clarification": run_clarification(facts), "store": settings.store_config().describe(),
               "encoders": facts.status.get("encoders")}
     if args.llm_conversations:
-        llm = Assistant.from_settings(settings, llm=True, generator=False)
+        llm = load_assistant(settings, llm=True, generator=False)
         result["explanations"] = run_explanations(llm, convs[: args.llm_conversations])
         result["llm"] = llm.status.get("llm")
     conv, expl = result["conversations"], result.get("explanations", {})
@@ -86,19 +86,18 @@ def cmd_eval_conversations(args) -> int:
 def cmd_eval_injection(args) -> int:
     import tempfile
 
-    from assistant.core import Assistant
     from assistant.injection import message_attacks, poisoned_catalog, summary, title_attacks
-    from assistant.services import ingest_catalog
+    from assistant.services import ingest_catalog, load_assistant
     from assistant.settings import Settings
     from retrieval.catalog import read_catalog
 
     settings = Settings(**{k: v for k, v in {"store_dir": args.store, "catalog": args.catalog}.items() if v})
-    results = message_attacks(Assistant.from_settings(settings, generator=True))
+    results = message_attacks(load_assistant(settings, generator=True))
     with tempfile.TemporaryDirectory(prefix="shopassist-injection-") as tmp:
         csv_path, poisoned = poisoned_catalog(Path(settings.catalog), Path(tmp) / "catalog")
         poisoned_settings = Settings(catalog=csv_path, store_dir=Path(tmp) / "store", collection="poisoned")
         ingest_catalog(poisoned_settings, read_catalog(csv_path), progress=True)
-        results += title_attacks(Assistant.from_settings(poisoned_settings, generator=True), poisoned)
+        results += title_attacks(load_assistant(poisoned_settings, generator=True), poisoned)
     result = summary(results)
     result["target_changed_share"] = 0.0
     print(f"prompt injection: {result['attacks']} attacks "

@@ -1,0 +1,131 @@
+"""The shop's words: the catalog's own facet values, and the everyday words for them.
+
+One home for every table that maps words to catalog values, so the query parser, the
+claim checker and the describe evaluation agree on what "navy" or "sneakers" means:
+
+* :class:`Vocabulary`: the facet values of one catalog, exactly as stored.
+* ``*_SYNONYMS``: what a shopper types -> the catalog values it means (query parsing, and the
+  claim checker reading the same words in prose).
+* ``GENDER_WORDS``, ``EXTRA_COLOURS``: words that make a claim in written prose.
+* ``DESCRIPTION_*_WORDS``: the other way round, a catalog value -> the words a description of
+  the product may use for it (the held-out describe evaluation).
+
+Only values present in a catalog's vocabulary are ever used. Data only: no models, no store.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """The facet values of a catalog, exactly as stored."""
+
+    colours: tuple[str, ...] = ()
+    article_types: tuple[str, ...] = ()
+    genders: tuple[str, ...] = ()
+    usages: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, list[str]]:
+        return {k: list(getattr(self, k)) for k in ("colours", "article_types", "genders", "usages")}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Vocabulary":
+        return cls(**{k: tuple(v) for k, v in data.items() if k in ("colours", "article_types", "genders", "usages")})
+
+    @classmethod
+    def from_products(cls, products) -> "Vocabulary":
+        def values(attr):
+            return tuple(sorted({v for p in products if (v := getattr(p, attr))}))
+
+        return cls(values("base_colour"), values("article_type"), values("gender"), values("usage"))
+
+
+# Everyday words -> catalog values. Only values present in the vocabulary are used.
+TYPE_SYNONYMS: dict[str, tuple[str, ...]] = {
+    "tee": ("Tshirts",), "tees": ("Tshirts",), "t shirt": ("Tshirts",), "t shirts": ("Tshirts",),
+    "polo": ("Tshirts",), "polos": ("Tshirts",),
+    "sneaker": ("Casual Shoes", "Sports Shoes"), "sneakers": ("Casual Shoes", "Sports Shoes"),
+    "trainers": ("Sports Shoes",), "running shoes": ("Sports Shoes",),
+    "shoe": ("Casual Shoes", "Sports Shoes", "Formal Shoes"), "shoes": ("Casual Shoes", "Sports Shoes", "Formal Shoes"),
+    "dress": ("Dresses",), "gown": ("Dresses",), "frock": ("Dresses",),
+    "bag": ("Handbags", "Backpacks", "Laptop Bag", "Duffel Bag", "Messenger Bag"),
+    "bags": ("Handbags", "Backpacks", "Laptop Bag", "Duffel Bag", "Messenger Bag"),
+    "purse": ("Handbags", "Clutches"), "purses": ("Handbags", "Clutches"),
+    "shades": ("Sunglasses",), "sunnies": ("Sunglasses",),
+    "slippers": ("Flip Flops",), "flipflops": ("Flip Flops",), "flip flop": ("Flip Flops",),
+    "pants": ("Trousers", "Track Pants"), "trouser": ("Trousers",), "chinos": ("Trousers",),
+    "joggers": ("Track Pants",), "hoodie": ("Sweatshirts",), "hoodies": ("Sweatshirts",),
+    "jumper": ("Sweaters",), "jumpers": ("Sweaters",), "pullover": ("Sweaters",),
+    "cap": ("Caps",), "hat": ("Caps",), "hats": ("Caps",),
+    "underwear": ("Briefs", "Trunk", "Boxers", "Bra"), "bracelets": ("Bracelet",),
+    "necklace": ("Necklace and Chains",), "necklaces": ("Necklace and Chains",), "chain": ("Necklace and Chains",),
+    "perfume": ("Perfume and Body Mist",), "perfumes": ("Perfume and Body Mist",), "scent": ("Perfume and Body Mist",),
+    "rings": ("Ring",), "pendants": ("Pendant",), "bangles": ("Bangle",),
+    "saree": ("Sarees",), "sari": ("Sarees",), "kurti": ("Kurtis",), "heel": ("Heels",), "stilettos": ("Heels",),
+    "sandal": ("Sandals",), "flat": ("Flats",), "ballerinas": ("Flats",), "wristwatch": ("Watches",),
+}
+COLOUR_SYNONYMS: dict[str, tuple[str, ...]] = {
+    "gray": ("Grey",), "navy": ("Navy Blue",), "golden": ("Gold",), "multicolour": ("Multi",),
+    "multicolor": ("Multi",), "multicoloured": ("Multi",), "multicolored": ("Multi",), "violet": ("Purple",),
+    "wine": ("Burgundy", "Maroon"), "turquoise": ("Turquoise Blue",), "offwhite": ("Off White",),
+    "ivory": ("Off White", "Cream"), "camel": ("Tan",), "fuchsia": ("Magenta",), "scarlet": ("Red",),
+}
+GENDER_SYNONYMS: dict[str, tuple[str, ...]] = {
+    "men": ("Men",), "man": ("Men",), "mens": ("Men",), "male": ("Men",), "gents": ("Men",), "him": ("Men",),
+    "his": ("Men",), "guy": ("Men",), "guys": ("Men",), "husband": ("Men",), "boyfriend": ("Men",),
+    "dad": ("Men",), "father": ("Men",),
+    "women": ("Women",), "woman": ("Women",), "womens": ("Women",), "female": ("Women",), "ladies": ("Women",),
+    "lady": ("Women",), "her": ("Women",), "wife": ("Women",), "girlfriend": ("Women",), "mom": ("Women",),
+    "mum": ("Women",), "mother": ("Women",),
+    "boy": ("Boys",), "boys": ("Boys",), "girl": ("Girls",), "girls": ("Girls",),
+    "kid": ("Boys", "Girls"), "kids": ("Boys", "Girls"), "children": ("Boys", "Girls"), "child": ("Boys", "Girls"),
+    "unisex": ("Unisex",),
+}
+USAGE_SYNONYMS: dict[str, tuple[str, ...]] = {
+    "gym": ("Sports",), "sport": ("Sports",), "sporty": ("Sports",), "workout": ("Sports",),
+    "office": ("Formal",), "work": ("Formal",), "traditional": ("Ethnic",), "festive": ("Ethnic",),
+}
+
+# Words that name a gender in prose. Pronouns ("her", "his") are left out: "a gift for her
+# dad" must not read as a claim that the product is for women.
+GENDER_WORDS: dict[str, tuple[str, ...]] = {
+    "men": ("Men",), "mens": ("Men",), "man": ("Men",), "male": ("Men",), "gents": ("Men",),
+    "women": ("Women",), "womens": ("Women",), "woman": ("Women",), "female": ("Women",), "ladies": ("Women",),
+    "boys": ("Boys",), "boy": ("Boys",), "girls": ("Girls",), "girl": ("Girls",), "unisex": ("Unisex",),
+}
+# Colour words not in every catalog's vocabulary but common in prose.
+EXTRA_COLOURS: dict[str, tuple[str, ...]] = {
+    "crimson": ("Red",), "ruby": ("Red",), "emerald": ("Green",), "olive green": ("Olive",),
+    "charcoal": ("Grey",), "indigo": ("Navy Blue", "Blue"), "lavender": ("Lavender", "Purple"),
+}
+
+# A catalog colour (lower case) -> other words a description may name it by (its own name always counts).
+DESCRIPTION_COLOUR_WORDS: dict[str, tuple[str, ...]] = {
+    "grey": ("gray",), "navy blue": ("navy",), "grey melange": ("grey", "gray", "melange"),
+    "off white": ("off-white", "white", "cream"), "multi": ("multicolour", "multicolor", "multi-coloured",
+                                                             "multicoloured", "multi-colour", "multi color"),
+    "charcoal": ("dark grey", "charcoal grey"), "steel": ("silver", "stainless steel"),
+    "turquoise blue": ("turquoise",), "sea green": ("green",), "coffee brown": ("brown", "coffee"),
+    "mushroom brown": ("brown",), "skin": ("nude", "beige"), "nude": ("skin", "beige"),
+    "metallic": ("silver", "gold"), "burgundy": ("maroon", "wine"), "maroon": ("burgundy",),
+    "cream": ("off white", "off-white"), "khaki": ("beige",), "rose": ("pink", "rose gold"), "mauve": ("purple",),
+    "lavender": ("purple", "lilac"), "magenta": ("pink",), "mustard": ("yellow",), "rust": ("orange",),
+}
+
+# A catalog article type (lower case) -> other words a description may name it by (its own name, singular
+# or plural, always counts).
+DESCRIPTION_TYPE_WORDS: dict[str, tuple[str, ...]] = {
+    "tshirts": ("t-shirt", "t shirt", "tee"), "perfume and body mist": ("perfume", "body mist", "fragrance"),
+    "flip flops": ("flip-flop", "flip flop", "slipper"), "innerwear vests": ("vest", "innerwear"),
+    "necklace and chains": ("necklace", "chain"), "track pants": ("trackpants", "track pant", "joggers"),
+    "sunglasses": ("sunglass", "shades"), "casual shoes": ("sneaker",), "sports shoes": ("running shoe", "trainer"),
+    "formal shoes": ("oxford", "derby", "brogue"), "handbags": ("handbag", "bag"), "backpacks": ("backpack", "bag"),
+    "deodorant": ("deo", "deodorant spray"), "lip gloss": ("lipgloss",), "nail polish": ("nail paint", "nail lacquer"),
+    "kurtis": ("kurti",), "kurtas": ("kurta",), "watches": ("watch",), "jeans": ("denim",),
+    "sweatshirts": ("sweatshirt", "hoodie"), "tops": ("top",), "bra": ("bras",), "briefs": ("brief", "underwear"),
+}
