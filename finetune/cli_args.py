@@ -9,13 +9,23 @@ from pathlib import Path
 CONFIG_DIR = Path(__file__).resolve().parent / "configs"
 
 
+def add_run_args(parser: argparse.ArgumentParser, command: str, shipped: str | None) -> None:
+    """``--name`` / ``--out`` (where the run writes: ``runs/<name>/``, default ``<command>-<timestamp>``)
+    and, when something ships, ``--install`` (copy the result into ``shipped``; see finetune/runs.py)."""
+    parser.add_argument("--name", default=None, help=f"run name: writes runs/NAME/ (default: {command}-<timestamp>)")
+    parser.add_argument("--out", default=None, help="write the run to this folder instead of runs/NAME/")
+    if shipped:
+        parser.add_argument("--install", action="store_true",
+                            help=f"then copy the run's final artefacts into {shipped} (replacing the shipped ones)")
+
+
 def add_stage_args(parser: argparse.ArgumentParser, default_config: str, stage2: bool = False) -> None:
     parser.add_argument("--config", default=str(CONFIG_DIR / default_config), help="run config JSON")
     parser.add_argument("--quick", action="store_true", help="tiny smoke-test run (configs/*_quick.json)")
     parser.add_argument("--catalog", default=None, help="catalog CSV/JSONL (default: the sample catalog)")
-    parser.add_argument("--out", default=None, help="adaptor folder to write (default: adapters/weights/mllm; "
-                                                    "--quick: runs/mllm/projector_quick/adapter)")
-    parser.add_argument("--run-dir", default=None, help="checkpoints, loss curve, feature cache (default runs/mllm/...)")
+    add_run_args(parser, "train-lora" if stage2 else "train-projector", "adapters/weights/mllm")
+    parser.add_argument("--run-dir", default=None, help="checkpoints and loss curve (default: the run folder; "
+                                                        "the feature cache is its parent's cache/)")
     parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     parser.add_argument("--max-steps", type=int, default=None, help="override the config's max_steps")
     parser.add_argument("--max-minutes", type=float, default=None, help="override the config's time budget")
@@ -23,13 +33,13 @@ def add_stage_args(parser: argparse.ArgumentParser, default_config: str, stage2:
     parser.add_argument("--tower-dir", default=None, help="catalog-tuned vision tower folder (default: the "
                                                           "shipped one, adapters/weights/tower; 'none': ImageNet)")
     if stage2:
-        parser.add_argument("--init", default=None, help="stage-1 adaptor folder (default: --out)")
+        parser.add_argument("--init", default=None, help="stage-1 run folder (default: the newest stage-1 run in runs/)")
 
 
 def add_tower_args(parser: argparse.ArgumentParser) -> None:
     """Flags of ``train-tower``."""
     parser.add_argument("--catalog", default=None, help="catalog CSV/JSONL (default: the sample catalog)")
-    parser.add_argument("--out", default=None, help="tower folder to write (default: adapters/weights/tower)")
+    add_run_args(parser, "train-tower", "adapters/weights/tower")
     parser.add_argument("--epochs", type=int, default=None)
     parser.add_argument("--limit", type=int, default=None, help="only the first N products (quick runs)")
     parser.add_argument("--max-minutes", type=float, default=None, help="stop after the epoch crossing this")

@@ -20,37 +20,13 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from adapters.offline import apply_offline_defaults
 from retrieval.catalog import Product, split_of
+from retrieval.vocabulary import DESCRIPTION_COLOUR_WORDS, DESCRIPTION_TYPE_WORDS
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_QUESTION = "Describe this product."
-
-# Extra accepted words per catalog colour (the colour's own name is always accepted).
-COLOUR_SYNONYMS: dict[str, tuple[str, ...]] = {
-    "grey": ("gray",), "navy blue": ("navy",), "grey melange": ("grey", "gray", "melange"),
-    "off white": ("off-white", "white", "cream"), "multi": ("multicolour", "multicolor", "multi-coloured",
-                                                             "multicoloured", "multi-colour", "multi color"),
-    "charcoal": ("dark grey", "charcoal grey"), "steel": ("silver", "stainless steel"),
-    "turquoise blue": ("turquoise",), "sea green": ("green",), "coffee brown": ("brown", "coffee"),
-    "mushroom brown": ("brown",), "skin": ("nude", "beige"), "nude": ("skin", "beige"),
-    "metallic": ("silver", "gold"), "burgundy": ("maroon", "wine"), "maroon": ("burgundy",),
-    "cream": ("off white", "off-white"), "khaki": ("beige",), "rose": ("pink", "rose gold"), "mauve": ("purple",),
-    "lavender": ("purple", "lilac"), "magenta": ("pink",), "mustard": ("yellow",), "rust": ("orange",),
-}
-
-# Extra accepted words per catalog article type (singular/plural of the name always accepted).
-TYPE_SYNONYMS: dict[str, tuple[str, ...]] = {
-    "tshirts": ("t-shirt", "t shirt", "tee"), "perfume and body mist": ("perfume", "body mist", "fragrance"),
-    "flip flops": ("flip-flop", "flip flop", "slipper"), "innerwear vests": ("vest", "innerwear"),
-    "necklace and chains": ("necklace", "chain"), "track pants": ("trackpants", "track pant", "joggers"),
-    "sunglasses": ("sunglass", "shades"), "casual shoes": ("sneaker",), "sports shoes": ("running shoe", "trainer"),
-    "formal shoes": ("oxford", "derby", "brogue"), "handbags": ("handbag", "bag"), "backpacks": ("backpack", "bag"),
-    "deodorant": ("deo", "deodorant spray"), "lip gloss": ("lipgloss",), "nail polish": ("nail paint", "nail lacquer"),
-    "kurtis": ("kurti",), "kurtas": ("kurta",), "watches": ("watch",), "jeans": ("denim",),
-    "sweatshirts": ("sweatshirt", "hoodie"), "tops": ("top",), "bra": ("bras",), "briefs": ("brief", "underwear"),
-}
-
 
 def _norm(text: str) -> str:
     return " " + re.sub(r"[^a-z0-9]+", " ", text.lower().replace("-", " ")).strip() + " "
@@ -70,13 +46,13 @@ def _variants(word: str) -> set[str]:
 
 def colour_terms(colour: str) -> set[str]:
     c = colour.lower()
-    return {_norm(t).strip() for t in (c, *COLOUR_SYNONYMS.get(c, ()))}
+    return {_norm(t).strip() for t in (c, *DESCRIPTION_COLOUR_WORDS.get(c, ()))}
 
 
 def type_terms(article_type: str) -> set[str]:
     t = article_type.lower()
     terms = set()
-    for w in (t, *TYPE_SYNONYMS.get(t, ())):
+    for w in (t, *DESCRIPTION_TYPE_WORDS.get(t, ())):
         terms |= _variants(w)
     return {_norm(x).strip() for x in terms}
 
@@ -223,10 +199,7 @@ def run_cli(args) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    import os
-
-    for key in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"):
-        os.environ.setdefault(key, "1")
+    apply_offline_defaults()
     parser = argparse.ArgumentParser(description="held-out describe evaluation of the multimodal LLM")
     add_eval_args(parser)
     args = parser.parse_args(argv)

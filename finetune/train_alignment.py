@@ -3,19 +3,18 @@
 Recipe: seed -> load frozen encoders -> cache catalog features -> train the two heads on
 the "train" split -> report Recall@1/@10 both ways on the "val" split each epoch -> save
 safetensors + config + loss/recall curves. The "test" split is never seen (it is the
-evaluation's). Run: ``shopassist train-alignment [--config JSON] [--out DIR]``.
+evaluation's). Run: ``shopassist train-alignment [--config JSON] [--name NAME | --out DIR] [--install]``
+(writes ``runs/<name>/``; ``--install`` copies the result into ``adapters/weights/alignment``).
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import torch
-from tqdm.auto import tqdm
 
 from adapters.alignment import AlignmentAdaptor, clip_loss, save_alignment
 from adapters.config import DEFAULT_ALIGNMENT_DIR, AlignmentConfig, EncoderConfig
@@ -23,6 +22,8 @@ from adapters.loading import load_image_encoder, load_text_encoder, resolve_devi
 from adapters.encoders import ImageEncoder, TextEncoder
 from finetune.features import catalog_features
 from finetune.plots import Panel, plot_panels
+from finetune.runs import install_and_report, run_folder
+from finetune.trainer import LoopConfig, Task, fit, minimise
 from retrieval.catalog import SAMPLE_CATALOG, read_catalog, split_of
 
 logger = logging.getLogger(__name__)
@@ -33,7 +34,7 @@ CONFIG_DIR = Path(__file__).resolve().parent / "configs"
 @dataclass(frozen=True)
 class AlignmentRunConfig:
     catalog: str = str(SAMPLE_CATALOG)
-    out: str = DEFAULT_ALIGNMENT_DIR
+    out: str = field(default_factory=lambda: str(run_folder("train-alignment")))  # never the shipped folder
     cache_dir: str = ".cache"
     shared_dim: int = 256
     image_projector: str = "mlp2x_gelu"
@@ -76,7 +77,7 @@ def recall_at(image_emb: torch.Tensor, text_emb: torch.Tensor, ks=(1, 10)) -> di
 
 def train(cfg: AlignmentRunConfig, image_encoder: ImageEncoder | None = None,
           text_encoder: TextEncoder | None = None) -> dict:
-    """Train and save an adaptor for the given encoders (default: the configured ones)."""
+    """Train and save an adaptor for the given encoders (default: the configured ones) to ``cfg.out``."""
     torch.manual_seed(cfg.seed)
     device = resolve_device(cfg.device)
     enc_cfg = EncoderConfig(device=cfg.device)
@@ -97,55 +98,49 @@ def train(cfg: AlignmentRunConfig, image_encoder: ImageEncoder | None = None,
     ))
     model.set_feature_stats(img[tr], txt[tr])
     model.to(device)
-    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    steps_per_epoch = max(1, int(tr.sum()) // cfg.batch_size)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=cfg.epochs * steps_per_epoch, pct_start=0.1)
-    tr_img, tr_txt = img[tr].to(device), txt[tr].to(device)
-    tr_lab = labels[tr].to(device) if labels is not None else None
-    va_img, va_txt = img[va].to(device), txt[va].to(device)
-    history: list[dict] = []
-    best_state, best_loss = None, float("inf")
-    drop = torch.nn.Dropout(cfg.feature_dropout)
-    start = time.perf_counter()
-    bar = tqdm(range(cfg.epochs), desc="align", unit="epoch")
-    for epoch in bar:
-        model.train()
-        perm = torch.randperm(len(tr_img), device=device)
-        losses = []
-        for s in range(steps_per_epoch):
-            idx = perm[s * cfg.batch_size:(s + 1) * cfg.batch_size]
-            loss = clip_loss(*model(drop(tr_img[idx]), drop(tr_txt[idx])),
-                             labels=None if tr_lab is None else tr_lab[idx],
-                             image_image_weight=cfg.image_image_weight)
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            sched.step()
-            losses.append(loss.item())
-        model.eval()
-        with torch.no_grad():
-            vi, vt, scale = model(va_img, va_txt)
-            val_loss = clip_loss(vi, vt, scale).item()
-            rec = recall_at(vi.cpu(), vt.cpu())
-        row = {"epoch": epoch + 1, "train_loss": sum(losses) / len(losses), "val_loss": val_loss,
-               "temperature": float(1 / scale), **rec}
-        history.append(row)
-        if val_loss < best_loss:  # keep the epoch that generalises best
-            best_loss, best_state = val_loss, {k: v.detach().clone() for k, v in model.state_dict().items()}
-            row["best"] = True
-        bar.set_postfix(loss=f"{row['train_loss']:.3f}", val=f"{val_loss:.3f}", r10=f"{rec['t2i_R@10']:.2f}")
-    model.load_state_dict(best_state)
+    data = [t.to(device) for t in (img[tr], txt[tr], img[va], txt[va])]
+    data.append(labels[tr].to(device) if labels is not None else None)
+    task, steps_per_epoch = _task(model, data, cfg, device)
+    fitted = fit(task, LoopConfig(epochs=cfg.epochs, best_by=minimise("val_loss"), steps_per_epoch=steps_per_epoch,
+                                  desc="align"))  # keep the epoch that generalises best
     model.cpu()
-    best = next(h for h in reversed(history) if h.get("best"))
     result = {"config": asdict(cfg), "train_pairs": int(tr.sum()), "val_pairs": int(va.sum()),
-              "seconds": round(time.perf_counter() - start, 1), "best": best, "history": history,
+              "seconds": round(fitted.seconds, 1), "best": fitted.best, "history": fitted.history,
               "image_encoder": image_encoder.name, "text_encoder": text_encoder.name}
     out = save_alignment(model, cfg.out, extra={"image_encoder": image_encoder.name,
                                                  "text_encoder": text_encoder.name,
-                                                 "val": best})
+                                                 "val": fitted.best})
     (out / "training.json").write_text(json.dumps(result, indent=2) + "\n")
-    plot_history(history, out / "training_curves.png")
+    plot_history(fitted.history, out / "training_curves.png")
     return result
+
+
+def _task(model: AlignmentAdaptor, data: list, cfg: AlignmentRunConfig, device) -> tuple[Task, int]:
+    """AdamW + one-cycle lr over full batches of the train pairs (features dropped out), symmetric
+    InfoNCE; validation: the val loss and Recall@1/@10 both ways."""
+    tr_img, tr_txt, va_img, va_txt, tr_lab = data
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    steps_per_epoch = max(1, len(tr_img) // cfg.batch_size)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=cfg.epochs * steps_per_epoch, pct_start=0.1)
+    drop = torch.nn.Dropout(cfg.feature_dropout)
+
+    def epoch_batches(_epoch, _step):
+        perm = torch.randperm(len(tr_img), device=device)
+        for s in range(steps_per_epoch):
+            yield perm[s * cfg.batch_size:(s + 1) * cfg.batch_size]
+
+    def loss(idx):
+        return clip_loss(*model(drop(tr_img[idx]), drop(tr_txt[idx])), labels=None if tr_lab is None else tr_lab[idx],
+                         image_image_weight=cfg.image_image_weight)
+
+    @torch.no_grad()
+    def validate() -> dict:
+        model.eval()
+        vi, vt, scale = model(va_img, va_txt)
+        return {"val_loss": clip_loss(vi, vt, scale).item(), "temperature": float(1 / scale), **recall_at(vi.cpu(), vt.cpu())}
+
+    return Task(loss=loss, batches=epoch_batches, optimizer=opt, scheduler=sched, validate=validate,
+                train_mode=model.train, modules=[model]), steps_per_epoch
 
 
 def _labels(products, attributes: tuple[str, ...]) -> torch.Tensor | None:
@@ -174,3 +169,21 @@ def main(config_path: str | None = None, **overrides) -> dict:
     path = config_path or CONFIG_DIR / "alignment_default.json"
     cfg = AlignmentRunConfig.from_json(path, **overrides)
     return train(cfg)
+
+
+ALIGNMENT_FILES = ("alignment.safetensors", "config.json", "training.json", "training_curves.png")
+
+
+def run_from_args(args) -> dict:
+    """``shopassist train-alignment``: train into the run folder, print the result, ``--install`` if asked."""
+    out = run_folder("train-alignment", args.name, args.out)
+    result = main(args.config, out=str(out), epochs=args.epochs, device=args.device, catalog=args.catalog,
+                  limit=args.limit)
+    best = result["best"]
+    print(f"alignment adaptor saved to {out} (epoch {best['epoch']} of {result['config']['epochs']}, "
+          f"{result['seconds']} s): val i2t R@1 {best['i2t_R@1']:.3f} R@10 {best['i2t_R@10']:.3f}, "
+          f"t2i R@1 {best['t2i_R@1']:.3f} R@10 {best['t2i_R@10']:.3f}")
+    if args.install:
+        install_and_report(out, DEFAULT_ALIGNMENT_DIR, ALIGNMENT_FILES,
+                           "rebuild the store: shopassist ingest CATALOG --store DIR --rebuild")
+    return result

@@ -2,8 +2,11 @@
 the projector (peft ``modules_to_save``), on shopping conversations generated from the
 catalog. ``python -m finetune.train_lora [--quick] [--init STAGE1_FOLDER]``.
 
-Writes ``lora/`` (peft ``save_pretrained``: the LoRA weights and the trained projector)
-and the manifest (stage "lora") to --out. --init names the stage-1 folder to start from.
+Writes ``lora/`` (peft ``save_pretrained``: the LoRA weights and the trained projector),
+the manifest (stage "lora"), the training record and the loss curve to the run folder
+(``runs/<name>/``, or --out). --init names the stage-1 folder to start from (default: the
+newest stage-1 run under ``runs/``). ``--install`` copies them, with the stage-1 record, into
+``adapters/weights/mllm``.
 """
 
 from __future__ import annotations
@@ -12,7 +15,6 @@ import argparse
 import logging
 import random
 import sys
-from dataclasses import asdict
 from functools import partial
 from pathlib import Path
 
@@ -23,12 +25,14 @@ from adapters.mllm.config import DEFAULT_MLLM_ADAPTER_DIR
 from finetune.data_mllm import collate, instruction_examples
 from finetune.mllm_steps import make_loss_fn
 from finetune.cli_args import add_stage_args
-from finetune.stage_common import (config_from_args, count_params, encode_sets,
-                                   prepare_data, prepare_run_dir, setup_threads)
-from finetune.trainer import TrainConfig, train_loop, write_json
+from finetune.runs import install_and_report
+from finetune.stage_common import (config_from_args, count_params, encode_sets, prepare_data, prepare_run_dir,
+                                   setup_threads, stage1_folder, stage_summary, train_stage)
+from finetune.trainer import TrainConfig, write_json
 
 logger = logging.getLogger(__name__)
-REPO = Path(__file__).resolve().parents[1]
+STAGE2_FILES = ("lora", "mllm_adapter.json", "training_lora.json", "loss_curve_lora.png")
+STAGE1_RECORD = ("training_projector.json", "loss_curve_projector.png")  # installed beside stage 2 when present
 
 # The language model's attention projections only, whatever HF calls the path
 # ("model.language_model.layers.N.self_attn.q_proj" in transformers 5, "language_model.model..."
@@ -76,18 +80,13 @@ def run_stage2(model, processor, cfg: TrainConfig, init_dir: Path, out_dir: Path
         peft_model.train()  # LoRA dropout on
         peft_model.get_base_model().model.vision_tower.eval()  # BatchNorm statistics stay fixed
 
-    result = train_loop(loss_fn, params, enc_train, val, partial(collate, pad_id=processor.tokenizer.pad_token_id),
-                        cfg, run_dir, train_mode)
+    result = train_stage(loss_fn, params, enc_train, val, partial(collate, pad_id=processor.tokenizer.pad_token_id),
+                         cfg, run_dir, train_mode, "stage 2")
     peft_model.eval()
     out_dir.mkdir(parents=True, exist_ok=True)
     save_lora(peft_model, out_dir)  # carries the trained projector too (modules_to_save)
     write_manifest(out_dir, AdapterManifest.for_tower("lora", manifest.tower_config()))
-    summary = {"stage": "lora", "config": asdict(cfg), "device": str(device), "steps": result.steps,
-               "stopped_by": result.stopped_by, "seconds": round(result.seconds, 1),
-               "train_examples": len(enc_train), "val_examples": sum(len(b["input_ids"]) for b in val),
-               "trainable_params": trainable, "total_params": total,
-               "final_train_loss": round(sum(v for _, v in result.train_loss[-20:]) / max(1, len(result.train_loss[-20:])), 4),
-               "val_loss": result.val_loss}
+    summary = stage_summary("lora", cfg, device, result, enc_train, val, trainable, total)
     write_json(out_dir / "training_lora.json", summary)
     (out_dir / "loss_curve_lora.png").write_bytes((run_dir / "loss_curve.png").read_bytes())
     return summary
@@ -108,17 +107,20 @@ def run_from_args(args) -> int:
 
     cfg = config_from_args(args, "lora_quick.json")
     setup_threads(cfg)
-    run_dir = prepare_run_dir(args, "lora")
-    default_out = REPO / "runs" / "mllm" / "projector_quick" / "adapter" if args.quick else Path(DEFAULT_MLLM_ADAPTER_DIR)
-    out_dir = Path(args.out) if args.out else default_out
-    init_dir = Path(args.init) if args.init else out_dir
+    run_dir, out_dir = prepare_run_dir(args, "train-lora")
+    init_dir = stage1_folder(args)
     manifest = read_manifest(init_dir)
     if manifest is None:
         raise FileNotFoundError(f"{init_dir} holds no stage-1 adaptor; run train-projector first")
     model, processor = build_embedded(manifest.tower_config(), seed=cfg.seed, tower_dir=tower_dir_from_args(args))
     summary = run_stage2(model, processor, cfg, init_dir, out_dir, run_dir, resolve_device(args.device), args.catalog)
     print(f"stage 2 done: {summary['steps']} steps in {summary['seconds']} s ({summary['stopped_by']}), "
-          f"train loss {summary['final_train_loss']}, val loss {summary['val_loss'][-1][1]:.4f} -> {out_dir}")
+          f"train loss {summary['final_train_loss']}, val loss {summary['val_loss'][-1][1]:.4f} -> {out_dir} "
+          f"(stage 1 from {init_dir})")
+    if args.install:
+        install_and_report(out_dir, DEFAULT_MLLM_ADAPTER_DIR, STAGE2_FILES)
+        record = [n for n in STAGE1_RECORD if (init_dir / n).is_file()]
+        install_and_report(init_dir, DEFAULT_MLLM_ADAPTER_DIR, record, "the stage-1 record of that run")
     return 0
 
 

@@ -17,7 +17,8 @@ folder (no SD weights ship offline), a tiny random-init CLIP text encoder built 
 stands in: the run then checks the machinery and the measured cosine says how well the
 projector predicts *that* encoder, not a real one. LLM: the packaged SmolLM2-135M
 (``llm="smollm2"``) or a tiny random-init Llama (``llm="tiny"``, tests and quick runs).
-Run: ``shopassist train-output-projector [--pipeline DIR] [--limit N] [--epochs E] [--out DIR]``.
+Run: ``shopassist train-output-projector [--pipeline DIR] [--limit N] [--epochs E] [--name NAME | --out DIR]``
+(writes ``runs/<name>/``).
 """
 
 from __future__ import annotations
@@ -25,8 +26,8 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import time
-from dataclasses import asdict, dataclass
+import math
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Literal
 
@@ -34,7 +35,7 @@ import torch
 from tqdm.auto import tqdm
 
 from adapters.loading import resolve_device
-from adapters.loading.diffusion import load_text_conditioner, tiny_clip_tokenizer, tiny_text_encoder
+from adapters.loading.diffusion import load_text_conditioner, tiny_text_encoder
 from adapters.output.adaptor import build_prompts
 from adapters.output.projector import (
     OutputProjector,
@@ -44,7 +45,10 @@ from adapters.output.projector import (
     save_output_projector,
     text_encoder_targets,
 )
+from adapters.output.tiny_llm import build_tiny_llm
 from finetune.plots import Panel, plot_panels
+from finetune.runs import run_folder
+from finetune.trainer import LoopConfig, Task, fit, maximise
 from retrieval.catalog import SAMPLE_CATALOG, Product, read_catalog, split_of
 
 logger = logging.getLogger(__name__)
@@ -55,7 +59,7 @@ CONFIG_DIR = Path(__file__).resolve().parent / "configs"
 @dataclass(frozen=True)
 class OutputProjectorRunConfig:
     catalog: str = str(SAMPLE_CATALOG)
-    out: str = "runs/generation/output_projector"
+    out: str = field(default_factory=lambda: str(run_folder("train-output-projector")))
     pipeline: str | None = None  # SD 1.x/2.x folder; None: tiny random-init CLIP text encoder
     llm: Literal["smollm2", "tiny"] = "smollm2"
     limit: int | None = 1500  # first N products (the LLM pass dominates the run time on CPU)
@@ -100,18 +104,6 @@ def request_pairs(products: list[Product]) -> tuple[list[str], list[str]]:
     """(LLM-side request texts, the prompts the output adaptor writes for them)."""
     llm_texts = [f"Imagine {caption(p)}" for p in products]
     return llm_texts, [build_prompts("imagine", t, None)[0] for t in llm_texts]
-
-
-def build_tiny_llm(hidden_size: int = 64, seed: int = 0):
-    """(tokenizer, random-init LlamaForCausalLM) from config, for tests and quick runs."""
-    from transformers import LlamaConfig, LlamaForCausalLM
-
-    tok = tiny_clip_tokenizer(model_max_length=128)
-    torch.manual_seed(seed)
-    cfg = LlamaConfig(vocab_size=len(tok), hidden_size=hidden_size, intermediate_size=2 * hidden_size,
-                      num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=4, max_position_embeddings=128,
-                      bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id)
-    return tok, LlamaForCausalLM(cfg).eval()
 
 
 def load_models(cfg: OutputProjectorRunConfig, device: torch.device):
@@ -172,47 +164,44 @@ def train(cfg: OutputProjectorRunConfig, models=None) -> dict:
     llm_texts, target_texts = request_pairs(products)
     hidden, mask, target = features(cfg, models or (lambda: load_models(cfg, device)), llm_texts, target_texts, device)
     split = [split_of(p.id) for p in products]
-    tr = torch.tensor([s == "train" for s in split])
-    va = torch.tensor([s == "val" for s in split])
-    te = torch.tensor([s == "test" for s in split])
+    tr, va, te = (torch.tensor([s == name for s in split]) for name in ("train", "val", "test"))
     if tr.sum() < 8 or va.sum() < 2:
         raise ValueError(f"too few captions to train ({int(tr.sum())} train, {int(va.sum())} val): raise --limit")
     model = OutputProjector(OutputProjectorConfig(llm_dim=hidden.shape[-1], cond_dim=target.shape[-1],
                                                   num_tokens=target.shape[1], projector=cfg.projector,
                                                   num_heads=cfg.num_heads)).to(device)
-    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    tr_h, tr_m, tr_t = hidden[tr].to(device), mask[tr].to(device), target[tr].to(device)
-    va_h, va_m, va_t = hidden[va].to(device), mask[va].to(device), target[va].to(device)
-    base = tr_t.mean(0, keepdim=True)
-    history, best, best_state = [], None, None
-    start = time.perf_counter()
-    for epoch in (bar := tqdm(range(cfg.epochs), desc="output projector", unit="epoch")):
-        model.train()
-        losses = []
-        for idx in torch.randperm(len(tr_h), device=device).split(cfg.batch_size):
-            loss, _ = embedding_loss(model(tr_h[idx].float(), tr_m[idx]), tr_t[idx], cfg.mse_weight, cfg.cos_weight)
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            losses.append(loss.item())
-        row = {"epoch": epoch + 1, "train_loss": sum(losses) / len(losses), **evaluate(model, va_h, va_m, va_t, base, cfg)}
-        history.append(row)
-        if best is None or row["val_centred_cosine"] > best["val_centred_cosine"]:
-            best, best_state = row, {k: v.detach().clone() for k, v in model.state_dict().items()}
-        bar.set_postfix(loss=f"{row['train_loss']:.4f}", cos=f"{row['val_cosine']:.3f}",
-                        centred=f"{row['val_centred_cosine']:.3f}")
-    model.load_state_dict(best_state)
+    train_set = (hidden[tr].to(device), mask[tr].to(device), target[tr].to(device))
+    val_set = (hidden[va].to(device), mask[va].to(device), target[va].to(device))
+    base = train_set[2].mean(0, keepdim=True)
+    fitted = fit(_task(model, train_set, val_set, base, cfg, device),
+                 LoopConfig(epochs=cfg.epochs, best_by=maximise("val_centred_cosine"),
+                            steps_per_epoch=math.ceil(len(train_set[0]) / cfg.batch_size), desc="output projector"))
     # the test split: never trained on, never used to pick the epoch or the settings
     test = evaluate(model, hidden[te].to(device), mask[te].to(device), target[te].to(device), base, cfg) if te.any() else None
     result = {"config": asdict(cfg), "train_captions": int(tr.sum()), "val_captions": int(va.sum()),
               "target": cfg.pipeline or "tiny random-init CLIPTextModel (no SD checkpoint given)",
-              "llm": cfg.llm, "seconds": round(time.perf_counter() - start, 1), "best": best,
-              "test_captions": int(te.sum()), "test": test, "history": history}
+              "llm": cfg.llm, "seconds": round(fitted.seconds, 1), "best": fitted.best,
+              "test_captions": int(te.sum()), "test": test, "history": fitted.history}
     out = save_output_projector(model.cpu(), cfg.out, extra={"target": result["target"], "llm": cfg.llm, "llm_seed": cfg.seed,
-                                                                "val": best, "test": test})
+                                                                "val": fitted.best, "test": test})
     (out / "training.json").write_text(json.dumps(result, indent=2) + "\n")
-    plot_history(history, out / "loss_curve.png")
+    plot_history(fitted.history, out / "loss_curve.png")
     return result
+
+
+def _task(model: OutputProjector, train_set, val_set, base: torch.Tensor, cfg: OutputProjectorRunConfig, device) -> Task:
+    """AdamW on MSE + cosine over shuffled batches of the train captions; validation: :func:`evaluate`."""
+    tr_h, tr_m, tr_t = train_set
+
+    def epoch_batches(_epoch, _step):
+        yield from torch.randperm(len(tr_h), device=device).split(cfg.batch_size)
+
+    def loss(idx):
+        return embedding_loss(model(tr_h[idx].float(), tr_m[idx]), tr_t[idx], cfg.mse_weight, cfg.cos_weight)[0]
+
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    return Task(loss=loss, batches=epoch_batches, optimizer=opt, train_mode=model.train, modules=[model],
+                validate=lambda: evaluate(model, *val_set, base, cfg))
 
 
 def plot_history(history: list[dict], path: Path) -> None:
@@ -233,3 +222,21 @@ def plot_history(history: list[dict], path: Path) -> None:
 def main(config_path: str | None = None, **overrides) -> dict:
     cfg = OutputProjectorRunConfig.from_json(config_path or CONFIG_DIR / "output_projector_default.json", **overrides)
     return train(cfg)
+
+
+def run_from_args(args) -> dict:
+    """``shopassist train-output-projector``: train into the run folder and print the result. Nothing
+    ships for this adaptor, so there is no ``--install``: pass the folder to ``generate --projector``."""
+    out = run_folder("train-output-projector", args.name, args.out)
+    result = main(args.config, out=str(out), pipeline=args.pipeline, llm=args.llm, limit=args.limit,
+                  epochs=args.epochs, device=args.device, catalog=args.catalog)
+    best = result["best"]
+    print(f"trained on {result['train_captions']} captions ({result['llm']} -> {result['target']}), "
+          f"{result['seconds']} s; held-out ({result['val_captions']} captions): cosine {best['val_cosine']:.4f} "
+          f"(mean-target baseline {best['baseline_cosine']:.4f}), centred cosine {best['val_centred_cosine']:.4f}; "
+          f"saved to {out}")
+    if result.get("test"):
+        t = result["test"]
+        print(f"test split ({result['test_captions']} captions, untouched by training and selection): cosine "
+              f"{t['val_cosine']:.4f} (baseline {t['baseline_cosine']:.4f}), centred cosine {t['val_centred_cosine']:.4f}")
+    return result

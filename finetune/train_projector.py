@@ -1,8 +1,10 @@
 """Stage 1, feature alignment: train only the projector (tower and LLM frozen) on
 catalog image -> caption pairs. ``python -m finetune.train_projector [--quick]``.
 
-Writes ``projector.safetensors`` and ``mllm_adapter.json`` (stage "projector") to --out,
-and checkpoints, the loss curve and the feature cache to --run-dir.
+Writes ``projector.safetensors``, ``mllm_adapter.json`` (stage "projector"), the training
+record and the loss curve to the run folder (``runs/<name>/``, or --out; checkpoints stay in
+the run folder, the feature cache in ``runs/cache``); ``--install`` copies them into
+``adapters/weights/mllm``. The shipped recipe is step-based (configs/projector_default.json).
 """
 
 from __future__ import annotations
@@ -11,7 +13,6 @@ import argparse
 import logging
 import random
 import sys
-from dataclasses import asdict
 from functools import partial
 from pathlib import Path
 
@@ -22,11 +23,13 @@ from adapters.mllm.config import DEFAULT_MLLM_ADAPTER_DIR
 from finetune.data_mllm import caption_examples, collate
 from finetune.mllm_steps import get_projector, make_loss_fn
 from finetune.cli_args import add_stage_args
-from finetune.stage_common import (config_from_args, count_params, encode_sets,
-                                   prepare_data, prepare_run_dir, setup_threads)
-from finetune.trainer import TrainConfig, train_loop, write_json
+from finetune.runs import install_and_report
+from finetune.stage_common import (config_from_args, count_params, encode_sets, prepare_data, prepare_run_dir,
+                                   setup_threads, stage_summary, train_stage)
+from finetune.trainer import TrainConfig, write_json
 
 logger = logging.getLogger(__name__)
+STAGE1_FILES = ("projector.safetensors", "mllm_adapter.json", "training_projector.json", "loss_curve_projector.png")
 
 
 def freeze_for_stage1(model) -> list[torch.nn.Parameter]:
@@ -58,16 +61,12 @@ def run_stage1(model, processor, cfg: TrainConfig, out_dir: Path, run_dir: Path,
         model.eval()  # frozen LLM without dropout; BatchNorm tower must not update statistics
         get_projector(model).train()
 
-    result = train_loop(loss_fn, params, enc_train, val, partial(collate, pad_id=processor.tokenizer.pad_token_id),
-                        cfg, run_dir, train_mode)
+    result = train_stage(loss_fn, params, enc_train, val, partial(collate, pad_id=processor.tokenizer.pad_token_id),
+                         cfg, run_dir, train_mode, "stage 1")
     model.eval()
     save_projector(model, out_dir)
     write_manifest(out_dir, AdapterManifest.for_tower("projector", model.model.vision_tower.config))
-    summary = {"stage": "projector", "config": asdict(cfg), "device": str(device), "steps": result.steps,
-               "stopped_by": result.stopped_by, "seconds": round(result.seconds, 1),
-               "train_examples": len(enc_train), "val_examples": sum(len(b["input_ids"]) for b in val),
-               "trainable_params": trainable, "total_params": total,
-               "final_train_loss": _tail_mean(result.train_loss), "val_loss": result.val_loss, "warm_start": warm}
+    summary = {**stage_summary("projector", cfg, device, result, enc_train, val, trainable, total), "warm_start": warm}
     write_json(out_dir / "training_projector.json", summary)
     (out_dir / "loss_curve_projector.png").write_bytes((run_dir / "loss_curve.png").read_bytes())
     return summary
@@ -102,11 +101,6 @@ def warm_start(model, processor, data, cfg: TrainConfig, device) -> dict:
             "after": after, "final_loss": round(sum(hist[-20:]) / len(hist[-20:]), 4)}
 
 
-def _tail_mean(hist: list[tuple[int, float]], n: int = 20) -> float:
-    tail = [v for _, v in hist[-n:]]
-    return round(sum(tail) / max(1, len(tail)), 4)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_stage_args(parser, "projector_default.json")
@@ -122,13 +116,15 @@ def run_from_args(args) -> int:
 
     cfg = config_from_args(args, "projector_quick.json")
     setup_threads(cfg)
-    run_dir = prepare_run_dir(args, "projector")
-    out_dir = Path(args.out or (run_dir / "adapter" if args.quick else DEFAULT_MLLM_ADAPTER_DIR))
+    run_dir, out_dir = prepare_run_dir(args, "train-projector")
     tower_dir = tower_dir_from_args(args)
     model, processor = build_embedded(tower_config_for(tower_dir), seed=cfg.seed, tower_dir=tower_dir)
     summary = run_stage1(model, processor, cfg, out_dir, run_dir, resolve_device(args.device), args.catalog)
     print(f"stage 1 done: {summary['steps']} steps in {summary['seconds']} s ({summary['stopped_by']}), "
           f"train loss {summary['final_train_loss']}, val loss {summary['val_loss'][-1][1]:.4f} -> {out_dir}")
+    if args.install:
+        install_and_report(out_dir, DEFAULT_MLLM_ADAPTER_DIR, STAGE1_FILES,
+                           "the shipped MLLM is stage 1 only until `shopassist train-lora --install`")
     return 0
 
 

@@ -6,7 +6,8 @@ once and cached, so each epoch only runs the tuned part. Multi-task cross-entrop
 the catalog's attributes (article type, colour, gender, usage; classes with too few
 training photos are ignored) teaches the tower what shoppers ask about. The "val" split
 picks the best epoch; the "test" split is never seen (it is the evaluations'). Saves the
-tuned weights, config, history and curves (see :mod:`adapters.tower`).
+tuned weights, config, history and curves (see :mod:`adapters.tower`) to ``runs/<name>/``
+(or --out); ``--install`` copies them into ``adapters/weights/tower``.
 
 Sizes: the retrieval encoder reads 128x96 canvases and the LLaVA tower 160x128, so
 training alternates batches of both.
@@ -19,9 +20,8 @@ import hashlib
 import json
 import logging
 import random
-import time
 from collections import Counter
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -36,6 +36,8 @@ from adapters.config import DEFAULT_TOWER_DIR
 from adapters.tower import AttributeHeads, TowerConfig, run_prefix, run_suffix, save_tower
 from finetune.cli_args import add_tower_args
 from finetune.plots import Panel, plot_panels
+from finetune.runs import install_and_report, run_folder
+from finetune.trainer import LoopConfig, Task, fit
 from retrieval.catalog import SAMPLE_CATALOG, Product, read_catalog, split_of
 
 logger = logging.getLogger(__name__)
@@ -44,7 +46,7 @@ logger = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class TowerRunConfig:
     catalog: str = str(SAMPLE_CATALOG)
-    out: str = DEFAULT_TOWER_DIR
+    out: str = field(default_factory=lambda: str(run_folder("train-tower")))  # never the shipped folder
     cache_dir: str = ".cache"
     sizes: tuple[tuple[int, int], ...] = ((128, 96), (160, 128))  # (height, width) canvases
     train_from_block: int = 11  # blocks 11-15 and the head (stride 32) are tuned
@@ -131,6 +133,7 @@ def _accuracy(logits: dict[str, torch.Tensor], targets: dict[str, torch.Tensor])
 
 
 def train(cfg: TowerRunConfig) -> dict:
+    """Tune the tower on ``cfg.catalog`` and save it (weights, config, history, curves) to ``cfg.out``."""
     torch.manual_seed(cfg.seed)
     rng = random.Random(cfg.seed)
     device = resolve_device(cfg.device)
@@ -142,14 +145,40 @@ def train(cfg: TowerRunConfig) -> dict:
         raise ValueError(f"too few photos to train the tower ({len(train_p)} train, {len(val_p)} val)")
     classes = _class_lists(train_p, cfg.attributes, cfg.min_class_count)
     backbone = load_efficientnet_backbone(pretrained=True).to(device)
+    data = _size_data(backbone, train_p, val_p, classes, cfg, device)
+    heads = AttributeHeads(classes).to(device)
+    task, steps = _task(backbone, heads, data, classes, cfg, device, rng)
+    fitted = fit(task, LoopConfig(epochs=cfg.epochs, best_by=_selection_score, max_minutes=cfg.max_minutes,
+                                  steps_per_epoch=steps, desc="tower"))
+    tower_cfg = TowerConfig(train_from_block=cfg.train_from_block, classes=classes)
+    result = {"config": asdict(cfg), "train_photos": len(train_p), "val_photos": len(val_p),
+              "seconds": round(fitted.seconds, 1), "best": fitted.best, "history": fitted.history}
+    out = save_tower(backbone.cpu(), heads.cpu(), tower_cfg, cfg.out, extra={"val": fitted.best})
+    (out / "training.json").write_text(json.dumps(result, indent=2) + "\n")
+    plot_history(fitted.history, out / "training_curves.png")
+    return result
+
+
+def _selection_score(row: dict) -> float:
+    """The epoch kept: best mean val accuracy over article type and colour."""
+    return float(np.mean([row[f"val_{a}_acc"] for a in ("article_type", "base_colour") if f"val_{a}_acc" in row]))
+
+
+def _size_data(backbone, train_p, val_p, classes, cfg: TowerRunConfig, device) -> dict:
+    """size -> (train activations, val activations, train targets, val targets), photos that loaded only."""
     tr_all, va_all = _targets(train_p, classes), _targets(val_p, classes)
-    data = {}  # size -> (train activations, val activations, train targets, val targets)
+    data = {}
     for size in cfg.sizes:
         tr_acts, tr_ok = prefix_features(backbone, train_p, size, cfg.train_from_block, cfg.cache_dir, device)
         va_acts, va_ok = prefix_features(backbone, val_p, size, cfg.train_from_block, cfg.cache_dir, device)
         data[size] = (tr_acts[tr_ok], va_acts[va_ok], {a: t[tr_ok] for a, t in tr_all.items()},
                       {a: t[va_ok] for a, t in va_all.items()})
-    heads = AttributeHeads(classes).to(device)
+    return data
+
+
+def _task(backbone, heads, data: dict, classes, cfg: TowerRunConfig, device, rng: random.Random) -> tuple[Task, int]:
+    """Blocks >= ``train_from_block``, the head conv and the heads train (backbone at lr/3), one-cycle lr;
+    each epoch runs the batches of every canvas size in a shuffled order, photos mirrored at random."""
     for p in backbone.parameters():
         p.requires_grad_(False)
     tuned = [p for i in range(cfg.train_from_block, 16) for p in backbone._blocks[i].parameters()]
@@ -162,57 +191,32 @@ def train(cfg: TowerRunConfig) -> dict:
     total = cfg.epochs * sum(steps_per_size.values())
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=[cfg.lr / 3, cfg.lr], total_steps=total, pct_start=0.1)
     weights = dict(zip(cfg.attributes, cfg.attribute_weights))
-    history, best_state, best_score = [], None, -1.0
-    start = time.perf_counter()
-    for epoch in range(cfg.epochs):
+
+    def train_mode():
         backbone.train()
         for i in range(cfg.train_from_block):  # frozen blocks keep their ImageNet statistics
             backbone._blocks[i].eval()
         heads.train()
+
+    def epoch_batches(_epoch, _step):
         plan = [(s, b) for s, n in steps_per_size.items() for b in range(n)]
         rng.shuffle(plan)
         perms = {s: torch.randperm(len(d[0])) for s, d in data.items()}
-        losses = []
-        bar = tqdm(plan, desc=f"tower epoch {epoch + 1}/{cfg.epochs}", unit="step")
-        for size, b in bar:
-            tr_acts, _, tr_tgt, _ = data[size]
+        for size, b in plan:
             idx = perms[size][b * cfg.batch_size:(b + 1) * cfg.batch_size]
-            flip = torch.randint(0, 2, (len(idx),))
-            x = tr_acts[idx, flip].to(device, torch.float32)
-            logits = heads(run_suffix(backbone, x, cfg.train_from_block).mean((2, 3)))
-            tgt = {a: t[idx].to(device) for a, t in tr_tgt.items()}
-            loss = sum(weights[a] * F.cross_entropy(logits[a], tgt[a], ignore_index=-100,
-                                                    label_smoothing=cfg.label_smoothing)
-                       for a in classes if (tgt[a] != -100).any())
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            sched.step()
-            losses.append(loss.item())
-            bar.set_postfix(loss=f"{sum(losses[-20:]) / len(losses[-20:]):.3f}")
-        row = {"epoch": epoch + 1, "train_loss": sum(losses) / len(losses),
-               **_validate(backbone, heads, data, classes, cfg, device)}
-        history.append(row)
-        score = float(np.mean([row[f"val_{a}_acc"] for a in ("article_type", "base_colour") if f"val_{a}_acc" in row]))
-        if score > best_score:
-            best_score = score
-            best_state = ({k: v.detach().cpu().clone() for k, v in backbone.state_dict().items()},
-                          {k: v.detach().cpu().clone() for k, v in heads.state_dict().items()})
-            row["best"] = True
-        logger.info("tower epoch %d: %s", epoch + 1, row)
-        if cfg.max_minutes and time.perf_counter() - start > cfg.max_minutes * 60:
-            logger.info("time budget reached after epoch %d", epoch + 1)
-            break
-    backbone.load_state_dict(best_state[0])
-    heads.load_state_dict(best_state[1])
-    best = next(h for h in reversed(history) if h.get("best"))
-    tower_cfg = TowerConfig(train_from_block=cfg.train_from_block, classes=classes)
-    result = {"config": asdict(cfg), "train_photos": len(train_p), "val_photos": len(val_p),
-              "seconds": round(time.perf_counter() - start, 1), "best": best, "history": history}
-    out = save_tower(backbone.cpu(), heads.cpu(), tower_cfg, cfg.out, extra={"val": best})
-    (out / "training.json").write_text(json.dumps(result, indent=2) + "\n")
-    plot_history(history, out / "training_curves.png")
-    return result
+            yield size, idx, torch.randint(0, 2, (len(idx),))
+
+    def loss(batch):
+        size, idx, flip = batch
+        tr_acts, _, tr_tgt, _ = data[size]
+        logits = heads(run_suffix(backbone, tr_acts[idx, flip].to(device, torch.float32), cfg.train_from_block).mean((2, 3)))
+        tgt = {a: t[idx].to(device) for a, t in tr_tgt.items()}
+        return sum(weights[a] * F.cross_entropy(logits[a], tgt[a], ignore_index=-100, label_smoothing=cfg.label_smoothing)
+                   for a in classes if (tgt[a] != -100).any())
+
+    return Task(loss=loss, batches=epoch_batches, optimizer=opt, scheduler=sched, train_mode=train_mode,
+                validate=lambda: _validate(backbone, heads, data, classes, cfg, device),
+                modules=[backbone, heads]), sum(steps_per_size.values())
 
 
 @torch.no_grad()
@@ -248,11 +252,24 @@ def main(argv: list[str] | None = None) -> dict:
     return run_from_args(parser.parse_args(argv))
 
 
+TOWER_FILES = ("tower.safetensors", "config.json", "training.json", "training_curves.png")
+
+
 def run_from_args(args) -> dict:
-    overrides = {k: v for k, v in {"catalog": args.catalog, "out": args.out, "epochs": args.epochs,
+    """``shopassist train-tower``: train into the run folder, print the result, ``--install`` if asked."""
+    out = run_folder("train-tower", args.name, args.out)
+    overrides = {k: v for k, v in {"catalog": args.catalog, "out": str(out), "epochs": args.epochs,
                                    "limit": args.limit, "max_minutes": args.max_minutes,
                                    "device": args.device}.items() if v is not None}
-    return train(TowerRunConfig(**overrides))
+    result = train(TowerRunConfig(**overrides))
+    best = result["best"]
+    accs = ", ".join(f"{k[4:-4]} {v:.3f}" for k, v in best.items() if k.startswith("val_"))
+    print(f"tuned tower saved to {out} (epoch {best['epoch']}, {result['seconds']} s): val accuracy {accs}")
+    if args.install:
+        install_and_report(out, DEFAULT_TOWER_DIR, TOWER_FILES, "rebuild the store (shopassist ingest CATALOG "
+                           "--store DIR --rebuild) and retrain the adaptors that read the tower: train-alignment, "
+                           "train-projector, train-lora")
+    return result
 
 
 if __name__ == "__main__":

@@ -1,8 +1,18 @@
-"""The shared training loop for both MLLM stages: lr schedule, progress bar, held-out
-validation loss, resumable checkpoints, a loss-curve PNG and a wall-clock budget.
+"""The one training loop of every ``finetune`` script (:func:`fit`): by epochs or by steps,
+validation with best-by-metric selection, a wall-clock budget, resumable checkpoints,
+loss and metric curves (plotted with :mod:`finetune.plots`) and a tqdm progress bar.
 
-The model side is injected: ``loss_fn(batch) -> loss`` and the list of trainable
-parameters. Only those parameters (and the optimizer state) go into checkpoints.
+A script supplies a :class:`Task` (the model side: the loss of a batch, the batches, the
+optimizer, how to validate) and a :class:`LoopConfig` (how long, how often, what to keep):
+
+* **epochs** (``max_steps=None``): each epoch runs ``task.batches(epoch, step)`` to the end,
+  then validates; the budget is checked between epochs (the epoch is the unit of selection).
+* **steps** (``max_steps=N``): an endless stream of batches, validation every ``eval_every``
+  steps and at the end; the budget is checked before every step; checkpoints every
+  ``save_every`` steps, from which a later call with the same ``checkpoint`` resumes.
+
+With ``best_by`` the modules are restored to the validation row that scored highest; without
+it the final state is kept. The MLLM stages' own settings (:class:`TrainConfig`) live here too.
 """
 
 from __future__ import annotations
@@ -12,9 +22,10 @@ import logging
 import math
 import random
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, fields
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
+from typing import Any
 
 import torch
 from tqdm.auto import tqdm
@@ -24,8 +35,9 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """One named run (finetune/configs/*.json). ``max_minutes`` bounds the wall time:
-    the loop stops at the budget, validates and saves, so defaults finish on 2 cores."""
+    """One named MLLM run (finetune/configs/*.json). ``max_minutes`` bounds the wall time:
+    the loop stops at the budget, validates and saves. ``schedule_steps`` lays the lr schedule
+    out over more steps than the run takes (default: ``max_steps``)."""
 
     lr: float = 1e-3
     batch_size: int = 16
@@ -41,6 +53,7 @@ class TrainConfig:
     seed: int = 0
     max_len: int = 192
     num_threads: int = 0  # 0: torch's default
+    schedule_steps: int | None = None  # None: max_steps
     # stage 1 only: embedding-space warm start of the projector (finetune/warm_start.py)
     warm_start_steps: int = 0
     warm_start_lr: float = 1e-3
@@ -57,6 +70,8 @@ class TrainConfig:
             raise ValueError("TrainConfig: batch_size and max_steps must be >= 1, warmup_steps >= 0")
         if self.max_minutes <= 0 or self.eval_every < 1 or self.save_every < 1:
             raise ValueError("TrainConfig: max_minutes, eval_every and save_every must be positive")
+        if self.schedule_steps is not None and self.schedule_steps < self.max_steps:
+            raise ValueError("TrainConfig: schedule_steps must be >= max_steps")
         if self.lora_r < 1 or self.lora_alpha < 1 or not 0 <= self.lora_dropout < 1:
             raise ValueError("TrainConfig: bad LoRA settings")
 
@@ -80,15 +95,6 @@ def get_lr(step: int, total: int, warmup: int, base: float, floor: float = 0.1) 
     return base * (floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * progress)))
 
 
-@dataclass
-class TrainResult:
-    steps: int
-    train_loss: list[tuple[int, float]]
-    val_loss: list[tuple[int, float]]
-    seconds: float
-    stopped_by: str  # "max_steps" | "time budget"
-
-
 def batches(items: Sequence, batch_size: int, rng: random.Random):
     """Endless shuffled epochs of ``batch_size`` items."""
     order = list(range(len(items)))
@@ -98,94 +104,202 @@ def batches(items: Sequence, batch_size: int, rng: random.Random):
             yield [items[i] for i in order[s:s + batch_size]]
 
 
-def evaluate(loss_fn: Callable, val_batches: Sequence) -> float:
+def mean_loss(loss_fn: Callable, val_batches: Sequence) -> float:
+    """Mean of ``loss_fn`` over held-out batches, without gradients."""
     with torch.no_grad():
         losses = [float(loss_fn(b)) for b in val_batches]
     return sum(losses) / max(1, len(losses))
 
 
-def train_loop(loss_fn: Callable, params: list[torch.nn.Parameter], train_items: Sequence, val_batches: Sequence,
-               collate_fn: Callable, cfg: TrainConfig, run_dir: Path, set_train_mode: Callable[[], None]) -> TrainResult:
-    """AdamW over ``params``; resumes from ``run_dir/checkpoint.pt`` when it exists."""
-    run_dir.mkdir(parents=True, exist_ok=True)
-    opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
-    ckpt_path = run_dir / "checkpoint.pt"
-    step, hist_train, hist_val, spent = 0, [], [], 0.0
-    if ckpt_path.is_file():
-        ckpt = torch.load(ckpt_path, weights_only=False)
-        for p, saved in zip(params, ckpt["params"], strict=True):
-            p.data.copy_(saved)
-        opt.load_state_dict(ckpt["optimizer"])
-        step, hist_train, hist_val, spent = ckpt["step"], ckpt["train_loss"], ckpt["val_loss"], ckpt["seconds"]
-        logger.info("resumed from %s at step %d", ckpt_path, step)
-    rng = random.Random(cfg.seed + step)
-    stream = batches(train_items, cfg.batch_size, rng)
-    start = time.monotonic() - spent
-    stopped_by = "max_steps"
-    if step == 0:  # the starting point, so the curve shows what training changed
-        hist_val.append((0, evaluate(loss_fn, val_batches)))
-    bar = tqdm(total=cfg.max_steps, initial=step, desc="train", unit="step")
-    set_train_mode()
-    while step < cfg.max_steps:
-        if (time.monotonic() - start) / 60 > cfg.max_minutes:
-            stopped_by = "time budget"
-            logger.info("time budget of %.1f min reached at step %d", cfg.max_minutes, step)
-            break
-        for g in opt.param_groups:
-            g["lr"] = get_lr(step, cfg.max_steps, cfg.warmup_steps, cfg.lr)
-        loss = loss_fn(collate_fn(next(stream)))
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(params, 1.0)
-        opt.step()
-        step += 1
-        hist_train.append((step, loss.item()))
-        bar.update(1)
-        bar.set_postfix(loss=f"{hist_train[-1][1]:.3f}")
-        if step % cfg.eval_every == 0 or step == cfg.max_steps:
-            hist_val.append((step, evaluate(loss_fn, val_batches)))
-            set_train_mode()
-            bar.write(f"step {step}: val loss {hist_val[-1][1]:.4f}")
-        if step % cfg.save_every == 0:
-            _save_ckpt(ckpt_path, params, opt, step, hist_train, hist_val, time.monotonic() - start)
+def maximise(key: str) -> Callable[[dict], float]:
+    """``best_by`` for a metric where higher is better."""
+    return lambda row: row[key]
+
+
+def minimise(key: str) -> Callable[[dict], float]:
+    """``best_by`` for a metric where lower is better (a loss)."""
+    return lambda row: -row[key]
+
+
+@dataclass
+class Task:
+    """The model side of a run."""
+
+    loss: Callable[[Any], torch.Tensor]  # a training batch -> scalar loss
+    batches: Callable[[int, int], Iterable]  # (epoch, first step) -> that epoch's batches (steps: endless)
+    optimizer: torch.optim.Optimizer
+    validate: Callable[[], dict[str, float]] | None = None  # held-out metrics; sets its own modes
+    train_mode: Callable[[], None] = lambda: None  # before each epoch and after each validation
+    lr_at: Callable[[int], float] | None = None  # step -> lr of every param group, set before the step
+    scheduler: Any = None  # stepped after every optimizer step (e.g. OneCycleLR)
+    modules: Sequence[torch.nn.Module] = ()  # what ``best_by`` snapshots and restores
+    params: Sequence[torch.nn.Parameter] = ()  # what ``clip_grad`` clips and checkpoints hold
+
+
+@dataclass(frozen=True)
+class LoopConfig:
+    epochs: int = 1
+    max_steps: int | None = None  # set: step mode (see the module docstring)
+    eval_every: int | None = None  # step mode: steps between validations
+    eval_at_start: bool = False  # step mode: validate before the first step (the curve's start)
+    best_by: Callable[[dict], float] | None = None  # row -> score, higher is better; None: keep the last
+    max_minutes: float | None = None
+    clip_grad: float | None = None
+    checkpoint: Path | None = None  # step mode: resumable checkpoint file
+    save_every: int | None = None
+    steps_per_epoch: int | None = None  # epoch mode: for the progress bar's total
+    desc: str = "train"
+    progress: bool = True
+
+
+@dataclass
+class FitResult:
+    steps: int
+    curve: list[tuple[int, float]]  # (step, training loss) of every step
+    history: list[dict]  # one row per validation: {"epoch" | "step", ["train_loss",] **metrics[, "best"]}
+    seconds: float
+    stopped_by: str  # "epochs" | "max_steps" | "time budget"
+    best: dict | None = None  # the selected row (best_by), else None
+
+    def series(self, key: str, x: str = "step") -> tuple[list, list]:
+        rows = [r for r in self.history if key in r]
+        return [r[x] for r in rows], [r[key] for r in rows]
+
+
+@dataclass
+class _State:
+    step: int = 0
+    epoch: int = 0
+    curve: list = field(default_factory=list)
+    history: list = field(default_factory=list)
+    seconds: float = 0.0
+    epoch_losses: list = field(default_factory=list)
+    best_score: float | None = None
+    best_state: list | None = None
+
+
+def fit(task: Task, cfg: LoopConfig) -> FitResult:
+    """Train ``task`` as ``cfg`` says; returns the curves and the selected row."""
+    st = _resume(task, cfg)
+    start = time.monotonic() - st.seconds
+    stepwise = cfg.max_steps is not None
+    total = cfg.max_steps if stepwise else (cfg.steps_per_epoch * cfg.epochs if cfg.steps_per_epoch else None)
+    bar = tqdm(total=total, initial=st.step, desc=cfg.desc, unit="step", disable=not cfg.progress)
+    if stepwise and cfg.eval_at_start and st.step == 0 and task.validate:
+        _record(task, cfg, st, {"step": 0}, bar)
+    stopped_by = _run_steps(task, cfg, st, start, bar) if stepwise else _run_epochs(task, cfg, st, start, bar)
     bar.close()
-    if not hist_val or hist_val[-1][0] != step:
-        hist_val.append((step, evaluate(loss_fn, val_batches)))
-    seconds = time.monotonic() - start
-    _save_ckpt(ckpt_path, params, opt, step, hist_train, hist_val, seconds)
-    plot_losses(hist_train, hist_val, run_dir / "loss_curve.png")
-    return TrainResult(step, hist_train, hist_val, seconds, stopped_by)
+    if stepwise and task.validate and (not st.history or st.history[-1]["step"] != st.step):
+        _record(task, cfg, st, {"step": st.step}, bar)
+    st.seconds = time.monotonic() - start
+    if cfg.checkpoint:
+        _save_ckpt(cfg.checkpoint, task, st)
+    if st.best_state is not None:
+        for module, state in zip(task.modules, st.best_state, strict=True):
+            module.load_state_dict(state)
+    best = next((r for r in reversed(st.history) if r.get("best")), None)
+    return FitResult(st.step, st.curve, st.history, st.seconds, stopped_by, best)
 
 
-def _save_ckpt(path: Path, params, opt, step, hist_train, hist_val, seconds) -> None:
+def _run_epochs(task: Task, cfg: LoopConfig, st: _State, start: float, bar) -> str:
+    while st.epoch < cfg.epochs:
+        task.train_mode()
+        st.epoch_losses = []
+        for batch in task.batches(st.epoch, st.step):
+            _step(task, cfg, st, batch, bar)
+        st.epoch += 1
+        _record(task, cfg, st, {"epoch": st.epoch, "train_loss": sum(st.epoch_losses) / max(1, len(st.epoch_losses))}, bar)
+        if _over_budget(cfg, start) and st.epoch < cfg.epochs:
+            logger.info("%s: time budget of %.1f min reached after epoch %d", cfg.desc, cfg.max_minutes, st.epoch)
+            return "time budget"
+    return "epochs"
+
+
+def _run_steps(task: Task, cfg: LoopConfig, st: _State, start: float, bar) -> str:
+    task.train_mode()
+    stream = iter(task.batches(st.epoch, st.step))
+    while st.step < cfg.max_steps:
+        if _over_budget(cfg, start):
+            logger.info("%s: time budget of %.1f min reached at step %d", cfg.desc, cfg.max_minutes, st.step)
+            return "time budget"
+        _step(task, cfg, st, next(stream), bar)
+        if task.validate and cfg.eval_every and (st.step % cfg.eval_every == 0 or st.step == cfg.max_steps):
+            _record(task, cfg, st, {"step": st.step}, bar)
+            task.train_mode()
+        if cfg.checkpoint and cfg.save_every and st.step % cfg.save_every == 0:
+            st.seconds = time.monotonic() - start
+            _save_ckpt(cfg.checkpoint, task, st)
+    return "max_steps"
+
+
+def _over_budget(cfg: LoopConfig, start: float) -> bool:
+    return cfg.max_minutes is not None and (time.monotonic() - start) / 60 > cfg.max_minutes
+
+
+def _step(task: Task, cfg: LoopConfig, st: _State, batch, bar) -> None:
+    if task.lr_at is not None:
+        lr = task.lr_at(st.step)
+        for group in task.optimizer.param_groups:
+            group["lr"] = lr
+    loss = task.loss(batch)
+    task.optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    if cfg.clip_grad:
+        torch.nn.utils.clip_grad_norm_(task.params, cfg.clip_grad)
+    task.optimizer.step()
+    if task.scheduler is not None:
+        task.scheduler.step()
+    st.step += 1
+    value = loss.item()
+    st.curve.append((st.step, value))
+    st.epoch_losses.append(value)
+    bar.update(1)
+    bar.set_postfix(loss=f"{value:.3f}")
+
+
+def _record(task: Task, cfg: LoopConfig, st: _State, row: dict, bar) -> None:
+    """Validate, append the row, and snapshot the modules when it is the best so far."""
+    if task.validate is not None:
+        row.update(task.validate())
+    st.history.append(row)
+    if cfg.best_by is not None:
+        score = cfg.best_by(row)
+        if st.best_score is None or score > st.best_score:
+            st.best_score = score
+            st.best_state = [{k: v.detach().cpu().clone() for k, v in m.state_dict().items()} for m in task.modules]
+            row["best"] = True
+    shown = {k: f"{v:.4g}" for k, v in row.items() if isinstance(v, float) and k != "train_loss"}
+    if shown:
+        bar.write(f"{cfg.desc} {'step' if 'step' in row else 'epoch'} {row.get('step', row.get('epoch'))}: "
+                  + ", ".join(f"{k} {v}" for k, v in list(shown.items())[:4]))
+
+
+def _save_ckpt(path: Path, task: Task, st: _State) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
-    torch.save({"params": [p.detach().cpu() for p in params], "optimizer": opt.state_dict(), "step": step,
-                "train_loss": hist_train, "val_loss": hist_val, "seconds": seconds}, tmp)
+    torch.save({"params": [p.detach().cpu() for p in task.params], "optimizer": task.optimizer.state_dict(),
+                "step": st.step, "epoch": st.epoch, "train_loss": st.curve, "history": st.history,
+                "seconds": st.seconds, "best_score": st.best_score, "best_state": st.best_state}, tmp)
     tmp.replace(path)
 
 
-def plot_losses(hist_train: list[tuple[int, float]], hist_val: list[tuple[int, float]], out: Path) -> None:
-    import matplotlib
+def _resume(task: Task, cfg: LoopConfig) -> _State:
+    if not (cfg.checkpoint and cfg.checkpoint.is_file()):
+        return _State()
+    ckpt = torch.load(cfg.checkpoint, weights_only=False)
+    for p, saved in zip(task.params, ckpt["params"], strict=True):
+        p.data.copy_(saved)
+    task.optimizer.load_state_dict(ckpt["optimizer"])
+    logger.info("resumed from %s at step %d", cfg.checkpoint, ckpt["step"])
+    return _State(step=ckpt["step"], epoch=ckpt.get("epoch", 0), curve=ckpt["train_loss"],
+                  history=ckpt.get("history", []), seconds=ckpt["seconds"],
+                  best_score=ckpt.get("best_score"), best_state=ckpt.get("best_state"))
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(6, 4))
-    if hist_train:
-        xs, ys = zip(*hist_train)
-        k = max(1, len(ys) // 50)
-        smooth = [sum(ys[max(0, i - k):i + 1]) / len(ys[max(0, i - k):i + 1]) for i in range(len(ys))]
-        ax.plot(xs, ys, alpha=0.3, label="train")
-        ax.plot(xs, smooth, label="train (smoothed)")
-    if hist_val:
-        xs, ys = zip(*hist_val)
-        ax.plot(xs, ys, "o-", label="val")
-    ax.set_xlabel("step")
-    ax.set_ylabel("loss")
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(out, dpi=100)
-    plt.close(fig)
+def tail_mean(curve: list[tuple[int, float]], n: int = 20) -> float:
+    """Mean of the last ``n`` training losses (rounded): the 'final train loss' of a run."""
+    tail = [v for _, v in curve[-n:]]
+    return round(sum(tail) / max(1, len(tail)), 4)
 
 
 def write_json(path: Path, data: dict) -> None:

@@ -18,7 +18,8 @@ from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F
-from tqdm.auto import tqdm
+
+from finetune.trainer import LoopConfig, Task, fit
 
 logger = logging.getLogger(__name__)
 
@@ -58,24 +59,22 @@ def nearest_accuracy(projector, features: torch.Tensor, labels: Sequence[str], v
 
 def fit_warm_start(projector, features: torch.Tensor, targets: torch.Tensor, steps: int, lr: float = 1e-3,
                    batch_size: int = 64, seed: int = 0, progress: bool = True) -> list[float]:
-    """Adam on the projector alone; returns the loss history."""
+    """AdamW on the projector alone (lr cosine to 10%, on :func:`finetune.trainer.fit`); returns the loss history."""
     if len(features) < 2:
         raise ValueError("warm start needs at least 2 examples")
-    opt = torch.optim.AdamW(projector.parameters(), lr=lr, weight_decay=0.0)
-    rng = random.Random(seed)
-    order: list[int] = []
-    history = []
-    projector.train()
-    for step in tqdm(range(steps), desc="warm start", unit="step", disable=not progress):
-        if len(order) < batch_size:
-            order += rng.sample(range(len(features)), len(features))
-        idx, order = order[:batch_size], order[batch_size:]
-        for g in opt.param_groups:  # cosine to 10%
-            g["lr"] = lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * step / max(1, steps))))
-        loss = warm_start_loss(projector(features[idx].float()), targets[idx])
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        history.append(loss.item())
+
+    def index_batches(_epoch, _step):  # endless: reshuffled whenever fewer than a batch are left
+        rng, order = random.Random(seed), []
+        while True:
+            if len(order) < batch_size:
+                order += rng.sample(range(len(features)), len(features))
+            idx, order = order[:batch_size], order[batch_size:]
+            yield idx
+
+    task = Task(loss=lambda idx: warm_start_loss(projector(features[idx].float()), targets[idx]),
+                batches=index_batches, optimizer=torch.optim.AdamW(projector.parameters(), lr=lr, weight_decay=0.0),
+                train_mode=projector.train,
+                lr_at=lambda step: lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * step / max(1, steps)))))
+    result = fit(task, LoopConfig(max_steps=steps, desc="warm start", progress=progress))
     projector.eval()
-    return history
+    return [v for _, v in result.curve]

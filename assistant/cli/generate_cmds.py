@@ -100,28 +100,18 @@ def _imagine_and_search(args, request, generator) -> int:
         return service.search.run(text=text, image=image, k=args.search).hits
 
     result = imagine_then_search(request, generator, search)
-    if result.generated is not None:
-        print(f"backend: {result.generated.backend}")
-        if result.image is not None and args.out:
-            print(f"saved {result.generated.save(args.out)}")
-    _print_hits(result.hits, result.note)
+    if result.backend is not None:
+        print(f"backend: {result.backend}")
+    if result.image is not None and args.out:
+        print(f"saved {result.generated.save(args.out)}")
+    _print_hits(result.products, result.message)
     return 0
 
 
 def cmd_train_output_projector(args) -> int:
-    from finetune.train_output_projector import main
+    from finetune.train_output_projector import run_from_args
 
-    result = main(args.config, out=args.out, pipeline=args.pipeline, llm=args.llm, limit=args.limit,
-                  epochs=args.epochs, device=args.device, catalog=args.catalog)
-    best = result["best"]
-    print(f"trained on {result['train_captions']} captions ({result['llm']} -> {result['target']}), "
-          f"{result['seconds']} s; held-out ({result['val_captions']} captions): cosine {best['val_cosine']:.4f} "
-          f"(mean-target baseline {best['baseline_cosine']:.4f}), centred cosine {best['val_centred_cosine']:.4f}; "
-          f"saved to {result['config']['out']}")
-    if result.get("test"):
-        t = result["test"]
-        print(f"test split ({result['test_captions']} captions, untouched by training and selection): cosine "
-              f"{t['val_cosine']:.4f} (baseline {t['baseline_cosine']:.4f}), centred cosine {t['val_centred_cosine']:.4f}")
+    run_from_args(args)  # writes runs/<name>/ (or --out); nothing ships for it, so no --install
     return 0
 
 
@@ -156,11 +146,13 @@ def register(sub) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_generate)
 
-    t = sub.add_parser("train-output-projector", help="train the LLM -> diffusion prompt_embeds projector")
+    from finetune.cli_args import add_run_args  # argparse only
+
+    t = sub.add_parser("train-output-projector", help="train the LLM -> diffusion prompt_embeds projector (into runs/)")
     t.add_argument("--config", help="JSON run config (default finetune/configs/output_projector_default.json)")
     t.add_argument("--pipeline", help="SD 1.x/2.x folder whose text encoder is the target (default: tiny random-init)")
     t.add_argument("--llm", choices=("smollm2", "tiny"))
-    t.add_argument("--out")
+    add_run_args(t, "train-output-projector", None)
     t.add_argument("--catalog")
     t.add_argument("--limit", type=int, help="use only the first N products")
     t.add_argument("--epochs", type=int)

@@ -72,10 +72,10 @@ def register(sub) -> None:
 
     from finetune.cli_args import add_stage_args  # argparse only
 
-    p = sub.add_parser("train-projector", help="stage 1: train the projector (tower and LLM frozen)")
+    p = sub.add_parser("train-projector", help="stage 1: train the projector (tower and LLM frozen), into runs/")
     add_stage_args(p, "projector_default.json")
     p.set_defaults(func=cmd_train_projector)
-    p = sub.add_parser("train-lora", help="stage 2: LoRA on the LLM attention + the projector")
+    p = sub.add_parser("train-lora", help="stage 2: LoRA on the LLM attention + the projector, into runs/")
     add_stage_args(p, "lora_default.json", stage2=True)
     p.set_defaults(func=cmd_train_lora)
 

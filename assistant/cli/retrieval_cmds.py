@@ -119,25 +119,16 @@ def cmd_demo(args) -> int:
 
 
 def cmd_train_alignment(args) -> int:
-    from finetune.train_alignment import main as train_main
+    from finetune.train_alignment import run_from_args
 
-    result = train_main(args.config, out=args.out, epochs=args.epochs, device=args.device,
-                        catalog=args.catalog, limit=args.limit)
-    best = result["best"]
-    print(f"alignment adaptor saved to {result['config']['out']} (epoch {best['epoch']} of "
-          f"{result['config']['epochs']}, {result['seconds']} s): val i2t R@1 {best['i2t_R@1']:.3f} "
-          f"R@10 {best['i2t_R@10']:.3f}, t2i R@1 {best['t2i_R@1']:.3f} R@10 {best['t2i_R@10']:.3f}")
+    run_from_args(args)  # writes runs/<name>/ (or --out); --install copies it into adapters/weights/alignment
     return 0
 
 
 def cmd_train_tower(args) -> int:
     from finetune.train_tower import run_from_args
 
-    result = run_from_args(args)
-    best = result["best"]
-    accs = ", ".join(f"{k[4:-4]} {v:.3f}" for k, v in best.items() if k.startswith("val_"))
-    print(f"tuned tower saved to {result['config']['out']} (epoch {best['epoch']}, {result['seconds']} s): "
-          f"val accuracy {accs}. Retrain the adaptors that read it: train-alignment, train-projector, train-lora")
+    run_from_args(args)  # writes runs/<name>/ (or --out); --install copies it into adapters/weights/tower
     return 0
 
 
@@ -168,17 +159,17 @@ def register(sub) -> None:
     p.add_argument("--store", default=".store")
     p.set_defaults(func=cmd_demo)
 
-    p = sub.add_parser("train-alignment", help="train the image-text alignment adaptor on a catalog")
+    from finetune.cli_args import add_run_args, add_tower_args  # argparse only
+
+    p = sub.add_parser("train-alignment", help="train the image-text alignment adaptor on a catalog (into runs/)")
     p.add_argument("--config", help="JSON run config (default finetune/configs/alignment_default.json)")
-    p.add_argument("--out", help="output folder (default: the packaged adaptor folder)")
+    add_run_args(p, "train-alignment", "adapters/weights/alignment")
     p.add_argument("--catalog")
     p.add_argument("--epochs", type=int)
     p.add_argument("--limit", type=int, help="use only the first N products")
     p.add_argument("--device", help="auto, cpu or cuda")
     p.set_defaults(func=cmd_train_alignment)
 
-    from finetune.cli_args import add_tower_args
-
-    p = sub.add_parser("train-tower", help="fine-tune the image tower's later blocks on catalog attributes")
+    p = sub.add_parser("train-tower", help="fine-tune the image tower's later blocks on catalog attributes (into runs/)")
     add_tower_args(p)
     p.set_defaults(func=cmd_train_tower)
