@@ -27,6 +27,7 @@ from __future__ import annotations
 import logging
 import re
 import statistics
+from collections import Counter
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
@@ -45,6 +46,8 @@ _ANY_COLOUR = re.compile(r"\b(?:any colou?r|all colou?rs|colou?r doesn'?t matter
 _ANY_PRICE = re.compile(r"\b(?:any price|no budget|price doesn'?t matter|forget the (?:price|budget)|ignore the (?:price|budget))\b", re.I)
 _ANY_USAGE = re.compile(r"\b(?:any style|any occasion|style doesn'?t matter)\b", re.I)
 _DROP_IMAGE = re.compile(r"\b(?:forget|ignore|without|drop|remove|clear)\s+(?:the\s+|my\s+)?(?:photo|picture|image|pic)\b", re.I)
+_INSTEAD = re.compile(r"\b(?:instead|rather|what about|how about|maybe|actually|or maybe|switch to|change (?:it )?to)\b",
+                      re.I)
 _NEW_REQUEST = re.compile(r"\b(?:something|anything|a gift|a present|gift for|present for|looking for an?|need an?|want an?)\b", re.I)
 _ORDINALS = {"first": 0, "1st": 0, "second": 1, "2nd": 1, "third": 2, "3rd": 2, "fourth": 3, "4th": 3,
              "fifth": 4, "5th": 4, "last": -1}
@@ -95,6 +98,8 @@ class Constraints:
 
     filter: ProductFilter = ProductFilter()
     words: tuple[str, ...] = ()
+    soft: ProductFilter = ProductFilter()  # inferred preferences (an occasion's usage): ranking boosts, not filters
+    sort: str | None = None  # "price": the cheapest first
 
     def query_text(self, extra_words: tuple[str, ...] = ()) -> str | None:
         """A text query that says exactly the constraints (so re-parsing it gives the same facets)."""
@@ -107,7 +112,9 @@ class Constraints:
 
     def describe(self) -> str:
         words = f"'{' '.join(self.words)}', " if self.words else ""
-        return f"{words}{self.filter.describe()}"
+        soft = f", preferring {self.soft.describe()}" if not self.soft.is_empty() else ""
+        cheapest = ", cheapest first" if self.sort == "price" else ""
+        return f"{words}{self.filter.describe()}{soft}{cheapest}"
 
 
 @dataclass(frozen=True)
@@ -134,51 +141,94 @@ def interpret(text: str | None, constraints: Constraints, shown: list[Product], 
         return Interpretation("reset", Constraints(), drop_image=True, new_subject=True)
     reference = resolve_reference(text, shown)
     more_like = bool(_MORE_LIKE.search(text))
-    if more_like and reference is None and shown:
+    if more_like and reference is None and shown and not has_image:  # with a photo, "this" is the photo
         reference = shown[0]
     parsed = parser.parse(text)
-    pf = parsed.filter
-    old = constraints.filter
-    notes: list[str] = []
-    refines = any(r.search(text) for r in (_CHEAPER, _PRICIER, _ANY_COLOUR, _ANY_PRICE, _ANY_USAGE, _SKIP))
+    base, words, new_subject = _subject(text, parsed, constraints, reference)
+    merged, notes = _merged_filter(text, parsed, base)
+    merged = _price_moves(text, parsed, merged, _anchor_price(reference, shown))
+    merged = _relative_colour(parsed, parser, merged, shown)
+    fresh_words = parsed.free_words if parsed.free_words is not None else _free_words(parsed, text)
+    new_words = tuple(w for w in fresh_words if w not in words)
+    soft = _soft(parsed, Constraints() if new_subject else constraints, merged)
+    sort = parsed.sort or (None if new_subject or parsed.relative_price else constraints.sort)
+    command: Command = "skip" if _SKIP.search(text) and not _has_content(parsed.filter, new_words) else "search"
+    return Interpretation(command, Constraints(merged, words + new_words, soft, sort), parsed, reference,
+                          use_reference_image=reference is not None and (more_like or _has_content(parsed.filter,
+                                                                                                   new_words)),
+                          drop_image=bool(_DROP_IMAGE.search(text)), new_subject=new_subject, notes=notes)
+
+
+def _subject(text: str, parsed: ParsedQuery, constraints: Constraints, reference: Product | None):
+    """The request a message builds on: the one in force (a refinement), or a new subject that
+    keeps only who it is for ("watches" after "black sneakers for men"). Naming another type
+    "instead" ("what about loafers instead") replaces the type and keeps the rest."""
+    pf, old = parsed.filter, constraints.filter
+    refines = any(r.search(text) for r in (_CHEAPER, _PRICIER, _ANY_COLOUR, _ANY_PRICE, _ANY_USAGE, _SKIP)) \
+        or parsed.relative_price is not None or parsed.relative_colour is not None
     fresh = bool(_NEW_REQUEST.search(text)) and reference is None and not refines
     # Narrowing to types already in force ("shoes" -> "sports shoes", a clarifying answer) keeps the subject.
     narrows = bool(old.article_types) and set(pf.article_types) <= set(old.article_types)
-    new_subject = fresh or (bool(pf.article_types) and not narrows)
+    swaps = bool(pf.article_types) and bool(_INSTEAD.search(text)) and not fresh
+    new_subject = fresh or (bool(pf.article_types) and not narrows and not swaps)
     if fresh:
-        base, words = ProductFilter(), ()
-    elif new_subject:
-        base = ProductFilter(genders=old.genders)
-        words: tuple[str, ...] = ()
-    else:
-        base, words = old, constraints.words
+        return ProductFilter(), (), True
+    if new_subject:
+        return ProductFilter(genders=old.genders), (), True
+    return old, constraints.words, False
+
+
+def _merged_filter(text: str, parsed: ParsedQuery, base: ProductFilter) -> tuple[ProductFilter, tuple[str, ...]]:
+    pf = parsed.filter
+    notes: list[str] = []
     merged = base.merged(pf)
     if pf.colours and base.exclude_colours:
         merged = replace(merged, exclude_colours=tuple(c for c in base.exclude_colours if c not in pf.colours))
     if pf.exclude_colours:
-        merged = replace(merged, colours=tuple(c for c in merged.colours if c not in pf.exclude_colours))
+        merged = replace(merged, colours=tuple(c for c in merged.colours if c not in pf.exclude_colours),
+                         exclude_colours=tuple(dict.fromkeys(base.exclude_colours + pf.exclude_colours)))
     if len(pf.colours) > 1 and len(parsed.matched.get("colours", ())) > 1:
         notes.append(f"you named {' and '.join(c.lower() for c in pf.colours)}: showing either")
     if _ANY_COLOUR.search(text):
         merged = replace(merged, colours=(), exclude_colours=())
-    if _ANY_PRICE.search(text):
+    if _ANY_PRICE.search(text) or parsed.clear_price:
         merged = replace(merged, min_price=None, max_price=None)
     if _ANY_USAGE.search(text):
         merged = replace(merged, usages=())
-    anchor = _anchor_price(reference, shown)
-    if _CHEAPER.search(text) and anchor is not None and pf.max_price is None:
+    return merged, tuple(notes)
+
+
+def _price_moves(text: str, parsed: ParsedQuery, merged: ProductFilter, anchor: float | None) -> ProductFilter:
+    """"cheaper": just below the anchor price; "more expensive": just above it."""
+    pf = parsed.filter
+    if anchor is None:
+        return merged
+    if (_CHEAPER.search(text) or parsed.relative_price == "lower") and pf.max_price is None:
         merged = replace(merged, max_price=round(max(anchor - 0.01, 0.0), 2))
         if merged.min_price is not None and merged.min_price > merged.max_price:
             merged = replace(merged, min_price=None)
-    if _PRICIER.search(text) and anchor is not None and pf.min_price is None:
+    if (_PRICIER.search(text) or parsed.relative_price == "higher") and pf.min_price is None:
         merged = replace(merged, min_price=round(anchor + 0.01, 2))
         if merged.max_price is not None and merged.max_price < merged.min_price:
             merged = replace(merged, max_price=None)
-    new_words = tuple(w for w in _free_words(parsed, text) if w not in words)
-    command: Command = "skip" if _SKIP.search(text) and not _has_content(pf, new_words) else "search"
-    return Interpretation(command, Constraints(merged, words + new_words), parsed, reference,
-                          use_reference_image=reference is not None and (more_like or _has_content(pf, new_words)),
-                          drop_image=bool(_DROP_IMAGE.search(text)), new_subject=new_subject, notes=tuple(notes))
+    return merged
+
+
+def _relative_colour(parsed: ParsedQuery, parser, merged: ProductFilter, shown: list[Product]) -> ProductFilter:
+    """"a darker one", "paler please": the catalog colours that way of the colours in force
+    (or of the colours shown last, when none was asked)."""
+    if parsed.relative_colour is None or parsed.filter.colours:
+        return merged
+    current = merged.colours or tuple(c for c, _ in Counter(p.base_colour for p in shown if p.base_colour)
+                                      .most_common(2))
+    moved = parser.shift_colours(current, parsed.relative_colour)
+    return replace(merged, colours=moved) if moved else merged
+
+
+def _soft(parsed: ParsedQuery, before: Constraints, merged: ProductFilter) -> ProductFilter:
+    """Preferences: the message's replace the same facet's; a facet now stated is no preference."""
+    soft = before.soft.merged(parsed.soft)
+    return replace(soft, **{f: () for f in ("colours", "article_types", "genders", "usages") if getattr(merged, f)})
 
 
 def _anchor_price(reference: Product | None, shown: list[Product]) -> float | None:

@@ -184,7 +184,8 @@ def read_message(shop: Shop, text: str | None, image: ImageSource | None) -> Inc
 
 # --- understand -----------------------------------------------------------------------
 def understand(shop: Shop, state: SessionState, incoming: Incoming) -> Understanding:
-    """What the message changes: the request's facets, the picture of reference, the subject."""
+    """What the message changes (:func:`dialogue.interpret`, reading words with the shop's
+    request reader): the request's facets, the picture of reference, the subject."""
     interp = interpret(incoming.text, state.constraints, list(state.shown), shop.search.parser,
                        has_image=incoming.image is not None)
     if interp.command in ("empty", "reset"):
@@ -228,12 +229,12 @@ def retrieve(shop: Shop, state: SessionState) -> Candidates:
     query = c.query_text()
     image = state.reference.image if state.reference is not None else None
     exclude = tuple(state.disliked_ids)
-    hits = shop.retrieve(query, image, c.filter, exclude)
+    hits = shop.retrieve(query, image, c.filter, exclude, c.soft, c.sort)
     if hits:
         return Candidates(hits, None, c.filter)
     for looser, how in relaxations(c.filter):
         loose_query = Constraints(looser, c.words).query_text() if query else None
-        hits = shop.retrieve(loose_query, image, looser, exclude)
+        hits = shop.retrieve(loose_query, image, looser, exclude, c.soft, c.sort)
         if hits:
             return Candidates(hits, f"Nothing matches {c.filter.describe()}; here are the nearest ones {how}.", looser)
     return Candidates([], f"Nothing in the catalog matches {c.filter.describe()}.", c.filter)
@@ -344,3 +345,5 @@ def visualise_prompt(product: Product, mode: str) -> str:
 
 DEFAULT_STAGES = Stages(understand=understand, retrieve=retrieve, rerank=rerank_candidates, explain=explain_facts,
                         reply=compose_reply)
+# The request reader is a part (``Settings.request_reader``): "parser" gives today's baseline with these stages.
+PARSER_STAGES = DEFAULT_STAGES

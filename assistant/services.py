@@ -26,6 +26,7 @@ from assistant.shop import AssistantConfig, Parts, Shop
 from retrieval.catalog import Catalog
 from retrieval.ingest import IngestReport, ingest, read_vocabulary
 from retrieval.query_parser import QueryParser
+from retrieval.reader import RequestReader
 from retrieval.search import ProductSearch, SearchConfig
 from retrieval.store import ProductStore, StoreConfig, StoreMismatchError, drop_store, make_client
 
@@ -64,7 +65,8 @@ def build_search(settings: Settings, cfg: SearchConfig = SearchConfig()) -> Sear
     store = open_store(settings, create=False)
     vocab = read_vocabulary(store)
     encoder = product_encoder(settings.encoder_config())
-    return SearchService(ProductSearch(store, encoder, QueryParser(vocab), cfg), store, encoder)
+    reader = RequestReader(vocab, encoder.embed_texts) if settings.request_reader == "words" else QueryParser(vocab)
+    return SearchService(ProductSearch(store, encoder, reader, cfg), store, encoder)
 
 
 def ingest_catalog(settings: Settings, catalog: Catalog, *, rebuild: bool = False, prune: bool = False,

@@ -56,6 +56,7 @@ class Settings(BaseSettings):
     mllm_base: str = "embedded"  # or a local llava-hf checkpoint folder
     mllm_adapter: str | None = None  # None: the trained adaptors shipped in adapters/weights/mllm
     mllm_backend: Literal["auto", "transformers", "llama.cpp"] = "auto"  # auto: llama.cpp when installed
+    request_reader: Literal["words", "parser"] = "words"  # "parser": the catalog-vocabulary parser only (baseline)
     explanations: Literal["llm", "facts"] = "llm"  # "facts": no LLM, the checked facts only (fast)
     max_upload_mb: float = Field(20.0, gt=0, description="uploads above this are refused before decoding")
 

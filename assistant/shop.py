@@ -89,8 +89,9 @@ class Shop:
         return self.parts.explainer.writer is not None
 
     def retrieve(self, query: str | None, image: Image.Image | None, filt: ProductFilter,
-                 exclude: tuple[str, ...] = ()) -> list[Hit]:
-        return self.search.run(query, image, filt, k=self.cfg.candidates, exclude_ids=exclude).hits
+                 exclude: tuple[str, ...] = (), soft: ProductFilter | None = None, sort: str | None = None) -> list[Hit]:
+        return self.search.run(query, image, filt, k=self.cfg.candidates, exclude_ids=exclude, soft=soft,
+                               sort=sort).hits
 
     def facet_counts(self, filt: ProductFilter, attrs: tuple[str, ...]) -> dict[str, dict[str, int]]:
         """Facet counts of (a sample of up to 1500) products under ``filt``, cached per filter."""

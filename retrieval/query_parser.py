@@ -13,6 +13,7 @@ import logging
 import math
 import re
 from dataclasses import dataclass, field
+from typing import Literal
 
 from retrieval.filters import ProductFilter
 from retrieval.vocabulary import (  # noqa: F401  (Vocabulary and the tables are re-exported)
@@ -34,10 +35,21 @@ class QueryError(ValueError):
 
 @dataclass(frozen=True)
 class ParsedQuery:
+    """What a request says. ``filter`` holds what the shopper stated; the rest is read by
+    :class:`retrieval.reader.RequestReader` (this module's parser leaves it at the defaults)."""
+
     text: str
     filter: ProductFilter
     semantic_text: str  # the query without price phrases, for embedding
     matched: dict[str, tuple[str, ...]] = field(default_factory=dict)  # facet -> phrases seen
+    soft: ProductFilter = ProductFilter()  # inferred (an occasion's usage, an age's gender): boosts, not filters
+    sort: Literal["price"] | None = None  # "the cheapest"
+    relative_colour: str | None = None  # "darker", "lighter", "brighter", "muted", "pastel", "deeper"
+    relative_price: Literal["lower", "higher"] | None = None  # "cheaper", "less pricey"
+    clear_price: bool = False  # "money is no object"
+    complement: bool = False  # "something to wear with this"
+    confidence: dict[str, float] = field(default_factory=dict)  # facet -> how sure the reading is (1 = exact)
+    free_words: tuple[str, ...] | None = None  # the descriptive words left once facets are read (None: not read)
 
 
 _NUM = r"\$?\s*(\d+(?:\.\d+)?)\s*(?:dollars|usd|bucks|\$)?"

@@ -17,7 +17,7 @@ import itertools
 import logging
 import math
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 import numpy as np
@@ -25,6 +25,8 @@ from PIL import Image
 
 from retrieval.catalog import Product
 from retrieval.filters import ProductFilter, to_where
+from retrieval.photo_edits import edit_from_photo, needs_photo, photo_look
+from retrieval.preferences import SORT_POOL, prefer
 from retrieval.query_parser import ParsedQuery, QueryError, QueryParser, check_query_text
 from retrieval.store import ProductStore, StoredMatch
 
@@ -79,13 +81,16 @@ class ProductSearch:
 
     def search(self, text: str | None = None, image: Image.Image | None = None,
                filters: ProductFilter | None = None, k: int = 10, exclude_ids: tuple[str, ...] = (),
-               strategy: ComposedStrategy | None = None) -> list[Hit]:
-        return self.run(text, image, filters, k, exclude_ids, strategy).hits
+               strategy: ComposedStrategy | None = None, soft: ProductFilter | None = None,
+               sort: str | None = None) -> list[Hit]:
+        return self.run(text, image, filters, k, exclude_ids, strategy, soft, sort).hits
 
     def run(self, text: str | None = None, image: Image.Image | None = None,
             filters: ProductFilter | None = None, k: int = 10, exclude_ids: tuple[str, ...] = (),
-            strategy: ComposedStrategy | None = None) -> SearchResult:
-        """Like :meth:`search`, also returning the parsed query and the filters in force."""
+            strategy: ComposedStrategy | None = None, soft: ProductFilter | None = None,
+            sort: str | None = None) -> SearchResult:
+        """Like :meth:`search`, also returning the parsed query and the filters in force.
+        ``soft``: preferred facet values (a boost, never a filter); ``sort="price"``: cheapest first."""
         check_query_text(text)
         text = text.strip() if text else None
         if not text and image is None:
@@ -96,6 +101,16 @@ class ProductSearch:
         base = filters or ProductFilter()
         if parsed:
             base = parsed.filter.merged(base)  # explicit filters win over parsed words
+            soft = (soft or ProductFilter()).merged(parsed.soft)
+            sort = sort or parsed.sort
+            if image is not None and needs_photo(parsed) and (strategy or self.cfg.composed_strategy) == "filtered":
+                base, photo_soft = self._photo_edit(image, parsed, base)
+                soft = photo_soft.merged(soft)
+        wide = max(k, SORT_POOL) if (sort or (soft is not None and not soft.is_empty())) else k
+        result = self._route(text, image, parsed, base, filters, wide, exclude_ids, strategy)
+        return replace(result, hits=prefer(result.hits, soft, sort, k)) if wide != k else result
+
+    def _route(self, text, image, parsed, base, filters, k, exclude_ids, strategy) -> SearchResult:
         fetch = k + len(exclude_ids)
         if image is None:
             return self._text(parsed, base, fetch, exclude_ids, k)
@@ -107,6 +122,13 @@ class ProductSearch:
         if strategy == "sum":
             return self._sum(image, parsed, filters or ProductFilter(), fetch, exclude_ids, k)
         return self._composed(image, parsed, base, fetch, exclude_ids, k)
+
+    def _photo_edit(self, image, parsed: ParsedQuery, base: ProductFilter) -> tuple[ProductFilter, ProductFilter]:
+        """A composed edit that needs what the photo shows (its colour, type, price)."""
+        img, reading = self._read(image)
+        neighbours = self.store.query(img, space="image", where=None, k=self.cfg.neighbours)
+        shift = self.parser.shift_colours if parsed.relative_colour else None  # only the request reader sets it
+        return edit_from_photo(parsed, base, photo_look(neighbours, reading), self.parser.vocab, shift)
 
     # --- the four routes -------------------------------------------------------------
     def _text(self, parsed: ParsedQuery, filt: ProductFilter, fetch, exclude, k) -> SearchResult:
@@ -133,7 +155,9 @@ class ProductSearch:
     def _composed(self, image, parsed: ParsedQuery, filt: ProductFilter, fetch, exclude, k) -> SearchResult:
         """Keep what the picture shows (type, gender) except what the text changes (its filters)."""
         img, reading = self._read(image)
-        txt = self.embedder.embed_texts_shared([parsed.semantic_text])[0]
+        # The words' own pull, when they say more than the filters do ("floral", "slim"); none otherwise.
+        described = parsed.free_words is None or bool(parsed.free_words)
+        txt = self.embedder.embed_texts_shared([parsed.semantic_text])[0] if described else None
         matches, hypotheses = self._by_readings(img, txt, filt, k, fetch, exclude, ("article_types", "genders"),
                                                 None, reading)
         top = hypotheses[0][0] if hypotheses else {}

@@ -154,7 +154,7 @@ def toy_assistant(folder: Path, writer=None, generator=None, catalog: Path | Non
     from assistant.explain import Explainer
     from retrieval.catalog import read_catalog
     from retrieval.ingest import ingest, read_vocabulary
-    from retrieval.query_parser import QueryParser
+    from retrieval.reader import RequestReader
     from retrieval.search import ProductSearch
     from retrieval.store import ProductStore
 
@@ -164,7 +164,7 @@ def toy_assistant(folder: Path, writer=None, generator=None, catalog: Path | Non
     store = ProductStore(shared_client(), f"shop{uuid.uuid4().hex[:8]}", encoder.fingerprint)
     ingest(read_catalog(catalog or toy_shop_catalog(folder)), store, encoder, load_image, progress=False)
     vocab = read_vocabulary(store)
-    search = ProductSearch(store, encoder, QueryParser(vocab))
+    search = ProductSearch(store, encoder, RequestReader(vocab))
     limits = {"image_limits": image_limits} if image_limits is not None else {}
     parts = Parts(search, Explainer(ClaimChecker(vocab), writer), generator=generator, **limits)
     return build_assistant(parts, AssistantConfig(**cfg))

@@ -31,7 +31,7 @@ def toy_shop():
     from assistant.explain import Explainer
     from retrieval.catalog import read_catalog
     from retrieval.ingest import ingest, read_vocabulary
-    from retrieval.query_parser import QueryParser
+    from retrieval.reader import RequestReader
     from retrieval.search import ProductSearch
     from retrieval.store import ProductStore
     from tests.helpers import ScriptedWriter, toy_encoder, toy_shop_catalog
@@ -43,7 +43,7 @@ def toy_shop():
     store = ProductStore(client, "shop", encoder.fingerprint)
     ingest(read_catalog(toy_shop_catalog(folder)), store, encoder, load_image, progress=False)
     vocab = read_vocabulary(store)
-    search = ProductSearch(store, encoder, QueryParser(vocab))
+    search = ProductSearch(store, encoder, RequestReader(vocab))
     generator = make_generator()
     status = {"encoders": "toy colour + hashed words (test double)", "store": f"toy shop ({store.count()} products)",
               "llm": "scripted writer (test double)", "generator": getattr(generator, "name", "composite")}

@@ -1,0 +1,137 @@
+"""A colour model: the catalog's colour names placed in CIELAB, so that a colour word the
+catalog does not use ("burgundy" is one of its names, "wine", "lilac" or "camel" are not)
+resolves to the nearest catalog colours, and "darker", "lighter", "brighter", "pastel",
+"not so loud" move from the colours in force to their nearest catalog neighbours.
+
+The sRGB values are typical renderings of each name, written once; CIELAB (D65) makes
+distances roughly perceptual (delta E 1976). Pure numpy, no models.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Literal
+
+import numpy as np
+
+logger = logging.getLogger(__name__)
+
+# The catalog's colour names, as typically rendered (Multi has no single colour).
+CATALOG_RGB: dict[str, tuple[int, int, int]] = {
+    "Beige": (222, 203, 164), "Black": (20, 20, 20), "Blue": (40, 80, 190), "Bronze": (176, 120, 60),
+    "Brown": (120, 75, 40), "Burgundy": (128, 20, 45), "Charcoal": (60, 62, 66), "Coffee Brown": (95, 60, 40),
+    "Copper": (184, 115, 51), "Cream": (245, 235, 200), "Gold": (212, 175, 55), "Green": (40, 140, 60),
+    "Grey": (128, 128, 128), "Grey Melange": (165, 165, 165), "Khaki": (195, 176, 145), "Lavender": (190, 170, 225),
+    "Magenta": (200, 30, 140), "Maroon": (110, 20, 30), "Mauve": (190, 145, 170), "Metallic": (170, 170, 180),
+    "Mushroom Brown": (150, 125, 105), "Mustard": (215, 170, 40), "Navy Blue": (25, 35, 80), "Nude": (225, 185, 160),
+    "Off White": (245, 242, 230), "Olive": (110, 115, 50), "Orange": (240, 120, 30), "Peach": (250, 190, 160),
+    "Pink": (240, 150, 180), "Purple": (110, 50, 140), "Red": (200, 30, 40), "Rose": (220, 120, 140),
+    "Rust": (180, 70, 35), "Sea Green": (50, 160, 130), "Silver": (192, 192, 200), "Skin": (230, 190, 165),
+    "Steel": (120, 130, 140), "Tan": (200, 155, 110), "Teal": (0, 120, 125), "Turquoise Blue": (60, 190, 200),
+    "White": (250, 250, 250), "Yellow": (245, 215, 50),
+}
+# Everyday colour words a catalog may not use, as typically rendered.
+WORD_RGB: dict[str, tuple[int, int, int]] = {
+    "wine": (115, 30, 50), "crimson": (190, 20, 50), "scarlet": (230, 30, 30), "cherry": (200, 20, 50),
+    "ruby": (180, 15, 60), "oxblood": (90, 20, 20), "brick": (170, 60, 40), "terracotta": (200, 100, 70),
+    "coral": (250, 120, 90), "salmon": (250, 130, 115), "blush": (240, 190, 190), "fuchsia": (230, 0, 120),
+    "hot pink": (255, 105, 180), "baby pink": (245, 195, 205), "plum": (110, 40, 80), "violet": (130, 60, 180),
+    "lilac": (200, 162, 200), "aubergine": (70, 30, 60), "eggplant": (70, 30, 60), "rose gold": (183, 110, 121),
+    "camel": (193, 154, 107), "caramel": (190, 120, 60), "chocolate": (90, 50, 25), "mocha": (120, 90, 70),
+    "taupe": (140, 125, 110), "sand": (210, 190, 150), "stone": (190, 180, 160), "oatmeal": (220, 205, 180),
+    "ecru": (230, 220, 190), "ivory": (250, 245, 225), "champagne": (240, 220, 180), "lemon": (250, 240, 120),
+    "ochre": (200, 130, 30), "amber": (230, 150, 20), "cobalt": (0, 71, 171), "royal blue": (65, 105, 225),
+    "sky blue": (135, 206, 235), "baby blue": (170, 200, 235), "powder blue": (176, 224, 230),
+    "light blue": (150, 190, 230), "dark blue": (20, 40, 110), "denim": (21, 96, 189), "indigo": (60, 40, 120),
+    "midnight": (25, 25, 60), "aqua": (0, 200, 200), "mint": (150, 220, 180), "sage": (150, 170, 130),
+    "emerald": (0, 140, 80), "forest green": (34, 100, 34), "bottle green": (0, 90, 50), "lime": (150, 210, 50),
+    "dark green": (20, 80, 40), "light green": (140, 210, 140), "slate": (100, 110, 120), "gunmetal": (80, 85, 90),
+    "ash": (180, 180, 175), "dark grey": (70, 70, 72), "light grey": (200, 200, 200), "jet black": (10, 10, 10),
+    "snow": (252, 252, 252), "bone": (227, 218, 201), "chestnut": (150, 75, 50), "mahogany": (110, 40, 30),
+    "walnut": (95, 65, 45), "honey": (220, 160, 60), "peacock": (0, 110, 130), "navy": (25, 35, 80),
+}
+Direction = Literal["darker", "lighter", "brighter", "muted", "pastel", "deeper"]
+
+
+def srgb_to_lab(rgb) -> np.ndarray:
+    """sRGB (0-255, shape (..., 3)) to CIELAB under D65."""
+    c = np.asarray(rgb, np.float64) / 255.0
+    c = np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
+    m = np.array([[0.4124, 0.3576, 0.1805], [0.2126, 0.7152, 0.0722], [0.0193, 0.1192, 0.9505]])
+    xyz = c @ m.T / np.array([0.95047, 1.0, 1.08883])
+    f = np.where(xyz > 216 / 24389, np.cbrt(xyz), (24389 / 27 * xyz + 16) / 116)
+    return np.stack([116 * f[..., 1] - 16, 500 * (f[..., 0] - f[..., 1]), 200 * (f[..., 1] - f[..., 2])], -1)
+
+
+class ColourSpace:
+    """The colours of one catalog (those with a known rendering) in CIELAB."""
+
+    def __init__(self, catalog_colours: tuple[str, ...]):
+        self.names = tuple(c for c in catalog_colours if c in CATALOG_RGB)
+        self.lab = srgb_to_lab([CATALOG_RGB[c] for c in self.names]) if self.names else np.zeros((0, 3))
+
+    def words(self) -> tuple[str, ...]:
+        """The colour words this model can place (beyond the catalog's own names)."""
+        return tuple(WORD_RGB)
+
+    def nearest(self, lab: np.ndarray, n: int = 2, max_delta_e: float = 30.0, mask=None) -> tuple[str, ...]:
+        """Up to ``n`` catalog colours nearest ``lab``: the nearest always, others within
+        ``max_delta_e`` of it (so "wine" gives Burgundy and Maroon, "scarlet" just Red)."""
+        if not self.names:
+            return ()
+        d = np.linalg.norm(self.lab - lab, axis=1)
+        if mask is not None:
+            d = np.where(mask, d, np.inf)
+        order = [i for i in np.argsort(d) if np.isfinite(d[i])]
+        if not order:
+            return ()
+        best = d[order[0]]
+        return tuple(self.names[i] for i in order[:n] if d[i] <= best + max_delta_e * 0.5 or i == order[0])
+
+    def of_word(self, word: str, n: int = 2) -> tuple[str, ...]:
+        """The catalog colours a colour word means ("wine" -> Burgundy, Maroon)."""
+        rgb = WORD_RGB.get(word)
+        return self.nearest(srgb_to_lab(rgb), n) if rgb is not None else ()
+
+    def shifted(self, colours: tuple[str, ...], direction: Direction, n: int = 2) -> tuple[str, ...]:
+        """Catalog colours that are ``direction`` of ``colours`` ("darker" than Red: Maroon,
+        Burgundy), never the same ones; () when none is known or nothing lies that way."""
+        known = [c for c in colours if c in self.names]
+        if not known:
+            return self.pastels(n + 2) if direction == "pastel" else ()
+        out: list[str] = []
+        for colour in known:
+            out += [c for c in self._shift_one(colour, direction, n) if c not in out and c not in known]
+        if not out and direction == "pastel":
+            return self.pastels(n + 2)
+        return tuple(out[: max(n, len(known) * n)])
+
+    def _shift_one(self, colour: str, direction: Direction, n: int) -> tuple[str, ...]:
+        lab = self.lab[self.names.index(colour)]
+        L, a, b = lab
+        chroma = float(np.hypot(a, b))
+        scale = {"darker": 0.9, "lighter": 0.6, "brighter": 1.4, "muted": 0.45, "pastel": 0.4, "deeper": 1.15}[direction]
+        target_l = {"darker": L - 22, "lighter": L + 22, "brighter": L + 5, "muted": L, "pastel": 85.0,
+                    "deeper": L - 18}[direction]
+        target = np.array([np.clip(target_l, 5, 98), a * scale, b * scale])
+        all_chroma = np.hypot(self.lab[:, 1], self.lab[:, 2])
+        if direction in ("darker", "deeper"):
+            mask = self.lab[:, 0] < L - 4
+        elif direction in ("lighter", "pastel"):
+            mask = self.lab[:, 0] > L + 4
+        elif direction == "brighter":
+            mask = all_chroma > chroma + 5
+        else:
+            mask = all_chroma < chroma - 5
+        if chroma > 20:  # a chromatic colour keeps its hue ("darker red" is no purple)
+            hues = np.degrees(np.arctan2(self.lab[:, 2], self.lab[:, 1]))
+            hue_gap = np.abs((hues - np.degrees(np.arctan2(b, a)) + 180) % 360 - 180)
+            mask &= (hue_gap < 40) | (all_chroma < 12) if direction == "muted" else hue_gap < 40
+        return self.nearest(target, n, mask=mask)
+
+    def pastels(self, n: int = 4) -> tuple[str, ...]:
+        """Light, soft catalog colours (high lightness, low but visible chroma)."""
+        chroma = np.hypot(self.lab[:, 1], self.lab[:, 2])
+        ok = (self.lab[:, 0] > 70) & (chroma > 12) & (chroma < 50)
+        order = sorted(np.flatnonzero(ok), key=lambda i: -self.lab[i, 0])
+        return tuple(self.names[i] for i in order[:n])

@@ -1,0 +1,172 @@
+"""Concepts a shopper names that are not the catalog's value names: other words for article
+types (US/UK, slang), occasions and seasons (which suggest a usage or kinds of item), the
+people a present is for, ages, and what goes with what. Written once, from how people talk
+about clothes; only values present in a catalog's vocabulary are ever used.
+
+Each table says how sure the reading is: a person named ("for my father") is a stated
+gender; an occasion ("for a wedding") only *suggests* a usage or types, so it becomes a
+soft preference in the ranking, never a filter that could empty the results.
+"""
+
+from __future__ import annotations
+
+# Other words for article types (the catalog's own names, singular/plural, are matched already).
+TYPE_WORDS: dict[str, tuple[str, ...]] = {
+    # tops
+    "tshirt": ("Tshirts",), "tshirts": ("Tshirts",), "t shirt": ("Tshirts",), "tee shirt": ("Tshirts",),
+    "polo shirt": ("Tshirts",), "polo tee": ("Tshirts",), "graphic tee": ("Tshirts",), "crew neck": ("Tshirts",),
+    "blouse": ("Tops",), "blouses": ("Tops",), "top": ("Tops",), "crop top": ("Tops",), "tank top": ("Tops",),
+    "camisole": ("Camisoles", "Tops"), "cami": ("Camisoles", "Tops"), "button down": ("Shirts",),
+    "button up": ("Shirts",), "dress shirt": ("Shirts",), "oxford shirt": ("Shirts",), "flannel": ("Shirts",),
+    "sweatshirt": ("Sweatshirts",), "hoody": ("Sweatshirts",), "hooded": ("Sweatshirts", "Jackets"),
+    "cardigan": ("Sweaters",), "cardigans": ("Sweaters",), "knitwear": ("Sweaters",), "jersey": ("Tshirts", "Sweaters"),
+    "sweater": ("Sweaters",), "woolly": ("Sweaters",), "coat": ("Jackets",), "coats": ("Jackets",),
+    "jacket": ("Jackets",), "windcheater": ("Jackets",), "bomber": ("Jackets",), "parka": ("Jackets",),
+    "puffer": ("Jackets",), "raincoat": ("Rain Jacket", "Jackets"), "blazer": ("Blazers", "Jackets"),
+    "blazers": ("Blazers", "Jackets"), "waistcoat": ("Waistcoat",), "vest": ("Innerwear Vests", "Waistcoat"),
+    "tunic": ("Tunics",), "kurta": ("Kurtas",), "kurtha": ("Kurtas",),
+    # bottoms
+    "jean": ("Jeans",), "denims": ("Jeans",), "denim jeans": ("Jeans",), "slacks": ("Trousers",),
+    "chino": ("Trousers",), "khakis": ("Trousers",), "trousers": ("Trousers",), "formal pants": ("Trousers",),
+    "sweatpants": ("Track Pants",), "trackies": ("Track Pants",), "jogger": ("Track Pants",),
+    "track pant": ("Track Pants",), "tracksuit bottoms": ("Track Pants",), "yoga pants": ("Leggings", "Track Pants"),
+    "tights": ("Tights", "Leggings"), "jeggings": ("Jeggings",), "skirt": ("Skirts",), "mini skirt": ("Skirts",),
+    "shorts": ("Shorts",), "bermudas": ("Shorts",), "cargo shorts": ("Shorts",), "three quarters": ("Capris",),
+    "capri": ("Capris",), "pedal pushers": ("Capris",), "salwar": ("Salwar", "Salwar and Dupatta", "Patiala"),
+    "shalwar": ("Salwar", "Patiala"), "churidar": ("Churidar",),
+    # dresses and sets
+    "sundress": ("Dresses",), "maxi": ("Dresses",), "maxi dress": ("Dresses",), "gowns": ("Dresses",),
+    "jumpsuit": ("Jumpsuit",), "playsuit": ("Jumpsuit", "Rompers"), "romper": ("Rompers",),
+    "sari": ("Sarees",), "saris": ("Sarees",), "lehenga": ("Lehenga Choli",), "kurta set": ("Kurta Sets",),
+    "salwar suit": ("Kurta Sets", "Salwar and Dupatta"), "swimsuit": ("Swimwear",), "bikini": ("Swimwear",),
+    "swimming costume": ("Swimwear",), "swim trunks": ("Swimwear",), "bathing suit": ("Swimwear",),
+    # nightwear and underwear
+    "pyjamas": ("Night suits", "Lounge Pants"), "pajamas": ("Night suits", "Lounge Pants"),
+    "pjs": ("Night suits", "Lounge Pants"), "nightie": ("Nightdress",), "nightgown": ("Nightdress",),
+    "sleepwear": ("Night suits", "Nightdress"), "nightwear": ("Night suits", "Nightdress"),
+    "dressing gown": ("Bath Robe", "Robe"), "bathrobe": ("Bath Robe",), "boxer": ("Boxers",),
+    "boxer shorts": ("Boxers",), "undies": ("Briefs", "Trunk"), "knickers": ("Briefs",), "panties": ("Briefs",),
+    "trunks": ("Trunk",), "brassiere": ("Bra",), "bras": ("Bra",), "sports bra": ("Bra",), "vests": ("Innerwear Vests",),
+    # footwear
+    "trainer": ("Sports Shoes",), "running shoe": ("Sports Shoes",), "runners": ("Sports Shoes",),
+    "kicks": ("Casual Shoes", "Sports Shoes"), "tennis shoes": ("Sports Shoes", "Casual Shoes"),
+    "gym shoes": ("Sports Shoes",), "canvas shoes": ("Casual Shoes",), "plimsolls": ("Casual Shoes",),
+    "loafer": ("Casual Shoes", "Formal Shoes"), "loafers": ("Casual Shoes", "Formal Shoes"),
+    "moccasins": ("Casual Shoes",), "slip ons": ("Casual Shoes",), "boat shoes": ("Casual Shoes",),
+    "boots": ("Casual Shoes", "Heels", "Formal Shoes"), "boot": ("Casual Shoes", "Heels", "Formal Shoes"),
+    "oxfords": ("Formal Shoes",), "brogues": ("Formal Shoes",), "derby": ("Formal Shoes",),
+    "dress shoes": ("Formal Shoes",), "office shoes": ("Formal Shoes",), "pumps": ("Heels",),
+    "high heels": ("Heels",), "stiletto": ("Heels",), "wedges": ("Heels", "Sandals"), "platforms": ("Heels",),
+    "ballet flats": ("Flats",), "ballerina": ("Flats",), "mules": ("Flats", "Heels"), "juttis": ("Flats",),
+    "chappals": ("Sandals", "Flip Flops"), "sliders": ("Flip Flops", "Sandals"), "slides": ("Flip Flops", "Sandals"),
+    "thongs": ("Flip Flops",), "flipflop": ("Flip Flops",), "floaters": ("Sandals", "Sports Sandals"),
+    # accessories
+    "specs": ("Sunglasses",), "sunglass": ("Sunglasses",), "glasses": ("Sunglasses",), "sun glasses": ("Sunglasses",),
+    "aviators": ("Sunglasses",), "wayfarers": ("Sunglasses",), "goggles": ("Sunglasses",),
+    "watch": ("Watches",), "timepiece": ("Watches",), "smartwatch": ("Watches",), "chronograph": ("Watches",),
+    "handbag": ("Handbags",), "tote": ("Handbags",), "tote bag": ("Handbags",), "shoulder bag": ("Handbags",),
+    "sling bag": ("Handbags", "Messenger Bag"), "satchel": ("Handbags", "Messenger Bag"),
+    "clutch": ("Clutches",), "clutch purse": ("Clutches",), "clutch bag": ("Clutches",), "evening bag": ("Clutches",),
+    "backpack": ("Backpacks",), "rucksack": ("Backpacks", "Rucksacks"), "school bag": ("Backpacks",),
+    "laptop bag": ("Laptop Bag",), "duffel": ("Duffel Bag",), "duffle": ("Duffel Bag",), "gym bag": ("Duffel Bag",),
+    "travel bag": ("Duffel Bag", "Trolley Bag"), "suitcase": ("Trolley Bag",), "wallet": ("Wallets",),
+    "billfold": ("Wallets",), "card holder": ("Wallets",), "belt": ("Belts",), "tie": ("Ties",), "necktie": ("Ties",),
+    "bow tie": ("Ties",), "cufflink": ("Cufflinks",), "beanie": ("Caps",), "baseball cap": ("Caps",),
+    "scarf": ("Scarves", "Stoles", "Mufflers"), "shawl": ("Stoles", "Scarves"), "stole": ("Stoles",),
+    "muffler": ("Mufflers",), "gloves": ("Gloves",), "mittens": ("Gloves",), "socks": ("Socks",),
+    "sock": ("Socks",), "umbrella": ("Umbrellas",), "earring": ("Earrings",), "studs": ("Earrings",),
+    "hoops": ("Earrings",), "jhumkas": ("Earrings",), "bracelet": ("Bracelet",), "bangle": ("Bangle",),
+    "pendant": ("Pendant",), "locket": ("Pendant",), "ring": ("Ring",), "jewelry": ("Jewellery Set", "Earrings",
+                                                                                 "Necklace and Chains", "Pendant"),
+    "jewellery": ("Jewellery Set", "Earrings", "Necklace and Chains", "Pendant"),
+    # personal care
+    "cologne": ("Perfume and Body Mist",), "fragrance": ("Perfume and Body Mist",), "eau de toilette":
+        ("Perfume and Body Mist",), "body spray": ("Deodorant", "Perfume and Body Mist"), "deo": ("Deodorant",),
+    "lippie": ("Lipstick",), "lip stick": ("Lipstick",), "lip colour": ("Lipstick",), "nail paint": ("Nail Polish",),
+    "nail varnish": ("Nail Polish",), "eyeliner": ("Kajal and Eyeliner",), "kohl": ("Kajal and Eyeliner",),
+    "moisturiser": ("Face Moisturisers",), "moisturizer": ("Face Moisturisers",), "face wash": ("Face Wash and Cleanser",),
+}
+
+# Usage words a shopper states about the item itself ("a formal shirt"): a filter.
+USAGE_WORDS: dict[str, tuple[str, ...]] = {
+    "formal": ("Formal",), "formals": ("Formal",), "casual": ("Casual",), "casuals": ("Casual",),
+    "ethnic": ("Ethnic",), "traditional": ("Ethnic",), "indian wear": ("Ethnic",), "sporty": ("Sports",),
+    "athletic": ("Sports",), "athleisure": ("Sports",), "partywear": ("Party",), "party wear": ("Party",),
+    "smart casual": ("Smart Casual",), "smart": ("Smart Casual", "Formal"),
+}
+
+# Occasions and seasons: what they suggest (soft): usages and, for some, kinds of item.
+OCCASIONS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {  # phrase -> (usages, article types)
+    "wedding": (("Ethnic", "Formal", "Party"), ()), "reception": (("Ethnic", "Formal", "Party"), ()),
+    "sangeet": (("Ethnic", "Party"), ()), "mehendi": (("Ethnic",), ()), "engagement": (("Ethnic", "Formal"), ()),
+    "diwali": (("Ethnic",), ()), "eid": (("Ethnic",), ()), "puja": (("Ethnic",), ()), "navratri": (("Ethnic",), ()),
+    "holi": (("Casual", "Ethnic"), ()), "festival": (("Ethnic",), ()), "temple": (("Ethnic",), ()),
+    "office": (("Formal", "Smart Casual"), ()), "work": (("Formal", "Smart Casual"), ()),
+    "meeting": (("Formal",), ()), "interview": (("Formal",), ()), "business": (("Formal",), ()),
+    "conference": (("Formal",), ()), "presentation": (("Formal",), ()),
+    "gym": (("Sports",), ()), "workout": (("Sports",), ()), "training": (("Sports",), ()), "running": (("Sports",), ()),
+    "jogging": (("Sports",), ()), "run": (("Sports",), ()), "yoga": (("Sports",), ()), "football": (("Sports",), ()),
+    "tennis": (("Sports",), ()), "cricket": (("Sports",), ()), "hiking": (("Sports", "Casual"), ()),
+    "trek": (("Sports", "Casual"), ()), "marathon": (("Sports",), ()), "exercise": (("Sports",), ()),
+    "party": (("Party", "Casual"), ()), "night out": (("Party", "Casual"), ()), "clubbing": (("Party", "Casual"), ()),
+    "date night": (("Party", "Casual"), ()), "dinner": (("Party", "Casual", "Smart Casual"), ()),
+    "cocktail": (("Party",), ()), "prom": (("Party", "Formal"), ()), "brunch": (("Casual",), ()),
+    "beach": (("Casual",), ("Flip Flops", "Shorts", "Sunglasses", "Swimwear", "Sandals", "Dresses")),
+    "pool": (("Casual",), ("Swimwear", "Flip Flops", "Shorts")), "holiday": (("Casual", "Travel"), ()),
+    "vacation": (("Casual", "Travel"), ()), "travel": (("Travel", "Casual"), ()), "trip": (("Casual", "Travel"), ()),
+    "weekend": (("Casual",), ()), "everyday": (("Casual",), ()), "college": (("Casual",), ()),
+    "school": (("Casual",), ()), "lounging": (("Casual",), ("Lounge Pants", "Lounge Shorts", "Night suits")),
+    "bedtime": ((), ("Night suits", "Nightdress", "Lounge Pants")), "sleep": ((), ("Night suits", "Nightdress")),
+    "winter": ((), ("Jackets", "Sweaters", "Sweatshirts", "Mufflers", "Gloves", "Scarves", "Stoles")),
+    "cold": ((), ("Jackets", "Sweaters", "Sweatshirts", "Mufflers", "Gloves")),
+    "snow": ((), ("Jackets", "Sweaters", "Gloves", "Mufflers")),
+    "rain": ((), ("Rain Jacket", "Umbrellas", "Flip Flops")), "monsoon": ((), ("Rain Jacket", "Umbrellas", "Flip Flops")),
+    "summer": (("Casual",), ()), "hot weather": (("Casual",), ()),
+}
+
+# People the item is for: a stated gender (a filter). Ages and "kids" suggest one (soft).
+PEOPLE: dict[str, tuple[str, ...]] = {
+    "father": ("Men",), "dad": ("Men",), "daddy": ("Men",), "papa": ("Men",), "husband": ("Men",),
+    "hubby": ("Men",), "boyfriend": ("Men",), "bf": ("Men",), "brother": ("Men",), "bro": ("Men",),
+    "grandpa": ("Men",), "grandfather": ("Men",), "uncle": ("Men",), "fiance": ("Men",), "groom": ("Men",),
+    "gentleman": ("Men",), "gentlemen": ("Men",), "guy": ("Men",), "guys": ("Men",), "him": ("Men",),
+    "mother": ("Women",), "mom": ("Women",), "mum": ("Women",), "mummy": ("Women",), "mama": ("Women",),
+    "wife": ("Women",), "missus": ("Women",), "girlfriend": ("Women",), "gf": ("Women",), "sister": ("Women",),
+    "sis": ("Women",), "grandma": ("Women",), "grandmother": ("Women",), "aunt": ("Women",), "auntie": ("Women",),
+    "fiancee": ("Women",), "bride": ("Women",), "her": ("Women",), "lady": ("Women",), "ladies": ("Women",),
+    "son": ("Boys",), "nephew": ("Boys",), "grandson": ("Boys",), "schoolboy": ("Boys",), "teen boy": ("Boys",),
+    "daughter": ("Girls",), "niece": ("Girls",), "granddaughter": ("Girls",), "schoolgirl": ("Girls",),
+    "teen girl": ("Girls",), "toddler": ("Boys", "Girls"), "kids": ("Boys", "Girls"), "kid": ("Boys", "Girls"),
+    "children": ("Boys", "Girls"), "child": ("Boys", "Girls"), "baby": ("Boys", "Girls"),
+    "unisex": ("Unisex",), "anyone": ("Unisex",),
+}
+# "I'm a man", "as a woman": the shopper says who they are.
+SELF_WORDS: dict[str, tuple[str, ...]] = {
+    "man": ("Men",), "guy": ("Men",), "male": ("Men",), "dude": ("Men",), "bloke": ("Men",),
+    "woman": ("Women",), "girl": ("Women",), "female": ("Women",), "lady": ("Women",),
+}
+# Below this age a person is a child (Boys/Girls in the catalog), from it an adult.
+ADULT_AGE = 14
+
+# What goes with what: a worn item -> kinds of item that complete the outfit.
+COMPLEMENTS: dict[str, tuple[str, ...]] = {
+    "Tshirts": ("Jeans", "Shorts", "Track Pants", "Casual Shoes"), "Shirts": ("Trousers", "Jeans", "Formal Shoes", "Ties",
+                                                                             "Belts"),
+    "Tops": ("Jeans", "Skirts", "Leggings", "Shorts", "Flats"), "Kurtas": ("Churidar", "Salwar", "Patiala", "Leggings",
+                                                                         "Sandals"),
+    "Kurtis": ("Leggings", "Churidar", "Jeans", "Flats"), "Tunics": ("Leggings", "Jeggings", "Jeans", "Flats"),
+    "Jeans": ("Tshirts", "Shirts", "Tops", "Casual Shoes", "Belts"), "Trousers": ("Shirts", "Formal Shoes", "Belts"),
+    "Shorts": ("Tshirts", "Flip Flops", "Casual Shoes"), "Skirts": ("Tops", "Heels", "Flats"),
+    "Track Pants": ("Tshirts", "Sports Shoes", "Sweatshirts"), "Leggings": ("Kurtis", "Tunics", "Tops"),
+    "Dresses": ("Heels", "Flats", "Clutches", "Handbags", "Earrings", "Sandals"),
+    "Sarees": ("Heels", "Clutches", "Earrings", "Bangle", "Sandals"), "Jackets": ("Tshirts", "Jeans", "Casual Shoes"),
+    "Sweaters": ("Jeans", "Trousers", "Shirts"), "Sweatshirts": ("Track Pants", "Jeans", "Sports Shoes"),
+    "Blazers": ("Shirts", "Trousers", "Formal Shoes", "Ties"), "Casual Shoes": ("Jeans", "Tshirts", "Socks"),
+    "Sports Shoes": ("Track Pants", "Tshirts", "Socks", "Shorts"), "Formal Shoes": ("Trousers", "Shirts", "Belts", "Socks"),
+    "Heels": ("Dresses", "Clutches", "Handbags", "Tops"), "Flats": ("Dresses", "Tops", "Kurtis", "Handbags"),
+    "Sandals": ("Dresses", "Tops", "Shorts"), "Flip Flops": ("Shorts", "Tshirts"), "Handbags": ("Dresses", "Heels",
+                                                                                                "Tops"),
+    "Clutches": ("Dresses", "Heels", "Sarees", "Earrings"), "Watches": ("Shirts", "Belts", "Wallets"),
+    "Belts": ("Jeans", "Trousers"), "Ties": ("Shirts", "Blazers", "Cufflinks"), "Sunglasses": ("Tshirts", "Caps",
+                                                                                               "Shorts"),
+}

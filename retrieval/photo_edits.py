@@ -1,0 +1,72 @@
+"""Composed edits that need to know what the photo shows: "same thing, deeper colour" (the
+photo's colour, moved), "something to wear with this" (what completes the photo's item),
+"close to this but less pricey" (below what such items cost), and a type change that keeps
+the look ("the same look as boots": the photo's colour, preferred). The photo is read from
+its nearest catalog neighbours and, with a tuned tower, the tower's own attribute heads."""
+
+from __future__ import annotations
+
+import statistics
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+from retrieval.concepts import COMPLEMENTS
+from retrieval.filters import ProductFilter
+from retrieval.query_parser import ParsedQuery
+from retrieval.vocabulary import Vocabulary
+
+
+@dataclass(frozen=True)
+class PhotoLook:
+    """The photo's likeliest colour, type and gender, and what its neighbours of that type cost."""
+
+    colour: str | None = None
+    article_type: str | None = None
+    gender: str | None = None
+    price: float | None = None
+
+
+def needs_photo(parsed: ParsedQuery) -> bool:
+    return bool(parsed.relative_colour or parsed.complement or parsed.relative_price
+                or (parsed.filter.article_types and not parsed.filter.colours))
+
+
+def photo_look(neighbours: list, reading: dict | None) -> PhotoLook:
+    """``neighbours``: StoredMatch list, nearest first; ``reading``: attribute -> {value: p}."""
+    def vote(attr: str) -> str | None:
+        if reading and reading.get(attr):
+            return max(reading[attr].items(), key=lambda kv: kv[1])[0]
+        tally: dict[str, float] = defaultdict(float)
+        for m in neighbours:
+            if (v := getattr(m.product, attr)) is not None:
+                tally[v] += max(m.similarity, 1e-3)
+        return max(tally.items(), key=lambda kv: kv[1])[0] if tally else None
+
+    kind = vote("article_type")
+    prices = [m.product.price for m in neighbours if m.product.price is not None and m.product.article_type == kind]
+    return PhotoLook(vote("base_colour"), kind, vote("gender"), statistics.median(prices) if prices else None)
+
+
+def edit_from_photo(parsed: ParsedQuery, base: ProductFilter, look: PhotoLook, vocab: Vocabulary,
+                    shift: Callable[[tuple[str, ...], str], tuple[str, ...]] | None) -> tuple[ProductFilter, ProductFilter]:
+    """The filter (and soft preferences) of a composed request once the photo is read."""
+    filt, soft = base, ProductFilter()
+    stated = parsed.filter
+    if parsed.relative_colour and not stated.colours and look.colour and shift is not None:
+        moved = shift((look.colour,), parsed.relative_colour)
+        if moved:
+            filt = replace(filt, colours=moved)
+    if parsed.complement and look.article_type and not stated.article_types:
+        goes_with = tuple(t for t in COMPLEMENTS.get(look.article_type, ()) if t in vocab.article_types)
+        if goes_with:
+            filt = replace(filt, article_types=goes_with)
+        if not filt.genders and look.gender:
+            filt = replace(filt, genders=tuple(g for g in (look.gender, "Unisex") if g in vocab.genders))
+    if parsed.relative_price == "lower" and look.price is not None and filt.max_price is None:
+        filt = replace(filt, max_price=round(max(look.price - 0.01, 0.0), 2))
+    elif parsed.relative_price == "higher" and look.price is not None and filt.min_price is None:
+        filt = replace(filt, min_price=round(look.price + 0.01, 2))
+    if stated.article_types and not stated.colours and not parsed.relative_colour and look.colour:
+        soft = ProductFilter(colours=(look.colour,))  # the same look as another kind of item
+    return filt, soft

@@ -1,0 +1,34 @@
+"""Soft preferences and orderings over candidates that already meet the filters: what was
+inferred (an occasion's usage, an age's gender) moves products up, never out; "the cheapest"
+orders the best candidates by price. Pure over hits."""
+
+from __future__ import annotations
+
+from dataclasses import fields
+
+from retrieval.filters import FACET_FIELDS, ProductFilter
+
+SOFT_WEIGHT = 0.15  # score units a product gains when it has every preferred facet
+SORT_POOL = 30  # "the cheapest": the price order of the best this many candidates
+
+
+def soft_facets(soft: ProductFilter) -> dict[str, tuple[str, ...]]:
+    """Product attribute -> preferred values, for the facets ``soft`` names."""
+    return {FACET_FIELDS[f.name]: getattr(soft, f.name) for f in fields(soft)
+            if f.name in FACET_FIELDS and getattr(soft, f.name)}
+
+
+def prefer(hits: list, soft: ProductFilter | None, sort: str | None, k: int, weight: float = SOFT_WEIGHT) -> list:
+    """``hits`` (with ``.product`` and ``.score``) re-ordered by the soft preferences, then,
+    with ``sort="price"``, the best ``SORT_POOL`` of them cheapest first; the first ``k``."""
+    wanted = soft_facets(soft) if soft is not None else {}
+    if wanted:
+        def boosted(h) -> float:
+            met = sum(getattr(h.product, attr) in values for attr, values in wanted.items())
+            return h.score + weight * met / len(wanted)
+
+        hits = sorted(hits, key=boosted, reverse=True)
+    if sort == "price":
+        pool = hits[:SORT_POOL]
+        hits = sorted(pool, key=lambda h: (h.product.price is None, h.product.price or 0.0)) + hits[SORT_POOL:]
+    return hits[:k]

@@ -1,0 +1,301 @@
+"""Read a shopper's words onto the catalog's facets, with graded confidence.
+
+:class:`RequestReader` has the query parser's interface (``parse(text) -> ParsedQuery``,
+``vocab``), so every entry point that searches reads requests the same way. On top of the
+catalog's own names it reads, in order:
+
+1. number words and price phrases: "no more than thirty dollars", "around 40 give or take",
+   "between 15 and 25", "the cheapest", "money is no object", "less pricey";
+2. phrases from the tables (:mod:`retrieval.vocabulary`, :mod:`retrieval.concepts`): other
+   words for types, colour words placed in CIELAB (:mod:`retrieval.colours`), people, ages,
+   occasions; negations in free form ("anything but brown", "she hates pink");
+3. typos and spacing by fuzzy matching (rapidfuzz) of what is left: "sneekers", "t shrt";
+4. with an embedding function, a word no table has ("cardigan", "windbreaker") by its
+   similarity to the catalog's type names.
+
+What the shopper stated becomes ``filter``; what is only inferred (an occasion's usage, an
+age's gender, a type guessed by embedding) becomes ``soft``, a ranking preference. Words it
+cannot map stay in ``semantic_text`` for the ranking. Pure over its tables; no store.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+from rapidfuzz import fuzz, process
+
+from retrieval.colours import ColourSpace
+from retrieval.concepts import ADULT_AGE, OCCASIONS, PEOPLE, SELF_WORDS, TYPE_WORDS, USAGE_WORDS
+from retrieval.filters import ProductFilter
+from retrieval.prices import read_prices, words_to_numbers
+from retrieval.query_parser import ParsedQuery, check_query_text, phrase_forms
+from retrieval.vocabulary import COLOUR_SYNONYMS, GENDER_SYNONYMS, TYPE_SYNONYMS, Vocabulary
+
+logger = logging.getLogger(__name__)
+
+EmbedFn = Callable[[Sequence[str]], np.ndarray]
+FACETS = ("article_types", "colours", "genders", "usages")
+PRONOUNS = {"her": ("Women",), "she": ("Women",), "hers": ("Women",), "him": ("Men",), "he": ("Men",),
+            "his": ("Men",)}
+STYLE = {"dressy": ("Formal", "Party"), "dressier": ("Formal", "Party"), "dressed up": ("Formal", "Party"),
+         "fancy": ("Party", "Formal"), "classy": ("Formal", "Party"), "elegant": ("Formal", "Party"),
+         "smarter": ("Formal", "Smart Casual"), "more formal": ("Formal",), "less formal": ("Casual",),
+         "more casual": ("Casual",), "relaxed": ("Casual",), "laid back": ("Casual",), "sportier": ("Sports",)}
+RELATIVE_COLOUR = {"darker": "darker", "deeper": "deeper", "richer": "deeper", "lighter": "lighter",
+                   "paler": "lighter", "pale": "lighter", "softer": "muted", "brighter": "brighter",
+                   "bolder": "brighter", "more vibrant": "brighter", "pastel": "pastel", "pastels": "pastel",
+                   "muted": "muted", "not so loud": "muted", "less loud": "muted", "less flashy": "muted",
+                   "toned down": "muted", "subtler": "muted", "more subtle": "muted"}
+NEGATION = re.compile(r"\b(?:not|no|never|except|without|but not|anything but|everything but|nothing|avoid|hates?|"
+                      r"dislikes?|don ?t (?:like|want)|doesn ?t (?:like|want)|no more|sick of|tired of|other than|"
+                      r"instead of|rather than|anything except|can ?t stand|allergic to)\b")
+COMPLEMENT = re.compile(r"\b(?:goes? with|go with|wear with|to wear with|pair with|pairs? well|match(?:es)? with|"
+                        r"to match|matching|complete the (?:look|outfit)|complements?|team with|style with)\b")
+SELF = re.compile(r"\b(?:i ?m|i am|im|as|being) (?:a |an )?(man|guy|male|dude|bloke|woman|girl|female|lady)\b")
+AGE = re.compile(r"\b(\d{1,2})[ -]?(?:years?|yrs?|yr|y)[ -]?old\b|\b(\d{1,2}) ?yo\b|\baged? (\d{1,2})\b")
+GENERIC = ("clothes", "outfit", "wear", "item", "thing", "gift", "style", "fashion", "fabric", "cotton", "leather",
+           "denim", "silk", "wool", "comfortable", "stylish", "cute", "nice", "warm", "colour", "size", "party", "office")
+FUZZY_SKIP = set("""hate hates hated love loves likes wants needs about again also another anything around back best better bigger black brand bright cheap
+cheaper cheapest classic clean color colour comfy comfortable could cute dark deep different dress dressy easy
+either else enough even every fancy fine first found going good great have having here into just kind large later
+least less light like little long looking lovely maybe more most much nice nicer only other others pair please
+plain pretty quite really same second shade show simple since size small smart some something soft sort still
+style such summer sure than thanks that their them then there these thing things think third this those very want
+wear wearing what when where which while with without would year years your""".split())
+_STOP = set("""a an the and or but for with of in on to me my i im i'm want wanted need needs looking look show
+find get some something anything any please can could would you have has do does is are it its this that these
+those one ones more less like similar than then now also again just only maybe really very instead rather other
+another them what which how about there here from by at as so too be been being got gonna wanna some thing
+hmm ok okay yes no thanks thank great nice cool sure well actually perhaps kind sort of bit little lot she he
+her him his hers they their we us hate hates hated love loves dont doesnt don doesn t not never anything but
+everything except without avoid please pls plz""".split())
+
+
+@dataclass(frozen=True)
+class _Entry:
+    facet: str  # a ProductFilter field, or "soft:<field>", "style", "relative"
+    values: tuple[str, ...]
+    confidence: float = 1.0
+
+
+@dataclass
+class _Reading:
+    hard: dict[str, list[str]] = field(default_factory=lambda: {f: [] for f in FACETS})
+    soft: dict[str, list[str]] = field(default_factory=lambda: {f: [] for f in FACETS})
+    excluded: list[str] = field(default_factory=list)
+    phrases: dict[str, list[str]] = field(default_factory=dict)
+    confidence: dict[str, float] = field(default_factory=dict)
+    pronoun_genders: list[str] = field(default_factory=list)
+    relative_colour: str | None = None
+
+    def add(self, facet: str, values, phrase: str, confidence: float = 1.0, soft: bool = False) -> None:
+        target = self.soft if soft else self.hard
+        target[facet].extend(v for v in values if v not in target[facet])
+        self.phrases.setdefault(facet, []).append(phrase)
+        key = f"soft:{facet}" if soft else facet
+        self.confidence[key] = min(self.confidence.get(key, 1.0), confidence)
+
+
+class RequestReader:
+    """Reads requests against one catalog :class:`Vocabulary`. Build once, parse many."""
+
+    def __init__(self, vocab: Vocabulary, embed: EmbedFn | None = None, *, fuzzy_cutoff: float = 80.0,
+                 embed_soft: float = 0.5, embed_margin: float = 0.05):
+        self.vocab = vocab
+        self.colours = ColourSpace(vocab.colours)
+        self.fuzzy_cutoff, self.embed_soft, self.embed_margin = fuzzy_cutoff, embed_soft, embed_margin
+        self._table = self._build_table()
+        alternation = "|".join(re.escape(p) for p in sorted(self._table, key=len, reverse=True)) or r"(?!x)x"
+        self._pattern = re.compile(rf"(?<![a-z0-9])({alternation})(?![a-z0-9])")
+        self._fuzzy_choices = {p: p.replace(" ", "") for p, e in self._table.items()
+                               if e.facet in ("article_types", "colours") and len(p.replace(" ", "")) >= 4}
+        self._embed = embed
+        self._type_vecs = self._generic_vecs = None
+        if embed is not None and vocab.article_types:
+            self._type_vecs = _unit(embed([t.lower() for t in vocab.article_types]))
+            self._generic_vecs = _unit(embed(list(GENERIC)))
+
+    # --- the table of phrases -----------------------------------------------------------
+    def _build_table(self) -> dict[str, _Entry]:
+        v, table = self.vocab, {}
+
+        def add(phrase: str, facet: str, values, forms: bool = True) -> None:
+            field_ = facet.split(":")[-1]
+            present = tuple(x for x in values if x in getattr(v, field_, ())) if field_ in FACETS else tuple(values)
+            if not present:
+                return
+            for form in (phrase_forms(phrase) if forms else {normalise(phrase)}):
+                table.setdefault(form, _Entry(facet, present))
+
+        for facet in FACETS:  # the catalog's own names win
+            for value in getattr(v, facet):
+                add(value, facet, (value,))
+        for phrase, values in {**TYPE_SYNONYMS, **TYPE_WORDS}.items():
+            add(phrase, "article_types", values)
+        for phrase, values in COLOUR_SYNONYMS.items():
+            add(phrase, "colours", values)
+        for word in self.colours.words():
+            add(word, "colours", self.colours.of_word(word))
+        for phrase, values in {**GENDER_SYNONYMS, **PEOPLE}.items():
+            if phrase not in PRONOUNS:
+                add(phrase, "genders", values, forms=False)
+        for phrase, values in USAGE_WORDS.items():
+            add(phrase, "usages", values, forms=False)
+        for phrase in OCCASIONS:
+            table.setdefault(normalise(phrase), _Entry("occasion", (phrase,)))
+        for phrase, values in STYLE.items():
+            add(phrase, "soft:usages", values, forms=False)
+        for phrase, direction in RELATIVE_COLOUR.items():
+            table.setdefault(normalise(phrase), _Entry("relative", (direction,)))
+        return table
+
+    # --- parse ------------------------------------------------------------------------
+    def parse(self, text: str) -> ParsedQuery:
+        check_query_text(text)
+        norm = words_to_numbers(normalise(text))
+        prices = read_prices(norm)
+        rest = prices.rest
+        reading = _Reading()
+        covered = self._read_phrases(rest, reading)
+        self._read_people(rest, reading)
+        leftover = [w for i, w in _tokens(rest) if not any(a <= i < b for a, b in covered)]
+        leftover = self._read_fuzzy(leftover, reading)
+        self._read_by_embedding(leftover, reading)
+        return self._result(text, norm, prices, reading, leftover)
+
+    def _read_phrases(self, text: str, reading: _Reading) -> list[tuple[int, int]]:
+        covered = []
+        for m in self._pattern.finditer(text + " "):
+            phrase = m.group(1)
+            entry = self._table[phrase]
+            covered.append((m.start(), m.end()))
+            if entry.facet == "relative":
+                reading.relative_colour = entry.values[0]
+                reading.phrases.setdefault("relative", []).append(phrase)
+            elif entry.facet == "colours" and NEGATION.search(_window_before(text, m.start())):
+                reading.excluded.extend(x for x in entry.values if x not in reading.excluded)
+                reading.phrases.setdefault("exclude_colours", []).append(phrase)
+            elif entry.facet == "occasion":
+                usages, types = OCCASIONS[entry.values[0]]
+                reading.add("usages", [u for u in usages if u in self.vocab.usages], phrase, soft=True)
+                reading.add("article_types", [t for t in types if t in self.vocab.article_types], phrase, soft=True)
+            elif entry.facet.startswith("soft:"):
+                reading.add(entry.facet[5:], entry.values, phrase.strip(), soft=True)
+            else:
+                reading.add(entry.facet, entry.values, phrase)
+        for m in re.finditer(r"(?<![a-z0-9])(her|she|hers|him|he|his)(?![a-z0-9])", text):
+            reading.pronoun_genders.extend(PRONOUNS[m.group(1)])
+        return covered
+
+    def _read_people(self, text: str, reading: _Reading) -> None:
+        if m := SELF.search(text):
+            reading.add("genders", SELF_WORDS[m.group(1)], m.group(0))
+        if m := AGE.search(text):
+            age = int(next(g for g in m.groups() if g))
+            if age < ADULT_AGE and not set(reading.hard["genders"]) & {"Boys", "Girls"}:
+                kids = [g for g in ("Boys", "Girls") if g in self.vocab.genders]
+                reading.add("genders", kids, m.group(0), soft=True)
+                reading.hard["genders"] = [g for g in reading.hard["genders"] if g in kids]
+
+    def _read_fuzzy(self, words: list[str], reading: _Reading) -> list[str]:
+        """Typos and spacing: each left word, and each pair of neighbours joined ("back pack"),
+        against the type and colour phrases; same first letter, length >= 4."""
+        left, i = [], 0
+        while i < len(words):
+            pair = words[i] + words[i + 1] if i + 1 < len(words) else None
+            for cand, span in ((pair, 2), (words[i], 1)):
+                if cand and self._fuzzy_one(cand, " ".join(words[i:i + span]), reading):
+                    i += span
+                    break
+            else:
+                left.append(words[i])
+                i += 1
+        return left
+
+    def _fuzzy_one(self, word: str, shown: str, reading: _Reading) -> bool:
+        if len(word) < 4 or word in FUZZY_SKIP or word in _STOP or word.isdigit():
+            return False
+        found = process.extractOne(word, self._fuzzy_choices, scorer=fuzz.ratio, score_cutoff=self.fuzzy_cutoff)
+        if found is None or found[0][0] != word[0] or abs(len(found[0]) - len(word)) > 2:
+            return False
+        entry = self._table[found[2]]
+        if entry.facet == "colours" and NEGATION.search(shown):
+            return False
+        reading.add(entry.facet, entry.values, shown, confidence=found[1] / 100)
+        return True
+
+    def _read_by_embedding(self, words: list[str], reading: _Reading) -> None:
+        """A word no table has, when no type was read: the nearest catalog type names, as a soft
+        preference only (single words embed noisily: measured, "outfit" is nearer Dresses than
+        "cardigan" is to Sweaters), and only when the word is nearer a type than generic words."""
+        content = [w for w in words if w not in _STOP and w not in FUZZY_SKIP and len(w) > 3 and not w.isdigit()]
+        if self._type_vecs is None or reading.hard["article_types"] or reading.soft["article_types"] or not content:
+            return
+        vecs = _unit(self._embed(content))
+        sims = vecs @ self._type_vecs.T
+        margin = sims.max(1) - (vecs @ self._generic_vecs.T).max(1)
+        word_i = int(np.argmax(np.where(margin >= self.embed_margin, sims.max(1), -1)))
+        best = float(sims[word_i].max())
+        if best < self.embed_soft or margin[word_i] < self.embed_margin:
+            return
+        near = [self.vocab.article_types[j] for j in np.argsort(-sims[word_i])[:2] if sims[word_i, j] >= best - 0.03]
+        reading.add("article_types", near, content[word_i], confidence=best, soft=True)
+
+    # --- the result -------------------------------------------------------------------
+    def _result(self, text: str, norm: str, prices, reading: _Reading, leftover: list[str]) -> ParsedQuery:
+        hard, soft = reading.hard, reading.soft
+        if not hard["genders"] and reading.pronoun_genders and not soft["genders"]:
+            hard["genders"] = [g for g in dict.fromkeys(reading.pronoun_genders) if g in self.vocab.genders]
+        excluded = tuple(c for c in reading.excluded if c not in hard["colours"])
+        filt = ProductFilter(colours=tuple(hard["colours"]), article_types=tuple(hard["article_types"]),
+                             genders=tuple(hard["genders"]), usages=tuple(hard["usages"]),
+                             min_price=prices.min_price, max_price=prices.max_price, exclude_colours=excluded)
+        soft_filter = ProductFilter(**{f: tuple(x for x in soft[f] if x not in hard[f]) for f in FACETS
+                                       if not hard[f]})
+        words = tuple(dict.fromkeys(w for w in leftover if w not in _STOP and len(w) > 2 and not w.isdigit()))
+        semantic = " ".join([*filt.colours, *words, *filt.article_types, *soft_filter.article_types, *filt.usages,
+                             *soft_filter.usages, *filt.genders]) or "product"
+        matched = {k: tuple(v) for k, v in reading.phrases.items()}
+        if prices.phrases:
+            matched["price"] = tuple(prices.phrases)
+        return ParsedQuery(text=text, filter=filt, semantic_text=semantic, matched=matched, soft=soft_filter,
+                           sort=prices.sort, relative_colour=reading.relative_colour,
+                           relative_price=prices.relative, clear_price=prices.clear,
+                           complement=bool(COMPLEMENT.search(norm)), confidence=dict(reading.confidence),
+                           free_words=words[:8])
+
+    def shift_colours(self, colours: tuple[str, ...], direction: str) -> tuple[str, ...]:
+        """Catalog colours ``direction`` ("darker", "pastel", ...) of ``colours``."""
+        return self.colours.shifted(colours, direction)
+
+
+def normalise(text: str) -> str:
+    """Lower case, apostrophes dropped ("men's" -> "mens"), "t-shirt" -> "tshirt", punctuation as spaces."""
+    text = text.lower().replace("’", "'").replace("'s ", "s ").replace("'", " ")
+    text = re.sub(r"t-shirts?", lambda m: "tshirts" if m.group(0).endswith("s") else "tshirt", text)
+    text = re.sub(r"(?<=[a-z])-(?=[a-z])", " ", text)
+    text = re.sub(r"[^a-z0-9$.<>=\- ]+", " ", text)
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def _unit(vecs) -> np.ndarray:
+    vecs = np.asarray(vecs, np.float32)
+    return vecs / (np.linalg.norm(vecs, axis=1, keepdims=True) + 1e-8)
+
+
+def _tokens(text: str) -> list[tuple[int, str]]:
+    return [(m.start(), m.group(0)) for m in re.finditer(r"[a-z0-9$.]+", text)]
+
+
+def _window_before(text: str, start: int, words: int = 4) -> str:
+    """The few words before a colour, up to a clause boundary ("not black, but white")."""
+    head = re.sub(r"\b(anything|everything|all|but) (but|not)\b", r"\1_\2", text[:start])
+    before = [w.replace("_", " ") if "_" in w else w for w in head.split()[-words:]]
+    for stop in ("but", "and", "just", "only", "prefer", "preferably", "rather"):
+        if stop in before:
+            before = before[len(before) - before[::-1].index(stop):]
+    return " ".join(before)
