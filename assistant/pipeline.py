@@ -29,7 +29,7 @@ from adapters.output.adaptor import detect_mode
 from assistant.dialogue import Clarification, Constraints, Interpretation, interpret, resolve_reference, strip_injection
 from assistant.explain import matches_for
 from assistant.imagine import GeneratedPicture
-from assistant.lead import lead_sentence
+from assistant.lead import lead_sentence, request_phrase
 from assistant.policy import clarification, relaxations, rerank
 from assistant.replies import Reply, ShownProduct
 from assistant.shop import Shop, card
@@ -76,7 +76,7 @@ class RankedHit:
 class Request:
     """The snapshot a turn is explained against, taken when the products were found."""
 
-    said: str  # the shopper's words ("(a photo)" for a photo alone)
+    said: str  # the request in force, in words ("red tshirts for men under $30")
     constraints: Constraints  # as searched (the loosened filter when nothing matched)
     asked: ProductFilter  # the shopper's own filters
     image_ref: str | None  # how the picture of reference is named ("your photo")
@@ -131,17 +131,17 @@ def run_turn(shop: Shop, stages: Stages, state: SessionState, user: UserProfile 
                    error="empty message")
     if understood.interp.command == "reset":
         return say(SessionState(turn=1), "Starting over: what are you looking for?")
-    return search_turn(shop, stages, understood, user, incoming.text or "(a photo)")
+    return search_turn(shop, stages, understood, user)
 
 
 def refresh_turn(shop: Shop, stages: Stages, state: SessionState, user: UserProfile | None) -> Draft:
     """Search again with the request in force (after a filter was edited, or feedback given)."""
     state = replace(state, turn=state.turn + 1)
     understood = Understanding(Interpretation("search", state.constraints), state)
-    return search_turn(shop, stages, understood, user, state.constraints.query_text() or "(a photo)")
+    return search_turn(shop, stages, understood, user)
 
 
-def search_turn(shop: Shop, stages: Stages, understood: Understanding, user: UserProfile | None, said: str) -> Draft:
+def search_turn(shop: Shop, stages: Stages, understood: Understanding, user: UserProfile | None) -> Draft:
     state = understood.state
     answered_skip = understood.interp.command == "skip" and state.pending is not None
     if state.constraints.query_text() is None and state.reference is None:
@@ -154,8 +154,9 @@ def search_turn(shop: Shop, stages: Stages, understood: Understanding, user: Use
         state = replace(state, pending=question, asked_this_subject=True)
         return say(state, question.question, clarification=question)
     ranked = stages.rerank(shop, state, user, found)[: shop.cfg.shown]
-    request = Request(said, replace(state.constraints, filter=found.used), state.constraints.filter,
-                      state.reference.label if state.reference is not None else None)
+    image_ref = state.reference.label if state.reference is not None else None
+    request = Request(request_phrase(state.constraints, image_ref), replace(state.constraints, filter=found.used),
+                      state.constraints.filter, image_ref)
     shown = stages.explain(shop, request, ranked)
     return stages.reply(state, request, shown, found, understood.interp)
 
@@ -186,8 +187,9 @@ def read_message(shop: Shop, text: str | None, image: ImageSource | None) -> Inc
 def understand(shop: Shop, state: SessionState, incoming: Incoming) -> Understanding:
     """What the message changes (:func:`dialogue.interpret`, reading words with the shop's
     request reader): the request's facets, the picture of reference, the subject."""
+    photo_in_force = state.reference is not None and state.reference.kind == "photo"
     interp = interpret(incoming.text, state.constraints, list(state.shown), shop.search.parser,
-                       has_image=incoming.image is not None)
+                       has_image=incoming.image is not None, photo_in_force=photo_in_force)
     if interp.command in ("empty", "reset"):
         return Understanding(interp, state)
     reference, focus, asked = state.reference, state.focus, state.asked_this_subject
@@ -229,12 +231,12 @@ def retrieve(shop: Shop, state: SessionState) -> Candidates:
     query = c.query_text()
     image = state.reference.image if state.reference is not None else None
     exclude = tuple(state.disliked_ids)
-    hits = shop.retrieve(query, image, c.filter, exclude, c.soft, c.sort)
+    hits = shop.retrieve(query, image, c.filter, exclude, c.soft, c.sort, c.edits)
     if hits:
         return Candidates(hits, None, c.filter)
     for looser, how in relaxations(c.filter):
         loose_query = Constraints(looser, c.words).query_text() if query else None
-        hits = shop.retrieve(loose_query, image, looser, exclude, c.soft, c.sort)
+        hits = shop.retrieve(loose_query, image, looser, exclude, c.soft, c.sort, c.edits)
         if hits:
             return Candidates(hits, f"Nothing matches {c.filter.describe()}; here are the nearest ones {how}.", looser)
     return Candidates([], f"Nothing in the catalog matches {c.filter.describe()}.", c.filter)

@@ -24,6 +24,7 @@ from assistant.policy import PolicyConfig
 from assistant.replies import ShownProduct
 from retrieval.catalog import Product
 from retrieval.filters import ProductFilter, to_where
+from retrieval.photo_edits import Edits
 from retrieval.search import Hit, ProductSearch
 from retrieval.store import ProductStore, facet_counts
 
@@ -89,9 +90,10 @@ class Shop:
         return self.parts.explainer.writer is not None
 
     def retrieve(self, query: str | None, image: Image.Image | None, filt: ProductFilter,
-                 exclude: tuple[str, ...] = (), soft: ProductFilter | None = None, sort: str | None = None) -> list[Hit]:
+                 exclude: tuple[str, ...] = (), soft: ProductFilter | None = None, sort: str | None = None,
+                 edits: Edits | None = None) -> list[Hit]:
         return self.search.run(query, image, filt, k=self.cfg.candidates, exclude_ids=exclude, soft=soft,
-                               sort=sort).hits
+                               sort=sort, edits=edits).hits
 
     def facet_counts(self, filt: ProductFilter, attrs: tuple[str, ...]) -> dict[str, dict[str, int]]:
         """Facet counts of (a sample of up to 1500) products under ``filt``, cached per filter."""

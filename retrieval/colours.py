@@ -97,8 +97,8 @@ class ColourSpace:
         """Catalog colours that are ``direction`` of ``colours`` ("darker" than Red: Maroon,
         Burgundy), never the same ones; () when none is known or nothing lies that way."""
         known = [c for c in colours if c in self.names]
-        if not known:
-            return self.pastels(n + 2) if direction == "pastel" else ()
+        if not known:  # nothing to move from: the catalog's colours that are dark, light, bright, soft...
+            return self.band(direction, n + 3)
         out: list[str] = []
         for colour in known:
             out += [c for c in self._shift_one(colour, direction, n) if c not in out and c not in known]
@@ -128,6 +128,17 @@ class ColourSpace:
             hue_gap = np.abs((hues - np.degrees(np.arctan2(b, a)) + 180) % 360 - 180)
             mask &= (hue_gap < 40) | (all_chroma < 12) if direction == "muted" else hue_gap < 40
         return self.nearest(target, n, mask=mask)
+
+    def band(self, direction: Direction, n: int = 5) -> tuple[str, ...]:
+        """The catalog colours that are simply dark (light, bright, muted, pastel) ones."""
+        if direction == "pastel":
+            return self.pastels(n)
+        L, chroma = self.lab[:, 0], np.hypot(self.lab[:, 1], self.lab[:, 2])
+        key = {"darker": L, "deeper": L - chroma, "lighter": -L, "brighter": -chroma, "muted": chroma}[direction]
+        ok = {"darker": L < 40, "deeper": L < 45, "lighter": L > 75, "brighter": chroma > 55,
+              "muted": chroma < 25}[direction]
+        order = sorted(np.flatnonzero(ok), key=lambda i: key[i])
+        return tuple(self.names[i] for i in order[:n])
 
     def pastels(self, n: int = 4) -> tuple[str, ...]:
         """Light, soft catalog colours (high lightness, low but visible chroma)."""

@@ -27,9 +27,26 @@ class PhotoLook:
     price: float | None = None
 
 
-def needs_photo(parsed: ParsedQuery) -> bool:
-    return bool(parsed.relative_colour or parsed.complement or parsed.relative_price
-                or (parsed.filter.article_types and not parsed.filter.colours))
+@dataclass(frozen=True)
+class Edits:
+    """What a message asks of the photo: move its colour, complete it, undercut its price."""
+
+    relative_colour: str | None = None
+    complement: bool = False
+    relative_price: str | None = None
+
+    @classmethod
+    def of(cls, parsed: ParsedQuery | None) -> "Edits":
+        if parsed is None:
+            return cls()
+        return cls(parsed.relative_colour, parsed.complement, parsed.relative_price)
+
+    def any(self) -> bool:
+        return bool(self.relative_colour or self.complement or self.relative_price)
+
+
+def needs_photo(stated: ProductFilter, edits: Edits) -> bool:
+    return edits.any() or bool(stated.article_types and not stated.colours)
 
 
 def photo_look(neighbours: list, reading: dict | None) -> PhotoLook:
@@ -48,25 +65,25 @@ def photo_look(neighbours: list, reading: dict | None) -> PhotoLook:
     return PhotoLook(vote("base_colour"), kind, vote("gender"), statistics.median(prices) if prices else None)
 
 
-def edit_from_photo(parsed: ParsedQuery, base: ProductFilter, look: PhotoLook, vocab: Vocabulary,
+def edit_from_photo(edits: Edits, base: ProductFilter, look: PhotoLook, vocab: Vocabulary,
                     shift: Callable[[tuple[str, ...], str], tuple[str, ...]] | None) -> tuple[ProductFilter, ProductFilter]:
-    """The filter (and soft preferences) of a composed request once the photo is read."""
-    filt, soft = base, ProductFilter()
-    stated = parsed.filter
-    if parsed.relative_colour and not stated.colours and look.colour and shift is not None:
-        moved = shift((look.colour,), parsed.relative_colour)
+    """The filter (and soft preferences) of a composed request once the photo is read;
+    ``base``: what the words state."""
+    filt, soft, stated = base, ProductFilter(), base
+    if edits.relative_colour and not stated.colours and look.colour and shift is not None:
+        moved = shift((look.colour,), edits.relative_colour)
         if moved:
             filt = replace(filt, colours=moved)
-    if parsed.complement and look.article_type and not stated.article_types:
+    if edits.complement and look.article_type and not stated.article_types:
         goes_with = tuple(t for t in COMPLEMENTS.get(look.article_type, ()) if t in vocab.article_types)
         if goes_with:
             filt = replace(filt, article_types=goes_with)
         if not filt.genders and look.gender:
             filt = replace(filt, genders=tuple(g for g in (look.gender, "Unisex") if g in vocab.genders))
-    if parsed.relative_price == "lower" and look.price is not None and filt.max_price is None:
+    if edits.relative_price == "lower" and look.price is not None and filt.max_price is None:
         filt = replace(filt, max_price=round(max(look.price - 0.01, 0.0), 2))
-    elif parsed.relative_price == "higher" and look.price is not None and filt.min_price is None:
+    elif edits.relative_price == "higher" and look.price is not None and filt.min_price is None:
         filt = replace(filt, min_price=round(look.price + 0.01, 2))
-    if stated.article_types and not stated.colours and not parsed.relative_colour and look.colour:
+    if stated.article_types and not stated.colours and not edits.relative_colour and look.colour:
         soft = ProductFilter(colours=(look.colour,))  # the same look as another kind of item
     return filt, soft

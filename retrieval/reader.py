@@ -33,7 +33,7 @@ from retrieval.concepts import ADULT_AGE, OCCASIONS, PEOPLE, SELF_WORDS, TYPE_WO
 from retrieval.filters import ProductFilter
 from retrieval.prices import read_prices, words_to_numbers
 from retrieval.query_parser import ParsedQuery, check_query_text, phrase_forms
-from retrieval.vocabulary import COLOUR_SYNONYMS, GENDER_SYNONYMS, TYPE_SYNONYMS, Vocabulary
+from retrieval.vocabulary import COLOUR_SYNONYMS, FILLER_WORDS, GENDER_SYNONYMS, TYPE_SYNONYMS, Vocabulary
 
 logger = logging.getLogger(__name__)
 
@@ -66,13 +66,6 @@ least less light like little long looking lovely maybe more most much nice nicer
 plain pretty quite really same second shade show simple since size small smart some something soft sort still
 style such summer sure than thanks that their them then there these thing things think third this those very want
 wear wearing what when where which while with without would year years your""".split())
-_STOP = set("""a an the and or but for with of in on to me my i im i'm want wanted need needs looking look show
-find get some something anything any please can could would you have has do does is are it its this that these
-those one ones more less like similar than then now also again just only maybe really very instead rather other
-another them what which how about there here from by at as so too be been being got gonna wanna some thing
-hmm ok okay yes no thanks thank great nice cool sure well actually perhaps kind sort of bit little lot she he
-her him his hers they their we us hate hates hated love loves dont doesnt don doesn t not never anything but
-everything except without avoid please pls plz""".split())
 
 
 @dataclass(frozen=True)
@@ -217,7 +210,7 @@ class RequestReader:
         return left
 
     def _fuzzy_one(self, word: str, shown: str, reading: _Reading) -> bool:
-        if len(word) < 4 or word in FUZZY_SKIP or word in _STOP or word.isdigit():
+        if len(word) < 4 or word in FUZZY_SKIP or word in FILLER_WORDS or word.isdigit():
             return False
         found = process.extractOne(word, self._fuzzy_choices, scorer=fuzz.ratio, score_cutoff=self.fuzzy_cutoff)
         if found is None or found[0][0] != word[0] or abs(len(found[0]) - len(word)) > 2:
@@ -232,7 +225,7 @@ class RequestReader:
         """A word no table has, when no type was read: the nearest catalog type names, as a soft
         preference only (single words embed noisily: measured, "outfit" is nearer Dresses than
         "cardigan" is to Sweaters), and only when the word is nearer a type than generic words."""
-        content = [w for w in words if w not in _STOP and w not in FUZZY_SKIP and len(w) > 3 and not w.isdigit()]
+        content = [w for w in words if w not in FILLER_WORDS and w not in FUZZY_SKIP and len(w) > 3 and not w.isdigit()]
         if self._type_vecs is None or reading.hard["article_types"] or reading.soft["article_types"] or not content:
             return
         vecs = _unit(self._embed(content))
@@ -256,7 +249,7 @@ class RequestReader:
                              min_price=prices.min_price, max_price=prices.max_price, exclude_colours=excluded)
         soft_filter = ProductFilter(**{f: tuple(x for x in soft[f] if x not in hard[f]) for f in FACETS
                                        if not hard[f]})
-        words = tuple(dict.fromkeys(w for w in leftover if w not in _STOP and len(w) > 2 and not w.isdigit()))
+        words = tuple(dict.fromkeys(w for w in leftover if w not in FILLER_WORDS and len(w) > 2 and not w.isdigit()))
         semantic = " ".join([*filt.colours, *words, *filt.article_types, *soft_filter.article_types, *filt.usages,
                              *soft_filter.usages, *filt.genders]) or "product"
         matched = {k: tuple(v) for k, v in reading.phrases.items()}

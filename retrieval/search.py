@@ -25,7 +25,7 @@ from PIL import Image
 
 from retrieval.catalog import Product
 from retrieval.filters import ProductFilter, to_where
-from retrieval.photo_edits import edit_from_photo, needs_photo, photo_look
+from retrieval.photo_edits import Edits, edit_from_photo, needs_photo, photo_look
 from retrieval.preferences import SORT_POOL, prefer
 from retrieval.query_parser import ParsedQuery, QueryError, QueryParser, check_query_text
 from retrieval.store import ProductStore, StoredMatch
@@ -82,15 +82,16 @@ class ProductSearch:
     def search(self, text: str | None = None, image: Image.Image | None = None,
                filters: ProductFilter | None = None, k: int = 10, exclude_ids: tuple[str, ...] = (),
                strategy: ComposedStrategy | None = None, soft: ProductFilter | None = None,
-               sort: str | None = None) -> list[Hit]:
-        return self.run(text, image, filters, k, exclude_ids, strategy, soft, sort).hits
+               sort: str | None = None, edits: Edits | None = None) -> list[Hit]:
+        return self.run(text, image, filters, k, exclude_ids, strategy, soft, sort, edits).hits
 
     def run(self, text: str | None = None, image: Image.Image | None = None,
             filters: ProductFilter | None = None, k: int = 10, exclude_ids: tuple[str, ...] = (),
             strategy: ComposedStrategy | None = None, soft: ProductFilter | None = None,
-            sort: str | None = None) -> SearchResult:
+            sort: str | None = None, edits: Edits | None = None) -> SearchResult:
         """Like :meth:`search`, also returning the parsed query and the filters in force.
-        ``soft``: preferred facet values (a boost, never a filter); ``sort="price"``: cheapest first."""
+        ``soft``: preferred facet values (a boost, never a filter); ``sort="price"``: cheapest
+        first; ``edits``: what to do with the photo (default: what the text says)."""
         check_query_text(text)
         text = text.strip() if text else None
         if not text and image is None:
@@ -103,12 +104,17 @@ class ProductSearch:
             base = parsed.filter.merged(base)  # explicit filters win over parsed words
             soft = (soft or ProductFilter()).merged(parsed.soft)
             sort = sort or parsed.sort
-            if image is not None and needs_photo(parsed) and (strategy or self.cfg.composed_strategy) == "filtered":
-                base, photo_soft = self._photo_edit(image, parsed, base)
-                soft = photo_soft.merged(soft)
-        wide = max(k, SORT_POOL) if (sort or (soft is not None and not soft.is_empty())) else k
-        result = self._route(text, image, parsed, base, filters, wide, exclude_ids, strategy)
-        return replace(result, hits=prefer(result.hits, soft, sort, k)) if wide != k else result
+        edits = edits if edits is not None else Edits.of(parsed)
+        if image is not None and needs_photo(base, edits) and (strategy or self.cfg.composed_strategy) == "filtered":
+            base, photo_soft = self._photo_edit(image, edits, base)
+            soft = photo_soft.merged(soft or ProductFilter())
+            filters = base if parsed is None else filters  # a picture alone searches under the edited filter
+        if parsed and soft is not None and (soft.article_types or soft.usages):  # preferences pull the words too
+            parsed = replace(parsed, semantic_text=" ".join([parsed.semantic_text, *soft.article_types, *soft.usages]))
+        preferring = bool(sort) or (soft is not None and not soft.is_empty())
+        result = self._route(text, image, parsed, base, filters, max(k, SORT_POOL) if preferring else k,
+                             exclude_ids, strategy)
+        return replace(result, hits=prefer(result.hits, soft, sort, k)) if preferring else result
 
     def _route(self, text, image, parsed, base, filters, k, exclude_ids, strategy) -> SearchResult:
         fetch = k + len(exclude_ids)
@@ -123,12 +129,12 @@ class ProductSearch:
             return self._sum(image, parsed, filters or ProductFilter(), fetch, exclude_ids, k)
         return self._composed(image, parsed, base, fetch, exclude_ids, k)
 
-    def _photo_edit(self, image, parsed: ParsedQuery, base: ProductFilter) -> tuple[ProductFilter, ProductFilter]:
+    def _photo_edit(self, image, edits: Edits, base: ProductFilter) -> tuple[ProductFilter, ProductFilter]:
         """A composed edit that needs what the photo shows (its colour, type, price)."""
         img, reading = self._read(image)
         neighbours = self.store.query(img, space="image", where=None, k=self.cfg.neighbours)
-        shift = self.parser.shift_colours if parsed.relative_colour else None  # only the request reader sets it
-        return edit_from_photo(parsed, base, photo_look(neighbours, reading), self.parser.vocab, shift)
+        shift = self.parser.shift_colours if edits.relative_colour else None  # only the request reader sets it
+        return edit_from_photo(edits, base, photo_look(neighbours, reading), self.parser.vocab, shift)
 
     # --- the four routes -------------------------------------------------------------
     def _text(self, parsed: ParsedQuery, filt: ProductFilter, fetch, exclude, k) -> SearchResult:

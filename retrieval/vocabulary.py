@@ -91,6 +91,22 @@ USAGE_SYNONYMS: dict[str, tuple[str, ...]] = {
     "office": ("Formal",), "work": ("Formal",), "traditional": ("Ethnic",), "festive": ("Ethnic",),
 }
 
+# Filler: words that carry no facet and no description of the item ("please", "something", "skip").
+# What is left of a request once these, the facets and the budget are read is the item's description.
+FILLER_WORDS = frozenset("""
+a about above actually again all also an and another any anything are as at avoid be been being below between
+bit bucks budget but by can cheaper clear close color colors colour colours cool could do does doesn doesnt
+dollars don dont drop either everything except expensive fifth find first for forget fourth from get gonna
+good got great has hate hated hates have he her here hers him his hmm how i i'm ignore im image in instead is
+it item items its just kind know last least less like little look looking looks lot love loves matter max
+maximum maybe me min minimum more most my need needs never nice no not now number occasion of ok okay on one
+ones only option or other others outfit over perhaps photo pic pick picture please pls plz preference price
+priced pricier product products rather really remove reset result same second shade she show similar skip so
+some something sort start stuff style sure t than thank thanks that the their them then there these they
+thing things third this those to tone too under up upto us usd very wanna want wanted we wear wearing well
+what whatever which with within without worn would yes you
+""".split())
+
 # Words that name a gender in prose. Pronouns ("her", "his") are left out: "a gift for her
 # dad" must not read as a claim that the product is for women.
 GENDER_WORDS: dict[str, tuple[str, ...]] = {

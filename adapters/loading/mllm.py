@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib.util
 import logging
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -153,6 +156,29 @@ def llama_cpp_available() -> bool:
     return all(importlib.util.find_spec(m) is not None for m in ("llama_cpp", "gguf"))
 
 
+_PROBE = """import llama_cpp, sys
+llm = llama_cpp.Llama(model_path=sys.argv[1], n_ctx=64, n_threads=1, verbose=False)
+llm("Hello, my name is", max_tokens=2)
+"""
+
+
+@functools.cache
+def llama_cpp_runs() -> bool:
+    """Whether this machine's llama-cpp-python build decodes at all, tried in a child process:
+    a build for another CPU (a cached native wheel, AMX in a VM that does not allow it) dies
+    with SIGILL on the first prompt, which must not take the assistant down with it."""
+    try:
+        done = subprocess.run([sys.executable, "-c", _PROBE, str(smollm2_folder() / SMOLLM2_GGUF)],
+                              capture_output=True, timeout=120)
+    except subprocess.TimeoutExpired:
+        return False
+    if done.returncode != 0:
+        logger.warning("llama-cpp-python is installed but cannot decode on this machine (exit %s); using "
+                       "transformers. Rebuild it for this CPU: CMAKE_ARGS='-DGGML_NATIVE=OFF' pip install "
+                       "--no-cache-dir --force-reinstall llama-cpp-python", done.returncode)
+    return done.returncode == 0
+
+
 def resolve_backend(cfg: MLLMConfig) -> str:
     """The text backend ``cfg`` gets: "auto" means llama.cpp for the embedded model on CPU
     when llama-cpp-python is installed, transformers otherwise."""
@@ -161,7 +187,7 @@ def resolve_backend(cfg: MLLMConfig) -> str:
             raise ModuleNotFoundError("backend 'llama.cpp' needs llama-cpp-python and gguf "
                                       "(`make setup` installs them; or pip install llama-cpp-python gguf)")
         return cfg.backend
-    if cfg.embedded and resolve_device(cfg.device).type == "cpu" and llama_cpp_available():
+    if cfg.embedded and resolve_device(cfg.device).type == "cpu" and llama_cpp_available() and llama_cpp_runs():
         return "llama.cpp"
     return "transformers"
 
