@@ -22,6 +22,15 @@ def lead_sentence(c: Constraints, n: int, image_ref: str | None, relaxed: str | 
     return out
 
 
+def request_phrase(c: Constraints, image_ref: str | None = None) -> str:
+    """The request in force, in words ("red tshirts for men under $30"), for the LLM's prompts:
+    never the last message itself ("skip", "cheaper" say nothing on their own)."""
+    bits = [_what(c)] + _qualifiers(c)
+    if image_ref:
+        bits.append(f"like {image_ref}")
+    return " ".join(bits)
+
+
 def _what(c: Constraints) -> str:
     f = c.filter
     what = " or ".join(t.lower() for t in f.article_types) or "products"
