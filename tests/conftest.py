@@ -2,19 +2,30 @@
 
 from __future__ import annotations
 
-import os
+from adapters.offline import apply_offline_defaults
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
-os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
+apply_offline_defaults()  # before any model library is imported
+
+import os  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE_CATALOG = REPO / "retrieval" / "sample_catalog" / "products.csv"
+SLOW_ENV = "SHOPASSIST_SLOW"
+
+
+def pytest_collection_modifyitems(config, items):
+    """pyproject's ``slow`` marker: such tests run only when SHOPASSIST_SLOW=1, else they are
+    skipped with a reason that says how to run them."""
+    if os.environ.get(SLOW_ENV) == "1":
+        return
+    skip = pytest.mark.skip(reason=f"slow: off unless {SLOW_ENV}=1")
+    for item in items:
+        if item.get_closest_marker("slow") is not None:
+            item.add_marker(skip)
 
 
 @pytest.fixture(scope="session")

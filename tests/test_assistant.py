@@ -11,7 +11,7 @@ from assistant.explain import FORBIDDEN, SYSTEM_PROMPT
 from retrieval.catalog import Product
 from retrieval.filters import ProductFilter, matches
 from retrieval.query_parser import QueryParser, Vocabulary
-from tests.helpers import ScriptedWriter, shirt_image, toy_assistant
+from tests.helpers import ScriptedWriter, shirt_image, toy_assistant, toy_shop_catalog
 
 VOCAB = Vocabulary(colours=("Black", "Blue", "Green", "Red", "White", "Navy Blue", "Maroon"),
                    article_types=("Casual Shoes", "Formal Shoes", "Sports Shoes", "Tshirts", "Watches", "Dresses"),
@@ -21,6 +21,14 @@ VOCAB = Vocabulary(colours=("Black", "Blue", "Green", "Red", "White", "Navy Blue
 @pytest.fixture(scope="module")
 def shop(tmp_path_factory):
     return toy_assistant(tmp_path_factory.mktemp("shop"))
+
+
+@pytest.fixture(scope="module")
+def toy_products(tmp_path_factory) -> list[Product]:
+    """The toy shop's products, read from the same catalog the ``shop`` fixture ingests."""
+    from retrieval.catalog import read_catalog
+
+    return read_catalog(toy_shop_catalog(tmp_path_factory.mktemp("toy-catalog"))).products
 
 
 def _p(**kw) -> Product:
@@ -94,17 +102,24 @@ def test_references_resolve_against_the_last_list():
 
 
 # --- sessions -----------------------------------------------------------------------
-def test_a_conversation_tracks_constraints_and_only_shows_matching_products(shop):
+def test_a_conversation_tracks_constraints_and_only_shows_matching_products(shop, toy_products):
     s = shop.new_session()
+
+    def shows_exactly_what_fits(r):
+        fitting = {p.id for p in toy_products if matches(s.constraints.filter, p)}
+        assert fitting and r.relaxation is None  # the toy shop has these: nothing may be relaxed
+        assert all(matches(s.constraints.filter, p.product) for p in r.products)
+        assert {p.product.id for p in r.products} == fitting  # 4, 2 and 2 products: all fit in one reply
+
     r = s.send("black sneakers")
-    assert r.products and all(matches(s.constraints.filter, p.product) for p in r.products)
+    shows_exactly_what_fits(r)
     prices = sorted(p.product.price for p in r.products)
     r = s.send("cheaper")
     assert s.constraints.filter.max_price < max(prices)
+    shows_exactly_what_fits(r)
     r = s.send("in green")
-    assert s.constraints.filter.colours == ("Green",)
-    for shown in r.products:
-        assert matches(s.constraints.filter, shown.product) or r.relaxation
+    assert s.constraints.filter.colours == ("Green",) and s.constraints.filter.max_price < max(prices)
+    shows_exactly_what_fits(r)
     r = s.send("for women")
     assert s.constraints.filter.genders == ("Women",)
     assert json.loads(r.to_json())["turn"] == 4 and len(s.turns) == 4
@@ -119,9 +134,29 @@ def test_ambiguous_request_asks_one_question_and_can_be_skipped(shop):
     r = s.send("skip")
     assert r.products and r.clarification is None
     s2 = shop.new_session()
-    assert s2.send("shoes").clarification
-    r = s2.send(s2.turns[-1] and "Formal Shoes")
+    asked = s2.send("shoes")
+    assert asked.clarification and "Formal Shoes" in asked.clarification.options and not asked.products
+    r = s2.send("Formal Shoes")
+    assert s2.constraints.filter.article_types == ("Formal Shoes",)
     assert r.products and {p.product.article_type for p in r.products} == {"Formal Shoes"}
+
+
+@pytest.mark.parametrize("request_text", ["red tshirts for men", "blue formal shoes", "black watches under 5",
+                                          "green sneakers for women under 40", "red casual shoes for women under 15"])
+def test_a_relaxation_is_announced_only_when_nothing_matches(shop, toy_products, request_text):
+    from assistant.policy import relaxations
+
+    s = shop.new_session()
+    r = s.send(request_text)
+    f = s.constraints.filter
+    assert r.products and r.clarification is None
+    if any(matches(f, p) for p in toy_products):
+        assert r.relaxation is None and all(matches(f, p.product) for p in r.products)
+        return
+    assert r.relaxation and r.relaxation.startswith("Nothing matches") and r.text.startswith(r.relaxation)
+    looser, how = next((lf, how) for lf, how in relaxations(f) if any(matches(lf, p) for p in toy_products))
+    assert r.relaxation.endswith(f"here are the nearest ones {how}.")  # the nearest loosening that finds any
+    assert all(matches(looser, p.product) for p in r.products)
 
 
 def test_nothing_matches_offers_the_nearest_relaxation(shop):
@@ -167,9 +202,10 @@ def test_uploaded_image_stays_the_reference_until_replaced(shop):
     r = s.send(image=shirt_image("Red"))
     assert r.products and r.products[0].product.base_colour == "Red"
     r = s.send("for women")
-    assert s.reference_label == "your photo" and any("photo" in m.text for m in r.products[0].explanation.matches)
+    assert s.reference.kind == "photo" and s.reference.label == "your photo"
+    assert any("photo" in m.text for m in r.products[0].explanation.matches)
     r = s.send("forget the photo")
-    assert s.reference_image is None
+    assert s.reference is None
 
 
 def test_bad_input_gets_a_clear_message_and_loses_nothing(shop):

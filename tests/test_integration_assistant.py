@@ -10,22 +10,32 @@ from tests.conftest import SAMPLE_CATALOG
 from tests.helpers import copy_catalog_rows
 
 pytestmark = pytest.mark.integration
+SLICE_TYPES = ("Casual Shoes", "Sports Shoes", "Tshirts")
+
+
+def _slice_rows() -> list[dict]:
+    with SAMPLE_CATALOG.open() as f:
+        return [r for r in csv.DictReader(f) if r["article_type"] in SLICE_TYPES][:300]
+
+
+def _slice_products():
+    from retrieval.catalog import read_catalog
+
+    ids = {r["id"] for r in _slice_rows()}
+    return [p for p in read_catalog(SAMPLE_CATALOG).products if p.id in ids]
 
 
 @pytest.fixture(scope="module")
 def real_assistant(tmp_path_factory):
-    from assistant.core import Assistant
-    from assistant.services import ingest_catalog
+    from assistant.services import ingest_catalog, load_assistant
     from assistant.settings import Settings
     from retrieval.catalog import read_catalog
 
     folder = tmp_path_factory.mktemp("assistant-slice")
-    with SAMPLE_CATALOG.open() as f:
-        rows = [r for r in csv.DictReader(f) if r["article_type"] in ("Casual Shoes", "Sports Shoes", "Tshirts")][:300]
-    path = copy_catalog_rows(rows, SAMPLE_CATALOG, folder)
+    path = copy_catalog_rows(_slice_rows(), SAMPLE_CATALOG, folder)
     settings = Settings(catalog=path, store_dir=folder / "store", collection="slice")
     ingest_catalog(settings, read_catalog(path), progress=False)
-    return Assistant.from_settings(settings, generator=False)
+    return load_assistant(settings, generator=False)
 
 
 def test_a_real_conversation(real_assistant):
@@ -46,7 +56,13 @@ def test_a_real_conversation(real_assistant):
     cheaper = s.send("cheaper")
     prices = [p.product.price for p in first.products]
     assert s.constraints.filter.max_price < max(prices)
-    assert all(p.product.price <= s.constraints.filter.max_price for p in cheaper.products)
+    cap = s.constraints.filter.max_price
+    assert cheaper.products and cheaper.relaxation is None
+    assert all(matches(s.constraints.filter, p.product) for p in cheaper.products)
     white = s.send("in white")
-    assert s.constraints.filter.colours == ("White",) and s.constraints.filter.genders == ("Men",)
-    assert white.products or white.relaxation
+    f = s.constraints.filter
+    assert f.colours == ("White",) and f.genders == ("Men",) and f.max_price == cap
+    # the slice holds white sneakers for men under that cap: a request it can answer, so no relaxation
+    assert any(matches(f, p) for p in _slice_products())
+    assert white.products and white.relaxation is None
+    assert all(matches(f, p.product) for p in white.products)
