@@ -74,6 +74,7 @@ class SearchResult:
 
 class ProductSearch:
     def __init__(self, store: ProductStore, embedder, parser: QueryParser, cfg: SearchConfig = SearchConfig()):
+        self._last_read: tuple | None = None  # (image, vector, readings) of the last image read
         self.store = store
         self.embedder = embedder
         self.parser = parser
@@ -173,8 +174,13 @@ class ProductSearch:
         return SearchResult(_hits(matches, signals, exclude, k), parsed, applied, inferred)
 
     def _read(self, image) -> tuple[np.ndarray, dict | None]:
-        """The image's aligned vector and, with a tuned tower, its attribute readings."""
+        """The image's aligned vector and, with a tuned tower, its attribute readings (the last
+        image's are kept: a composed edit reads the photo, then searches by it)."""
+        last = self._last_read
+        if last is not None and last[0] is image:
+            return last[1], last[2]
         vecs, readings = self.embedder.read_images([image])
+        self._last_read = (image, vecs[0], readings[0] if readings else None)
         return vecs[0], (readings[0] if readings else None)
 
     def _by_readings(self, img, txt, filt: ProductFilter, k: int, fetch: int, exclude, fields, neighbour_where,

@@ -53,7 +53,8 @@ def test_a_turn_is_explained_against_the_request_it_was_started_with(tmp_path):
 
 
 def test_matches_are_computed_once_and_reused_by_the_llm_explanations(tmp_path):
-    a = toy_assistant(tmp_path, writer=ScriptedWriter())
+    numbers = iter(range(1000))  # no two cards alike: a repeated sentence is rewritten from the facts
+    a = toy_assistant(tmp_path, writer=ScriptedWriter(lambda prompt: f"A great pick, number {next(numbers)}."))
     turn = a.new_session().start("red watches")
     before = [s.explanation.matches for s in turn.preview()]
     reply = turn.finish()

@@ -110,6 +110,27 @@ def cmd_eval_injection(args) -> int:
     return 0
 
 
+def cmd_eval_understanding(args) -> int:
+    from assistant.eval_understanding import evaluate, load_requests
+    from assistant.eval_understanding_report import format_report
+    from assistant.services import load_parts
+    from assistant.settings import Settings
+    from retrieval.catalog import read_catalog
+
+    settings = Settings(**{k: v for k, v in {"store_dir": args.store, "catalog": args.catalog}.items() if v})
+    catalog = read_catalog(settings.catalog)
+    requests = load_requests(args.split)
+    parts = load_parts(settings, llm=False, generator=False)  # facts-only explanations: fast
+    result = evaluate(parts, catalog.products, requests, limit=args.limit)
+    result.update(split=args.split, store=settings.store_config().describe(), encoders=parts.status.get("encoders"))
+    print(f"understanding eval on the {args.split} split of the hand-written requests "
+          f"({', '.join(f'{len(v)} {k}' for k, v in requests.items())})")
+    print(format_report(result))
+    if args.json:
+        _write(result, args.json)
+    return 0
+
+
 def _write(result: dict, path: str, plot=None) -> None:
     """The figures as JSON at ``path`` (and ``plot(result, PNG beside it)`` when given)."""
     out = Path(path)
@@ -150,6 +171,13 @@ def register(sub) -> None:
     i.add_argument("--store", default=".store", help="store for the message attacks")
     i.add_argument("--json", help="write the figures here")
     i.set_defaults(func=cmd_eval_injection)
+    u = suites.add_parser("understanding", help="hand-written shopper requests: single, composed, conversations")
+    u.add_argument("--split", choices=("dev", "test"), default="dev", help="dev (val products) or test (held out)")
+    u.add_argument("--catalog", help="catalog the relevance is computed over (default: the sample catalog)")
+    u.add_argument("--store", default=".store", help="store built from that catalog")
+    u.add_argument("--limit", type=int, help="only the first N requests of each suite (a quick look)")
+    u.add_argument("--json", help="write the figures here")
+    u.set_defaults(func=cmd_eval_understanding)
     for entry in EVAL_REGISTRARS:
         module, fn = entry.split(":")
         getattr(importlib.import_module(module), fn)(suites)
