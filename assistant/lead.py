@@ -7,14 +7,22 @@ from assistant.dialogue import Constraints
 
 
 def lead_sentence(c: Constraints, n: int, image_ref: str | None, relaxed: str | None,
-                  notes: tuple[str, ...] = ()) -> str:
-    """``n`` products found for ``c`` (looking like ``image_ref``), after what was loosened."""
+                  notes: tuple[str, ...] = (), close: int = 0) -> str:
+    """``n`` products found for ``c`` (looking like ``image_ref``), after what was loosened;
+    ``close`` of them only come near it (a neighbouring colour, unisex)."""
     if n == 0:
         return relaxed or "I found nothing for that."
     bits = [_what(c)] + _qualifiers(c)
     if image_ref:
         bits.append(f"that look like {image_ref}")
-    out = f"Here are {n} {' '.join(bits)}." if n > 1 else f"Here is one match: {' '.join(bits)}."
+    exact = n - close
+    if close and exact:
+        out = f"Here {'are' if exact > 1 else 'is'} {exact} {' '.join(bits)}, and {close} close to it."
+    elif close:
+        out = f"Nothing is exactly {' '.join(bits)}; here are the {n} closest." if n > 1 else \
+            f"Nothing is exactly {' '.join(bits)}; here is the closest."
+    else:
+        out = f"Here are {n} {' '.join(bits)}." if n > 1 else f"Here is one match: {' '.join(bits)}."
     if notes:
         out = f"({'; '.join(notes).capitalize()}.) {out}"
     if relaxed:

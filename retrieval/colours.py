@@ -49,6 +49,9 @@ WORD_RGB: dict[str, tuple[int, int, int]] = {
     "ash": (180, 180, 175), "dark grey": (70, 70, 72), "light grey": (200, 200, 200), "jet black": (10, 10, 10),
     "snow": (252, 252, 252), "bone": (227, 218, 201), "chestnut": (150, 75, 50), "mahogany": (110, 40, 30),
     "walnut": (95, 65, 45), "honey": (220, 160, 60), "peacock": (0, 110, 130), "navy": (25, 35, 80),
+    "army green": (75, 83, 32), "khaki green": (110, 110, 60), "olive green": (110, 115, 50), "neon": (200, 255, 0),
+    "neon green": (57, 255, 20), "burnt orange": (204, 85, 0), "dusty pink": (210, 160, 160), "dusky pink": (200, 140, 150),
+    "electric blue": (44, 117, 255), "teal blue": (0, 110, 140), "bright red": (230, 20, 30), "dark red": (140, 10, 20),
 }
 Direction = Literal["darker", "lighter", "brighter", "muted", "pastel", "deeper"]
 
@@ -61,6 +64,21 @@ def srgb_to_lab(rgb) -> np.ndarray:
     xyz = c @ m.T / np.array([0.95047, 1.0, 1.08883])
     f = np.where(xyz > 216 / 24389, np.cbrt(xyz), (24389 / 27 * xyz + 16) / 116)
     return np.stack([116 * f[..., 1] - 16, 500 * (f[..., 0] - f[..., 1]), 200 * (f[..., 1] - f[..., 2])], -1)
+
+
+def near_colours(colours: tuple[str, ...], catalog_colours: tuple[str, ...], n: int = 2,
+                 max_delta_e: float = 28.0) -> tuple[str, ...]:
+    """Catalog colours perceptually next to ``colours`` (Navy Blue -> Blue, Charcoal), nearest
+    first: what fills a page when too few products have exactly the colour asked."""
+    space = ColourSpace(catalog_colours)
+    out: list[str] = []
+    for colour in colours:
+        if colour not in space.names:
+            continue
+        d = np.linalg.norm(space.lab - space.lab[space.names.index(colour)], axis=1)
+        out += [space.names[i] for i in np.argsort(d)[1: n + 1]
+                if d[i] <= max_delta_e and space.names[i] not in colours and space.names[i] not in out]
+    return tuple(out)
 
 
 class ColourSpace:

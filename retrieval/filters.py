@@ -34,6 +34,8 @@ class ProductFilter:
     min_price: float | None = None
     max_price: float | None = None
     exclude_colours: tuple[str, ...] = ()  # "not black"
+    exclude_usages: tuple[str, ...] = ()  # "not for sport"
+    exclude_article_types: tuple[str, ...] = ()  # "sandals without heels"
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -59,8 +61,10 @@ class ProductFilter:
             parts.append(f"price>={self.min_price:g}")
         if self.max_price is not None:
             parts.append(f"price<={self.max_price:g}")
-        if self.exclude_colours:
-            parts.append(f"base_colour not {'|'.join(self.exclude_colours)}")
+        for values, attr in ((self.exclude_colours, "base_colour"), (self.exclude_usages, "usage"),
+                             (self.exclude_article_types, "article_type")):
+            if values:
+                parts.append(f"{attr} not {'|'.join(values)}")
         return ", ".join(parts) or "no filter"
 
 
@@ -77,8 +81,10 @@ def to_where(f: ProductFilter) -> dict | None:
         clauses.append({"price": {"$gte": float(f.min_price)}})
     if f.max_price is not None:
         clauses.append({"price": {"$lte": float(f.max_price)}})
-    if f.exclude_colours:
-        clauses.append({"base_colour": {"$nin": list(f.exclude_colours)}})
+    for values, attr in ((f.exclude_colours, "base_colour"), (f.exclude_usages, "usage"),
+                         (f.exclude_article_types, "article_type")):
+        if values:
+            clauses.append({attr: {"$nin": list(values)}})
     if not clauses:
         return None
     return clauses[0] if len(clauses) == 1 else {"$and": clauses}
@@ -94,5 +100,9 @@ def matches(f: ProductFilter, p: Product) -> bool:
     if f.max_price is not None and (p.price is None or p.price > f.max_price):
         return False
     if f.exclude_colours and p.base_colour in f.exclude_colours:
+        return False
+    if f.exclude_usages and p.usage in f.exclude_usages:
+        return False
+    if f.exclude_article_types and p.article_type in f.exclude_article_types:
         return False
     return True

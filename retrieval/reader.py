@@ -50,7 +50,8 @@ RELATIVE_COLOUR = {"darker": "darker", "deeper": "deeper", "richer": "deeper", "
                    "bolder": "brighter", "more vibrant": "brighter", "pastel": "pastel", "pastels": "pastel",
                    "muted": "muted", "not so loud": "muted", "less loud": "muted", "less flashy": "muted",
                    "toned down": "muted", "subtler": "muted", "more subtle": "muted"}
-NEGATION = re.compile(r"\b(?:not|no|never|except|without|but not|anything but|everything but|nothing|avoid|hates?|"
+NEGATION = re.compile(r"\b(?:not|no|none|never|except|without|(?:aren|isn|don|doesn|didn|wasn|weren|won|can|couldn|"
+                      r"shouldn|wouldn|haven|hasn|ain) ?t|but not|anything but|everything but|nothing|avoid|hates?|"
                       r"dislikes?|don ?t (?:like|want)|doesn ?t (?:like|want)|no more|sick of|tired of|other than|"
                       r"instead of|rather than|anything except|can ?t stand|allergic to)\b")
 COMPLEMENT = re.compile(r"\b(?:goes? with|go with|wear with|to wear with|pair with|pairs? well|match(?:es)? with|"
@@ -79,7 +80,7 @@ class _Entry:
 class _Reading:
     hard: dict[str, list[str]] = field(default_factory=lambda: {f: [] for f in FACETS})
     soft: dict[str, list[str]] = field(default_factory=lambda: {f: [] for f in FACETS})
-    excluded: list[str] = field(default_factory=list)
+    excluded: dict[str, list[str]] = field(default_factory=dict)  # facet -> values not wanted
     phrases: dict[str, list[str]] = field(default_factory=dict)
     confidence: dict[str, float] = field(default_factory=dict)
     pronoun_genders: list[str] = field(default_factory=list)
@@ -122,7 +123,11 @@ class RequestReader:
             if not present:
                 return
             for form in (phrase_forms(phrase) if forms else {normalise(phrase)}):
-                table.setdefault(form, _Entry(facet, present))
+                old = table.get(form)
+                if old is None:
+                    table[form] = _Entry(facet, present)
+                elif old.facet == facet:  # "rucksack": the catalog's Rucksacks and the everyday Backpacks
+                    table[form] = _Entry(facet, old.values + tuple(x for x in present if x not in old.values))
 
         for facet in FACETS:  # the catalog's own names win
             for value in getattr(v, facet):
@@ -149,7 +154,7 @@ class RequestReader:
     # --- parse ------------------------------------------------------------------------
     def parse(self, text: str) -> ParsedQuery:
         check_query_text(text)
-        norm = words_to_numbers(normalise(text))
+        norm = self._unglue(words_to_numbers(normalise(text)))
         prices = read_prices(norm)
         rest = prices.rest
         reading = _Reading()
@@ -160,6 +165,18 @@ class RequestReader:
         self._read_by_embedding(leftover, reading)
         return self._result(text, norm, prices, reading, leftover)
 
+    def _unglue(self, text: str) -> str:
+        """Two known words typed without the space between them ("blackformal" -> "black formal")."""
+        out = []
+        for word in text.split():
+            if len(word) >= 7 and word not in self._table and not word.isdigit():
+                for i in range(3, len(word) - 2):
+                    if word[:i] in self._table and word[i:] in self._table:
+                        word = f"{word[:i]} {word[i:]}"
+                        break
+            out.append(word)
+        return " ".join(out)
+
     def _read_phrases(self, text: str, reading: _Reading) -> list[tuple[int, int]]:
         covered = []
         for m in self._pattern.finditer(text + " "):
@@ -169,9 +186,11 @@ class RequestReader:
             if entry.facet == "relative":
                 reading.relative_colour = entry.values[0]
                 reading.phrases.setdefault("relative", []).append(phrase)
-            elif entry.facet == "colours" and NEGATION.search(_window_before(text, m.start())):
-                reading.excluded.extend(x for x in entry.values if x not in reading.excluded)
-                reading.phrases.setdefault("exclude_colours", []).append(phrase)
+            elif entry.facet in ("colours", "usages", "article_types") and \
+                    NEGATION.search(_window_before(text, m.start())):
+                excluded = reading.excluded.setdefault(entry.facet, [])
+                excluded.extend(x for x in entry.values if x not in excluded)
+                reading.phrases.setdefault("exclude_" + entry.facet, []).append(phrase)
             elif entry.facet == "occasion":
                 usages, types = OCCASIONS[entry.values[0]]
                 reading.add("usages", [u for u in usages if u in self.vocab.usages], phrase, soft=True)
@@ -243,10 +262,20 @@ class RequestReader:
         hard, soft = reading.hard, reading.soft
         if not hard["genders"] and reading.pronoun_genders and not soft["genders"]:
             hard["genders"] = [g for g in dict.fromkeys(reading.pronoun_genders) if g in self.vocab.genders]
-        excluded = tuple(c for c in reading.excluded if c not in hard["colours"])
-        filt = ProductFilter(colours=tuple(hard["colours"]), article_types=tuple(hard["article_types"]),
-                             genders=tuple(hard["genders"]), usages=tuple(hard["usages"]),
-                             min_price=prices.min_price, max_price=prices.max_price, exclude_colours=excluded)
+        if reading.relative_colour and not hard["colours"]:  # "something pastel": prefer that band of colours
+            soft["colours"] = list(self.colours.band(reading.relative_colour))
+
+        def kept(facet: str) -> tuple[str, ...]:
+            return tuple(x for x in hard[facet] if x not in reading.excluded.get(facet, ()))
+
+        def dropped(facet: str) -> tuple[str, ...]:
+            return tuple(x for x in reading.excluded.get(facet, ()) if x not in kept(facet))
+
+        filt = ProductFilter(colours=kept("colours"), article_types=kept("article_types"),
+                             genders=tuple(hard["genders"]), usages=kept("usages"),
+                             min_price=prices.min_price, max_price=prices.max_price,
+                             exclude_colours=dropped("colours"), exclude_usages=dropped("usages"),
+                             exclude_article_types=dropped("article_types"))
         soft_filter = ProductFilter(**{f: tuple(x for x in soft[f] if x not in hard[f]) for f in FACETS
                                        if not hard[f]})
         words = tuple(dict.fromkeys(w for w in leftover if w not in FILLER_WORDS and len(w) > 2 and not w.isdigit()))

@@ -24,6 +24,7 @@ import numpy as np
 from PIL import Image
 
 from retrieval.catalog import Product
+from retrieval.colours import near_colours
 from retrieval.filters import ProductFilter, to_where
 from retrieval.photo_edits import Edits, edit_from_photo, needs_photo, photo_look
 from retrieval.preferences import SORT_POOL, prefer
@@ -113,9 +114,31 @@ class ProductSearch:
         if parsed and soft is not None and (soft.article_types or soft.usages):  # preferences pull the words too
             parsed = replace(parsed, semantic_text=" ".join([parsed.semantic_text, *soft.article_types, *soft.usages]))
         preferring = bool(sort) or (soft is not None and not soft.is_empty())
-        result = self._route(text, image, parsed, base, filters, max(k, SORT_POOL) if preferring else k,
-                             exclude_ids, strategy)
+        wide = max(k, SORT_POOL) if preferring else k
+        result = self._route(text, image, parsed, base, filters, wide, exclude_ids, strategy)
+        if result.hits and len(result.hits) < wide:  # a short page: fill it with the nearest alternatives
+            result = replace(result, hits=result.hits + self._closest(text, image, parsed, base, filters, wide,
+                                                                      exclude_ids, strategy, result.hits))
+        if soft is not None and not soft.is_empty():  # what matches the preferences first, then the rest
+            first = self._route(text, image, parsed, base.merged(soft), filters, wide, exclude_ids, strategy).hits
+            seen = {h.product.id for h in first}
+            result = replace(result, hits=first + [h for h in result.hits if h.product.id not in seen])
         return replace(result, hits=prefer(result.hits, soft, sort, k)) if preferring else result
+
+    def _closest(self, text, image, parsed, base: ProductFilter, filters, k: int, exclude_ids, strategy,
+                 have: list[Hit]) -> list[Hit]:
+        """Products under the filter loosened to its neighbours: perceptually nearest colours,
+        and Unisex beside a gender (marked ``close:``; the explanations say their real colour)."""
+        near = near_colours(base.colours, self.parser.vocab.colours)
+        unisex = ("Unisex",) if base.genders and "Unisex" not in base.genders and "Unisex" in self.parser.vocab.genders \
+            else ()
+        if not near and not unisex:
+            return []
+        looser = replace(base, colours=base.colours + near, genders=base.genders + unisex)
+        seen = {h.product.id for h in have}
+        more = self._route(text, image, parsed, looser, filters, k, exclude_ids + tuple(seen), strategy).hits
+        return [replace(h, signals=h.signals + ("close:" + looser.describe(),)) for h in more
+                if h.product.id not in seen][: k - len(have)]
 
     def _route(self, text, image, parsed, base, filters, k, exclude_ids, strategy) -> SearchResult:
         fetch = k + len(exclude_ids)
