@@ -19,6 +19,10 @@ evaluation checks turn by turn:
 * An uploaded image stays the reference until replaced or dropped ("forget the photo").
 * A message that asks for something new ("something for my dad", "I need a watch") starts
   afresh: only what it states is in force ("something cheaper" is a refinement, not a new request).
+* A new photo is the reference for its own message's "this" and starts a new subject (who
+  it is for is kept); naming another type "instead" / "what about X" keeps the rest.
+* "darker", "paler", "pastel" move from the colours in force (or what most of the last list
+  was) to the catalog colours that way; with a photo in force the search moves the photo's.
 * "start over" clears everything.
 """
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Callable, Iterator
+from contextlib import nullcontext
 from dataclasses import asdict, dataclass, replace
 from typing import Literal
 
@@ -27,6 +28,7 @@ from PIL import Image
 from adapters.imaging import ImageError, ImageSource
 from adapters.output.adaptor import detect_mode
 from assistant.dialogue import Clarification, Constraints, Interpretation, interpret, resolve_reference, strip_injection
+from assistant.compare import contrasts_for
 from assistant.explain import matches_for
 from assistant.imagine import GeneratedPicture
 from assistant.lead import lead_sentence, request_phrase
@@ -35,7 +37,7 @@ from assistant.replies import Reply, ShownProduct
 from assistant.shop import Shop, card
 from assistant.state import Reference, SessionState, UserProfile
 from retrieval.catalog import Product
-from retrieval.filters import ProductFilter
+from retrieval.filters import ProductFilter, matches
 from retrieval.query_parser import QueryError, check_query_text
 from retrieval.search import Hit
 
@@ -150,15 +152,18 @@ def search_turn(shop: Shop, stages: Stages, understood: Understanding, user: Use
         return say(state, "What kind of item are you looking for? For example 'black sneakers under 50'.")
     found = stages.retrieve(shop, state)
     question = None if answered_skip else clarify(shop, state, found)
-    if question is not None:
+    if question is not None:  # asked beside the best guesses, never instead of them
         state = replace(state, pending=question, asked_this_subject=True)
-        return say(state, question.question, clarification=question)
     ranked = stages.rerank(shop, state, user, found)[: shop.cfg.shown]
     image_ref = state.reference.label if state.reference is not None else None
     request = Request(request_phrase(state.constraints, image_ref), replace(state.constraints, filter=found.used),
                       state.constraints.filter, image_ref)
     shown = stages.explain(shop, request, ranked)
-    return stages.reply(state, request, shown, found, understood.interp)
+    draft = stages.reply(state, request, shown, found, understood.interp)
+    if question is None:
+        return draft
+    reply = replace(draft.reply, text=f"{draft.reply.text} {question.question}", clarification=question)
+    return replace(draft, reply=reply, state=replace(draft.state, pending=question))
 
 
 def picture_turn(state: SessionState, incoming: Incoming) -> Draft:
@@ -283,8 +288,9 @@ def explain_facts(shop: Shop, request: Request, ranked: list[RankedHit]) -> list
 def compose_reply(state: SessionState, request: Request, shown: list[ShownProduct], found: Candidates,
                   interp: Interpretation) -> Draft:
     """The reply on screen now: a lead sentence built from the request, and the products."""
-    lead = lead_sentence(request.constraints, len(shown), request.image_ref, found.relaxed, interp.notes)
-    state = replace(state, shown=tuple(s.product for s in shown), pending=None)
+    close = sum(not matches(request.constraints.filter, s.product) for s in shown)
+    lead = lead_sentence(request.constraints, len(shown), request.image_ref, found.relaxed, interp.notes, close)
+    state = replace(state, shown=tuple(s.product for s in shown), pending=None)  # a question is set by the caller
     reply = Reply(lead, shown, state.constraints.describe(), asdict(state.constraints.filter), state.turn,
                   relaxation=found.relaxed)
     return Draft(reply, state, request)
@@ -310,13 +316,19 @@ def write_intro(shop: Shop, draft: Draft) -> Iterator[str]:
 
 
 def write_explanations(shop: Shop, draft: Draft) -> list[ShownProduct]:
-    """One checked LLM sentence per shown product, from the facts matched at retrieval."""
+    """One checked sentence per shown product (the LLM's, or the facts' with no LLM), from the
+    facts matched at retrieval and what sets each apart from the others shown (compare.py)."""
     shown = draft.reply.products
-    if not shown or not shop.writes_with_llm or draft.request is None:
+    if not shown or draft.request is None:
         return shown
     items = [(s.product, s.explanation.matches) for s in shown]
-    with shop.llm_lock:
-        explanations = shop.explainer.explain(draft.request.said, items, asked=draft.request.asked)
+    contrasts = contrasts_for([s.product for s in shown], draft.request.asked, image_ref=draft.request.image_ref,
+                              scores=[s.score for s in shown])
+    if not shop.writes_with_llm:
+        explanations = shop.explainer.explain(draft.request.said, items, draft.request.asked, contrasts)
+    else:  # a writer that batches sessions itself (llama.cpp, a server) is not serialised here
+        with nullcontext() if getattr(shop.explainer.writer, "batches_sessions", False) else shop.llm_lock:
+            explanations = shop.explainer.explain(draft.request.said, items, draft.request.asked, contrasts)
     return [replace(s, explanation=e) for s, e in zip(shown, explanations)]
 
 
@@ -347,5 +359,3 @@ def visualise_prompt(product: Product, mode: str) -> str:
 
 DEFAULT_STAGES = Stages(understand=understand, retrieve=retrieve, rerank=rerank_candidates, explain=explain_facts,
                         reply=compose_reply)
-# The request reader is a part (``Settings.request_reader``): "parser" gives today's baseline with these stages.
-PARSER_STAGES = DEFAULT_STAGES

@@ -71,14 +71,16 @@ def test_every_kind_of_turn_gets_the_same_handle(tmp_path):
     search = s.start("red tshirts for women")
     assert search.kind == "search" and search.preview() and "".join(search.stream()).startswith("Here is one match: red tshirts for women.")
     assert search.finish().products
-    question = s.start("shoes")
-    assert question.kind == "message" and list(question.stream()) == [] and question.finish().clarification
+    question = s.start("shoes")  # a clarifying question comes beside the best guesses
+    assert question.kind == "search" and question.preview() and question.finish().clarification
+    error = s.start("x" * 5000)
+    assert error.kind == "message" and list(error.stream()) == [] and error.finish().error
     picture = s.visualise("s1", mode="try_on", photo=shirt_image("Blue"))
     assert picture.kind == "picture" and picture.preview() == []
     made = picture.finish()
     assert made.picture is not None and made.picture.image is not None and made.picture.backend == "composite"
     bad = s.visualise("no-such-id", mode="try_on")
-    assert bad.finish().error and len(s.turns) == 4
+    assert bad.finish().error and len(s.turns) == 5
 
 
 def test_a_model_failure_keeps_the_facts_and_says_so(tmp_path):
