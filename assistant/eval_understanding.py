@@ -191,10 +191,9 @@ def _ids_of(shown) -> list[str]:
 
 
 def _session_ids(assistant, text: str, image=None) -> tuple[list[str], bool]:
+    """What the page shows for one message; a clarifying question comes beside the products."""
     reply = assistant.new_session().send(text, image=image)
-    if reply.clarification is not None:
-        return [], True
-    return _ids_of(reply.products), False
+    return _ids_of(reply.products), reply.clarification is not None
 
 
 def _timed(fn: Callable[[], object]) -> tuple[object, float, str | None]:
@@ -357,7 +356,7 @@ def _conversation_turn(session, text: str) -> tuple[list[str], bool]:
     asked = reply.clarification is not None
     if asked:
         reply = session.send(SKIP)
-    return ([] if reply.clarification is not None else _ids_of(reply.products)), asked
+    return _ids_of(reply.products), asked
 
 
 # --- the whole evaluation -------------------------------------------------------------------
