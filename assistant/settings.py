@@ -55,7 +55,8 @@ class Settings(BaseSettings):
     # the multimodal LLM that writes replies and describes images
     mllm_base: str = "embedded"  # or a local llava-hf checkpoint folder
     mllm_adapter: str | None = None  # None: the trained adaptors shipped in adapters/weights/mllm
-    mllm_backend: Literal["auto", "transformers", "llama.cpp"] = "auto"  # auto: llama.cpp when installed
+    mllm_backend: Literal["auto", "transformers", "llama.cpp", "openai"] = "auto"  # auto: llama.cpp when installed
+    mllm_server_url: str | None = None  # backend "openai": an OpenAI-compatible endpoint (text only)
     request_reader: Literal["words", "parser"] = "words"  # "parser": the catalog-vocabulary parser only (baseline)
     explanations: Literal["llm", "facts"] = "llm"  # "facts": no LLM, the checked facts only (fast)
     max_upload_mb: float = Field(20.0, gt=0, description="uploads above this are refused before decoding")
@@ -78,7 +79,8 @@ class Settings(BaseSettings):
         from adapters.mllm.config import DEFAULT_MLLM_ADAPTER_DIR, MLLMConfig
 
         return MLLMConfig(base=self.mllm_base, adapter_path=self.mllm_adapter or DEFAULT_MLLM_ADAPTER_DIR,
-                          device=self.device, backend=self.mllm_backend, tower_dir=self.image_tower_dir)
+                          device=self.device, backend=self.mllm_backend, tower_dir=self.image_tower_dir,
+                          server_url=self.mllm_server_url)
 
     def image_limits(self):
         from adapters.imaging import ImageLimits

@@ -29,7 +29,11 @@ from retrieval.store import ProductStore
 logger = logging.getLogger(__name__)
 
 VOCAB_KEY = "shopassist_vocabulary"
-ImageLoader = Callable[[str], Image.Image]  # raises ValueError (adapters.imaging.ImageError) on a bad image
+ImageLoader = Callable[[str], Image.Image]
+# Chosen by measurement (bench/bench_ingest.py, 2 cores): products per encoder batch, and
+# threads decoding images ahead of the encoder.
+BATCH_SIZE = 128
+DECODE_WORKERS = 1  # raises ValueError (adapters.imaging.ImageError) on a bad image
 
 
 @dataclass
@@ -55,7 +59,8 @@ class IngestReport:
 
 
 def ingest(catalog: Catalog, store: ProductStore, embedder, load_image: ImageLoader, *,
-           batch_size: int = 128, prune: bool = False, progress: bool = True) -> IngestReport:
+           batch_size: int = BATCH_SIZE, prune: bool = False, progress: bool = True,
+           decode_workers: int = DECODE_WORKERS) -> IngestReport:
     """Embed and upsert every new or changed product of ``catalog`` into ``store``."""
     start = time.perf_counter()
     report = IngestReport(catalog_rows=len(catalog.products), issues=list(catalog.issues))
@@ -73,14 +78,7 @@ def ingest(catalog: Catalog, store: ProductStore, embedder, load_image: ImageLoa
     record_vocabulary(store, Vocabulary.from_products(products))
     batches = [todo[s:s + batch_size] for s in range(0, len(todo), batch_size)]
     bar = tqdm(total=len(todo), desc="ingest", unit="product", disable=not progress)
-    # Decode the next batch's images (PIL releases the GIL) while this one is embedded.
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest-decode") as pool:
-        pending = pool.submit(_decode_batch, batches[0], load_image) if batches else None
-        for i, batch in enumerate(batches):
-            decoded = pending.result()
-            pending = pool.submit(_decode_batch, batches[i + 1], load_image) if i + 1 < len(batches) else None
-            _ingest_batch(batch, decoded, store, embedder, report, catalog.rows)
-            bar.update(len(batch))
+    _pipeline(batches, catalog.rows, store, embedder, load_image, report, bar.update, decode_workers)
     bar.close()
     if prune:
         keep = {p.id for p in products}
@@ -90,6 +88,31 @@ def ingest(catalog: Catalog, store: ProductStore, embedder, load_image: ImageLoa
     report.seconds = time.perf_counter() - start
     logger.info("ingest: %s", report.summary())
     return report
+
+
+def _pipeline(batches: list[list[Product]], rows: dict[str, int], store: ProductStore, embedder,
+              load_image: ImageLoader, report: IngestReport, done: Callable[[int], None], decode_workers: int) -> None:
+    """Decode, encode and write overlapped: the next batches' images are decoded (PIL releases
+    the GIL) and the previous batch is written while this one is encoded. One writer thread
+    writes the batches in order, each image collection first and text last (see
+    ProductStore.upsert), so a kill at any point leaves whole batches written or a
+    half-written product the next run repairs; never a later batch ahead of an earlier one."""
+    if not batches:
+        return
+    with ThreadPoolExecutor(max_workers=decode_workers, thread_name_prefix="ingest-decode") as decode, \
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest-write") as write:
+        ahead = [decode.submit(_decode_batch, b, load_image) for b in batches[:decode_workers + 1]]
+        writing = None
+        for i, batch in enumerate(batches):
+            decoded = ahead[i].result()
+            if i + decode_workers + 1 < len(batches):
+                ahead.append(decode.submit(_decode_batch, batches[i + decode_workers + 1], load_image))
+            vectors = _encode_batch(batch, decoded, embedder, report, rows)
+            if writing is not None:
+                writing.result()  # a failed write stops the run here, before more is queued
+            writing = write.submit(_write_batch, batch, vectors, store, report, done)
+            ahead[i] = None  # free the decoded images
+        writing.result()
 
 
 def _decode_batch(batch: list[Product], load_image: ImageLoader) -> list[Image.Image | ValueError | None]:
@@ -103,8 +126,8 @@ def _decode_batch(batch: list[Product], load_image: ImageLoader) -> list[Image.I
     return out
 
 
-def _ingest_batch(batch: list[Product], decoded: list, store: ProductStore, embedder, report: IngestReport,
-                  rows: dict[str, int]) -> None:
+def _encode_batch(batch: list[Product], decoded: list, embedder, report: IngestReport,
+                  rows: dict[str, int]) -> tuple[np.ndarray, np.ndarray, list[bool]]:
     images = [im for im in decoded if isinstance(im, Image.Image)]
     with_image = [isinstance(im, Image.Image) for im in decoded]
     for p, im in zip(batch, decoded):
@@ -114,9 +137,16 @@ def _ingest_batch(batch: list[Product], decoded: list, store: ProductStore, embe
     image_vecs = np.array(text_shared, dtype=np.float32, copy=True)  # stand-in for products without an image
     if images:
         image_vecs[np.flatnonzero(with_image)] = embedder.embed_images(images)
+    return text_vecs, image_vecs, with_image
+
+
+def _write_batch(batch: list[Product], vectors: tuple, store: ProductStore, report: IngestReport,
+                 done: Callable[[int], None]) -> None:
+    text_vecs, image_vecs, with_image = vectors
     store.upsert(batch, text_vecs, image_vecs, with_image)
     report.added += len(batch)
     report.without_image += with_image.count(False)
+    done(len(batch))
 
 
 def record_vocabulary(store: ProductStore, vocab: Vocabulary) -> None:

@@ -30,11 +30,15 @@ from chromadb.config import Settings as ChromaSettings
 from chromadb.errors import ChromaError
 
 from retrieval.catalog import Product
+from retrieval.filtered_index import FilteredIndex, IndexHit, index_from_collection
 
 logger = logging.getLogger(__name__)
 
 FINGERPRINT_KEY = "shopassist_fingerprint"
 MAX_BATCH = 2000  # below Chroma's max batch (5461 here)
+# From this many products on, filtered queries go through a FilteredIndex (auto mode): below
+# it Chroma's own filtered scan is fast enough (bench/bench_scale.py).
+INDEX_MIN_PRODUCTS = 50_000
 _PRODUCT_FIELDS = ("title", "gender", "master_category", "sub_category", "article_type",
                    "base_colour", "usage", "price", "image")
 
@@ -159,10 +163,19 @@ def _product(pid: str, meta: dict) -> Product:
 
 
 class ProductStore:
-    def __init__(self, client, name: str, fingerprint: Fingerprint, *, create: bool = True):
+    """``filtered_index``: "auto" answers filtered queries from an in-memory
+    :class:`~retrieval.filtered_index.FilteredIndex` once the store holds ``INDEX_MIN_PRODUCTS``;
+    "on" always, "off" never (Chroma's own filtered query). Same answers either way."""
+
+    def __init__(self, client, name: str, fingerprint: Fingerprint, *, create: bool = True,
+                 filtered_index: str = "auto"):
+        if filtered_index not in ("auto", "on", "off"):
+            raise ValueError("ProductStore: filtered_index must be auto, on or off")
         self.client = client
         self.name = name
         self.fingerprint = fingerprint
+        self.filtered_index = filtered_index
+        self._indexes: dict[str, FilteredIndex | None] = {}
         self.location = describe_client(client)
         self.text = self._collection(f"{name}_text", create)
         self.image = self._collection(f"{name}_image", create)
@@ -242,6 +255,7 @@ class ProductStore:
             metas = [_metadata(p, h) for p, h in zip(products[sl], has_image[sl])]
             docs = [p.document() for p in products[sl]]
             uris = [p.image or "" for p in products[sl]]
+            self._indexes.clear()  # rebuilt on the next filtered query
             with self._guard("write products"):
                 self.image.upsert(ids=ids, embeddings=np.asarray(image_vecs[sl], np.float32), metadatas=metas,
                                   uris=uris)
@@ -252,6 +266,7 @@ class ProductStore:
         """Text first: from then on the product no longer counts as stored, whatever happens next."""
         for start in range(0, len(ids), MAX_BATCH):
             chunk = ids[start:start + MAX_BATCH]
+            self._indexes.clear()
             with self._guard("delete products"):
                 self.text.delete(ids=chunk)
                 self.image.delete(ids=chunk)
@@ -289,6 +304,11 @@ class ProductStore:
         vector = np.asarray(vector, np.float32).reshape(-1)
         if vector.shape[0] != expected:
             raise StoreMismatchError(f"query vector has {vector.shape[0]} dims; the {space} collection holds {expected}")
+        index = self.index(space) if where else None
+        if index is not None:
+            plan, mask, _ = index.plan(where)
+            if plan != "chroma":
+                return self._indexed(coll, index, plan, mask, vector, k)
         with self._guard("search"):
             res = coll.query(query_embeddings=[vector], n_results=k, where=where,
                              include=["metadatas", "distances"])
@@ -296,6 +316,37 @@ class ProductStore:
             StoredMatch(_product(i, m), 1.0 - float(d), bool(m.get("has_image", True)))
             for i, m, d in zip(res["ids"][0], res["metadatas"][0], res["distances"][0])
         ]
+
+    def index(self, space: str) -> FilteredIndex | None:
+        """The in-memory filtered index of ``space``, built on first use (None: Chroma filters)."""
+        if self.filtered_index == "off":
+            return None
+        if space not in self._indexes:
+            coll = self.image if space == "image" else self.text
+            with self._guard("read the store for its filtered index"):
+                small = self.filtered_index == "auto" and coll.count() < INDEX_MIN_PRODUCTS
+                self._indexes[space] = None if small else index_from_collection(coll)
+        return self._indexes[space]
+
+    def attach_index(self, space: str, index: FilteredIndex) -> None:
+        """Use a prebuilt index for ``space`` (one built from the same records)."""
+        self._indexes[space] = index
+
+    def _indexed(self, coll, index: FilteredIndex, plan: str, mask, vector, k: int) -> list[StoredMatch]:
+        hits: list[IndexHit] | None = None
+        if plan == "overfetch":
+            with self._guard("search"):
+                res = coll.query(query_embeddings=[vector], n_results=index.overfetch_size(mask, k), include=[])
+            hits = index.survivors(res["ids"][0], mask, vector, k)
+        if hits is None:  # "exact", or too few neighbours survived the filter
+            hits = index.exact(vector, mask, k)
+        if not hits:
+            return []
+        with self._guard("search"):
+            res = coll.get(ids=[h.id for h in hits], include=["metadatas"])
+        meta = dict(zip(res["ids"], res["metadatas"]))
+        return [StoredMatch(_product(h.id, meta[h.id]), h.similarity, bool(meta[h.id].get("has_image", True)))
+                for h in hits if h.id in meta]
 
 
 def _describe(fingerprint_json: str | None) -> str:

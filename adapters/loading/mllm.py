@@ -12,10 +12,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
+from safetensors import safe_open
 
 from adapters.config import DEFAULT_TOWER_DIR
 from adapters.loading.device import resolve_device
-from adapters.mllm.adapter_io import LORA_DIR, PROJECTOR_FILE, AdapterManifest, load_projector, read_manifest
+from adapters.mllm.adapter_io import (
+    LORA_DIR,
+    PROJECTOR_FILE,
+    AdapterManifest,
+    load_projector,
+    read_manifest,
+)
 from adapters.mllm.config import MLLMConfig
 from adapters.mllm.configuration_effnet import EffnetVisionConfig
 
@@ -62,16 +69,8 @@ def tower_config_for(tower_dir: str | None, **kwargs) -> EffnetVisionConfig:
     return EffnetVisionConfig(tower=tower_id(tower_dir) if tuned else "imagenet", **kwargs)
 
 
-def build_embedded(tower: EffnetVisionConfig, seed: int = 0, pretrained: bool = True,
-                   tower_dir: str | None = DEFAULT_TOWER_DIR):
-    """(model, processor): tower + SmolLM2 + a fresh (seeded) mlp2x_gelu projector.
-
-    ``tower.tower`` names the backbone weights: "imagenet", or the id of the tuned tower in
-    ``tower_dir`` (refused if the folder holds other weights: the projector would be fed
-    features it never saw)."""
-    from adapters.loading.encoders import load_efficientnet_backbone
-    from adapters.mllm.build import compose_llava
-    from adapters.mllm.processing import EffnetImageProcessor, MLLMProcessor
+def _check_tower(tower: EffnetVisionConfig, tower_dir: str | None) -> None:
+    """Refuse a tower folder holding other weights than the adaptors were trained on."""
     from adapters.tower import tower_id
 
     wanted = tower.tower
@@ -81,12 +80,33 @@ def build_embedded(tower: EffnetVisionConfig, seed: int = 0, pretrained: bool = 
             raise ValueError(f"the MLLM adaptors were trained on vision tower {wanted}, but {tower_dir} holds "
                              f"{found}: use that tower's folder (MLLMConfig.tower_dir) or retrain the adaptors "
                              "with `shopassist train-projector` and `shopassist train-lora`")
+
+
+def _tower_state(tower: EffnetVisionConfig, pretrained: bool, tower_dir: str | None) -> dict:
+    from adapters.loading.encoders import load_efficientnet_backbone
+
+    return load_efficientnet_backbone(pretrained, tower_dir if tower.tower != "imagenet" else None).state_dict()
+
+
+def _processor(tok, tower: EffnetVisionConfig):
+    from adapters.mllm.processing import EffnetImageProcessor, MLLMProcessor
+
+    return MLLMProcessor(tok, EffnetImageProcessor(tower.image_height, tower.image_width), tower.num_image_tokens)
+
+
+def build_embedded(tower: EffnetVisionConfig, seed: int = 0, pretrained: bool = True,
+                   tower_dir: str | None = DEFAULT_TOWER_DIR):
+    """(model, processor): tower + SmolLM2 + a fresh (seeded) mlp2x_gelu projector.
+
+    ``tower.tower`` names the backbone weights: "imagenet", or the id of the tuned tower in
+    ``tower_dir`` (refused if the folder holds other weights: the projector would be fed
+    features it never saw)."""
+    from adapters.mllm.build import compose_llava
+
+    _check_tower(tower, tower_dir)
     tok, lm = load_smollm2()
-    tower_state = load_efficientnet_backbone(pretrained, tower_dir if wanted != "imagenet" else None).state_dict()
-    model = compose_llava(tower, lm, tok, tower_state, seed=seed)
-    processor = MLLMProcessor(tok, EffnetImageProcessor(tower.image_height, tower.image_width),
-                              tower.num_image_tokens)
-    return model, processor
+    model = compose_llava(tower, lm, tok, _tower_state(tower, pretrained, tower_dir), seed=seed)
+    return model, _processor(tok, tower)
 
 
 def _dtype(name: str) -> torch.dtype:
@@ -192,16 +212,21 @@ def resolve_backend(cfg: MLLMConfig) -> str:
     return "transformers"
 
 
-def _adapter_key(loaded: LoadedMLLM) -> str:
+def _adapter_key(cfg: MLLMConfig, stage: str) -> str:
     """What decides the exported GGUF: the base file and the trained adaptor files."""
     h = hashlib.sha256(SMOLLM2_GGUF.encode())
     h.update(str((smollm2_folder() / SMOLLM2_GGUF).stat().st_size).encode())
-    folder = Path(loaded.config.adapter_path) if loaded.config.adapter_path and loaded.stage != "none" else None
+    folder = Path(cfg.adapter_path) if cfg.adapter_path and stage != "none" else None
     if folder is not None:
         for f in sorted(folder.rglob("*.safetensors")):
             h.update(f.relative_to(folder).as_posix().encode())
             h.update(f.read_bytes())
     return h.hexdigest()[:16]
+
+
+def gguf_path(cfg: MLLMConfig, stage: str) -> Path:
+    """Where the export of the embedded language model with ``cfg``'s adaptors is cached."""
+    return Path(cfg.cache_dir).expanduser() / "gguf" / f"smollm2-{_adapter_key(cfg, stage)}.gguf"
 
 
 def exported_gguf(loaded: LoadedMLLM) -> Path:
@@ -212,27 +237,131 @@ def exported_gguf(loaded: LoadedMLLM) -> Path:
         raise ValueError("only the embedded model is exported to GGUF")
     if loaded.stage == "lora" and not loaded.config.merge_lora:
         raise ValueError("the llama.cpp backend needs the LoRA merged (MLLMConfig.merge_lora=True)")
-    path = Path(loaded.config.cache_dir).expanduser() / "gguf" / f"smollm2-{_adapter_key(loaded)}.gguf"
+    path = gguf_path(loaded.config, loaded.stage)
     if not path.is_file():
         logger.info("exporting the language model to %s (once per adaptor)", path)
         export_gguf(loaded.model, smollm2_folder() / SMOLLM2_GGUF, path)
+    save_text_side(loaded, path)
     return path
 
 
 def load_runner(cfg: MLLMConfig):
     """The inference runner ``cfg`` names: :class:`MLLMRunner` (transformers) or
-    :class:`LlamaCppRunner` (same interface, llama.cpp decoding)."""
+    :class:`LlamaCppRunner` (same interface, llama.cpp decoding).
+
+    For llama.cpp, once the export is cached (with its tokenizer and text config beside it),
+    only the vision tower and the projector are built on the torch side
+    (:func:`load_vision_side`): no GGUF dequantising, no LoRA merge."""
     from adapters.mllm.runner import MLLMRunner
 
     backend = resolve_backend(cfg)
-    loaded = load_mllm(cfg)
+    if backend == "openai":
+        from adapters.mllm.openai_runner import OpenAIChatRunner
+
+        return OpenAIChatRunner(cfg.server_url, cfg.server_model, system_prompt=cfg.system_prompt,
+                                max_new_tokens=cfg.max_new_tokens, seed=cfg.seed, timeout_s=cfg.max_time_s)
     if backend == "transformers":
-        return MLLMRunner(loaded)
+        return MLLMRunner(load_mllm(cfg))
+    loaded = load_vision_side(cfg)
+    path = gguf_path(cfg, loaded.stage) if loaded is not None else None
+    if loaded is None:
+        loaded = load_mllm(cfg)
+        path = exported_gguf(loaded)
+    return llama_runner(loaded, path, cfg)
+
+
+def llama_runner(loaded: LoadedMLLM, path: Path, cfg: MLLMConfig, n_seq_max: int = 1):
     from llama_cpp import Llama
 
     from adapters.mllm.llamacpp_runner import LlamaCppRunner
 
-    llama = Llama(model_path=str(exported_gguf(loaded)), n_ctx=cfg.n_ctx, n_batch=512,
-                  n_threads=torch.get_num_threads(), seed=cfg.seed, verbose=False)
+    llama = Llama(model_path=str(path), n_ctx=cfg.n_ctx, n_batch=512, n_threads=torch.get_num_threads(),
+                  seed=cfg.seed, verbose=False)
     logger.info("llama.cpp backend: %s", llama.model_path)
     return LlamaCppRunner(loaded, llama)
+
+
+def save_text_side(loaded: LoadedMLLM, gguf: Path) -> Path:
+    """Beside the export: the tokenizer (with ``<image>``) and the text config, so that a later
+    start needs neither the GGUF's slow tokenizer conversion nor the full model."""
+    side = text_side_dir(gguf)
+    if not (side / "text_config.json").is_file():
+        import shutil
+        import tempfile
+
+        tmp = Path(tempfile.mkdtemp(prefix=side.name + ".", dir=side.parent))
+        loaded.tokenizer.save_pretrained(tmp)
+        loaded.model.config.text_config.to_json_file(tmp / "text_config.json")  # written last: marks it whole
+        try:
+            tmp.replace(side)
+        except OSError:  # another process got there first
+            shutil.rmtree(tmp, ignore_errors=True)
+    return side
+
+
+def text_side_dir(gguf: Path) -> Path:
+    return gguf.with_suffix(".text")
+
+
+# --- the vision side alone (llama.cpp decodes the text) -----------------------------
+# Building the whole LlavaForConditionalGeneration for the image rows dequantises the packaged
+# GGUF, converts its tokenizer and merges the LoRA (about 30 s on 2 cores). Once the export and
+# its text side are cached, the LLaVA is built on the meta device and only the tower and the
+# projector get real weights: the same tensors the full load gives them (tested).
+
+_PEFT_PREFIX = "base_model.model.model.multi_modal_projector."
+_MODULES_TO_SAVE = "modules_to_save.default."
+
+
+def projector_weights(folder: Path, stage: str) -> dict[str, torch.Tensor]:
+    """The trained projector's tensors, named as in ``LlavaMultiModalProjector``: stage 1's
+    file, or the copy stage 2 keeps in its peft folder (``modules_to_save``)."""
+    if stage == "projector":
+        path = folder / PROJECTOR_FILE
+        with safe_open(str(path), "pt") as f:
+            return {k: f.get_tensor(k) for k in f.keys()}  # noqa: SIM118 (safe_open is no dict)
+    path = folder / LORA_DIR / "adapter_model.safetensors"
+    out = {}
+    with safe_open(str(path), "pt") as f:
+        for k in f.keys():  # noqa: SIM118
+            if k.startswith(_PEFT_PREFIX):
+                out[k.removeprefix(_PEFT_PREFIX).replace(_MODULES_TO_SAVE, "")] = f.get_tensor(k)
+    if not out:
+        raise ValueError(f"{path} holds no multi_modal_projector weights")
+    return out
+
+
+def load_vision_side(cfg: MLLMConfig) -> LoadedMLLM | None:
+    """The tower and projector only, when ``cfg``'s export and text side are cached; else None."""
+    if not cfg.embedded or not cfg.adapter_path or not cfg.merge_lora:
+        return None
+    manifest = read_manifest(cfg.adapter_path)
+    if manifest is None or manifest.base != "embedded":
+        return None
+    gguf = gguf_path(cfg, manifest.stage)
+    side = text_side_dir(gguf)
+    if not (gguf.is_file() and (side / "text_config.json").is_file()):
+        return None
+    from transformers import AutoTokenizer, LlamaConfig, LlavaForConditionalGeneration
+
+    from adapters.mllm.build import build_llava_config
+
+    tower = manifest.tower_config()
+    _check_tower(tower, cfg.tower_dir)
+    tok = AutoTokenizer.from_pretrained(side)
+    text_config = LlamaConfig.from_json_file(side / "text_config.json")
+    config = build_llava_config(tower, text_config, tok.convert_tokens_to_ids("<image>"), tower.num_image_tokens)
+    with torch.device("meta"):
+        model = LlavaForConditionalGeneration(config)  # the language model stays on meta: llama.cpp runs it
+    inner = model.model
+    inner.vision_tower.to_empty(device="cpu")
+    inner.multi_modal_projector.to_empty(device="cpu")
+    inner.vision_tower.backbone.load_state_dict(_tower_state(tower, True, cfg.tower_dir), strict=True)
+    inner.multi_modal_projector.load_state_dict(projector_weights(Path(cfg.adapter_path), manifest.stage),
+                                                strict=True)
+    device = resolve_device(cfg.device)
+    model.to(dtype=_dtype(cfg.dtype)).eval()  # meta tensors change dtype without memory
+    inner.vision_tower.to(device=device)
+    inner.multi_modal_projector.to(device=device)
+    logger.info("loaded the vision side only (tower + projector, adaptors: %s); text model: %s", manifest.stage, gguf)
+    return LoadedMLLM(model, _processor(tok, tower), tok, device, "embedded", manifest.stage, cfg)

@@ -14,7 +14,7 @@ EMBEDDED = "embedded"
 # `shopassist train-lora`). A folder with ``mllm_adapter.json`` naming what it holds.
 DEFAULT_MLLM_ADAPTER_DIR = str(Path(__file__).resolve().parents[1] / "weights" / "mllm")
 DTYPES = ("float32", "bfloat16", "float16")
-BACKENDS = ("auto", "transformers", "llama.cpp")
+BACKENDS = ("auto", "transformers", "llama.cpp", "openai")
 DEFAULT_CACHE_DIR = "~/.cache/shopassist"
 
 
@@ -37,7 +37,10 @@ class MLLMConfig:
     # Text decoding: "llama.cpp" runs the LLM (LoRA merged, exported to GGUF) in llama.cpp with
     # the projector's image rows as input embeddings; "transformers" runs LlavaForConditionalGeneration.
     # "auto": llama.cpp for the embedded model on CPU when llama-cpp-python is installed.
-    backend: Literal["auto", "transformers", "llama.cpp"] = "auto"
+    # "openai": the text model behind an OpenAI-compatible endpoint (server_url), text only.
+    backend: Literal["auto", "transformers", "llama.cpp", "openai"] = "auto"
+    server_url: str | None = None  # e.g. http://127.0.0.1:8080/v1 (a llama_cpp.server, vLLM)
+    server_model: str = "default"
     cache_dir: str = DEFAULT_CACHE_DIR  # exported GGUF files
     n_ctx: int = 4096  # llama.cpp context (prompt + reply tokens)
     tower_dir: str | None = DEFAULT_TOWER_DIR  # the tuned vision tower, when the adaptors name one
@@ -60,6 +63,8 @@ class MLLMConfig:
         if self.backend == "llama.cpp" and not self.embedded:
             raise ValueError("MLLMConfig: the llama.cpp backend serves the embedded model; use "
                              "backend='transformers' for a llava-hf checkpoint")
+        if self.backend == "openai" and not self.server_url:
+            raise ValueError("MLLMConfig: the openai backend needs server_url (an OpenAI-compatible endpoint)")
         if not 256 <= self.n_ctx <= 32768:
             raise ValueError("MLLMConfig: n_ctx must be in 256..32768")
         if not self.max_time_s > 0:

@@ -7,9 +7,12 @@ same tokenizer. llama.cpp then decodes from the exported GGUF (LoRA merged, see
 :mod:`adapters.mllm.gguf_export`). Prompt building, image checks and the image-token
 rules are :class:`MLLMRunner`'s own, so both backends accept and refuse the same inputs.
 
-One llama.cpp context holds one conversation at a time: decodes are serialised by a lock,
-and each runs in a worker thread that stops at ``max_new_tokens`` or ``max_time_s``, so a
-reader that walks away from a stream never leaves the context busy.
+One llama.cpp context holds one conversation at a time (``generate``, ``stream``): decodes
+are serialised by a lock, and each runs in a worker thread that stops at ``max_new_tokens``
+or ``max_time_s``, so a reader that walks away from a stream never leaves the context busy.
+``generate_batch`` (the explanations) goes through a
+:class:`~adapters.mllm.llamacpp_batch.SequenceBatcher`: the conversations of every session
+asking at the same time are decoded together, one sequence each, in a second context.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ import numpy as np
 import torch
 
 from adapters.imaging import ImageSource
+from adapters.mllm.llamacpp_batch import SequenceBatcher, _banned
 from adapters.mllm.runner import ChatMessage, MLLMRunner
 
 logger = logging.getLogger(__name__)
@@ -35,6 +39,7 @@ _END = object()
 
 class LlamaCppRunner(MLLMRunner):
     backend = "llama.cpp"
+    batches_sessions = True  # generate_batch is thread-safe and batches concurrent callers
 
     def __init__(self, loaded, llama):
         super().__init__(loaded)
@@ -55,6 +60,8 @@ class LlamaCppRunner(MLLMRunner):
         tok = self.tokenizer
         self.stop_ids = {i for i in (tok.eos_token_id, tok.convert_tokens_to_ids("<|im_end|>")) if i is not None}
         self._lock = threading.Lock()
+        self._batcher = None
+        self.batch_sequences = 8  # conversations decoded together by generate_batch (0: one at a time)
 
     # --- llama.cpp calls --------------------------------------------------------------
     def _decode_tokens(self, tokens: Sequence[int], pos: int, batch) -> None:
@@ -175,12 +182,23 @@ class LlamaCppRunner(MLLMRunner):
                        seed: int | None = None, no_repeat_ngram_size: int = 0) -> list[str]:
         n, seed = self._settings(max_new_tokens, seed)
         inputs = [self.build_inputs(msgs) for msgs in conversations]  # every input checked before decoding
+        if self.batch_sequences > 1:  # greedy, so the seed does not matter
+            outs = self.batcher().run(inputs, n, no_repeat_ngram_size)
+            return [self.tokenizer.decode(o, skip_special_tokens=True).strip() for o in outs]
         answers = []
         for inp in inputs:
             out: list[int] = []
             self._run(inp, n, seed, 0.0, no_repeat_ngram_size, out.append)
             answers.append(self.tokenizer.decode(out, skip_special_tokens=True).strip())
         return answers
+
+    def batcher(self):
+        """The :class:`~adapters.mllm.llamacpp_batch.SequenceBatcher` (its own context), made once."""
+        with self._lock:
+            if self._batcher is None:
+                self._batcher = SequenceBatcher(self, max_seqs=self.batch_sequences,
+                                                n_ctx=min(32768, 1024 * self.batch_sequences))
+            return self._batcher
 
     def stream(self, messages: Sequence[ChatMessage], images: Sequence[ImageSource] | None = None,
                max_new_tokens: int | None = None, seed: int | None = None, temperature: float = 0.0) -> Iterator[str]:
@@ -214,11 +232,3 @@ class LlamaCppRunner(MLLMRunner):
         if len(text) > len(shown):
             yield text[len(shown):]
 
-
-def _banned(history: list[int], n: int, vocab: int) -> set[int]:
-    """Tokens that would repeat an n-gram of ``history`` (transformers' no_repeat_ngram_size)."""
-    if len(history) < n:
-        return set()
-    prefix = tuple(history[len(history) - n + 1:])
-    return {history[i + n - 1] for i in range(len(history) - n + 1)
-            if tuple(history[i:i + n - 1]) == prefix and history[i + n - 1] < vocab}
