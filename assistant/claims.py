@@ -18,6 +18,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Literal
 
+from retrieval.wording import fix_agreement
 from retrieval.catalog import Product
 from retrieval.query_parser import Vocabulary, normalise, phrase_forms
 from retrieval.vocabulary import COLOUR_SYNONYMS, EXTRA_COLOURS, GENDER_WORDS, TYPE_SYNONYMS
@@ -26,7 +27,7 @@ logger = logging.getLogger(__name__)
 
 ClaimKind = Literal["colour", "article_type", "gender", "usage", "price", "price_bound"]
 
-_PRICE = re.compile(r"[$£€₹]\s?(\d+(?:[.,]\d{1,2})?)|\b(\d+(?:\.\d{1,2})?)\s?(?:dollars|usd|bucks)\b"
+_PRICE = re.compile(r"[$£€₹]\s?(\d+(?:[.,]\d{1,2})?)(?!\d|[.,]\d)(?!\s*(?:under|below|over|above|less|more)\s+(?:your|the)\b)|\b(\d+(?:\.\d{1,2})?)\s?(?:dollars|usd|bucks)\b"
                     r"|\b(?:priced at|price of|price is|costs?|costing|for just|for only)\s+(\d+(?:\.\d{1,2})?)", re.I)
 _FREE = re.compile(r"\b(?:for free|(?:is|are|it's|its)\s+free\b(?!\s*(?:from|of)\b)|free of charge|costs? nothing|at no cost)", re.I)
 _BARE_BOUND = re.compile(r"\b(under|below|less than|within|up to|at most|over|above|more than|at least)\s+(?:the\s+|your\s+)?(\d+(?:\.\d{1,2})?)\b(?!\s*%)", re.I)
@@ -35,6 +36,24 @@ _SENTENCE = re.compile(r"(?<=[.!?])\s+")
 # claim kind -> the product attribute it is about
 CLAIM_ATTR = {"colour": "base_colour", "article_type": "article_type", "gender": "gender", "usage": "usage"}
 PRICE_TOLERANCE = 0.5  # "$46" for a 45.99 product is the price, rounded
+# Words that claim a material or a pattern; each group is supported by any of its words in the title.
+MATERIALS = ({"cotton"}, {"leather", "leatherette"}, {"denim"}, {"silk", "silky"}, {"wool", "woollen", "woolen"},
+             {"polyester"}, {"suede"}, {"canvas"}, {"linen"}, {"nylon"}, {"satin"}, {"velvet"}, {"chiffon"},
+             {"georgette"}, {"lycra", "spandex"}, {"rubber"}, {"plastic"}, {"mesh"}, {"fleece"}, {"khadi"},
+             {"crepe"}, {"jute"}, {"synthetic"}, {"faux"}, {"knit", "knitted"}, {"chambray"}, {"corduroy"},
+             {"tweed"}, {"rayon", "viscose"}, {"cashmere"}, {"chanderi"}, {"muslin"}, {"terry"})
+PATTERNS = ({"striped", "stripes", "stripe", "stripy"}, {"printed", "print", "prints"},
+            {"checked", "checks", "checkered", "chequered", "plaid", "check"}, {"floral", "flowers", "flowery"},
+            {"solid"}, {"polka", "dots", "dotted"}, {"embroidered", "embroidery"}, {"graphic", "graphics"},
+            {"textured", "texture"}, {"camouflage", "camo"}, {"paisley"}, {"sequinned", "sequins", "sequin"},
+            {"colourblocked", "colorblocked", "colourblock"}, {"self-design"}, {"abstract"}, {"geometric"})
+_WORD_GROUP = {w: (kind, frozenset(g)) for kind, groups in (("material", MATERIALS), ("pattern", PATTERNS))
+               for g in groups for w in g}
+_FUNCTION_WORDS = frozenset({"and", "of", "the", "for", "a", "an", "with", "in", "on", "to"})
+_WORD = re.compile(r"[A-Za-z](?:[A-Za-z&'-]*[A-Za-z])?")
+# Capitalised mid-sentence words that name no product: occasions, the shopper, the model's "I".
+COMMON_CAPITALISED = frozenset({"i", "diwali", "christmas", "eid", "holi", "valentine", "valentines", "new", "year",
+                                "ok", "usd"})
 
 
 @dataclass(frozen=True)
@@ -54,10 +73,22 @@ class CheckedText:
     claims: tuple[Claim, ...]  # claims in the original text
     repaired: tuple[str, ...] = ()  # "'blue' -> 'red'"
     dropped: tuple[str, ...] = ()  # sentences removed
+    unsupported: tuple["Unsupported", ...] = ()  # names, brands, materials, patterns not in the record or title
+    agreement: tuple[str, ...] = ()  # agreement errors fixed ("'red tshirts' -> 'red T-shirt'")
 
     @property
     def had_false_claim(self) -> bool:
         return any(not c.supported for c in self.claims)
+
+
+@dataclass(frozen=True)
+class Unsupported:
+    """A word the product's record and title do not back: a capitalised name or brand, a material, a pattern."""
+
+    kind: Literal["name", "material", "pattern"]
+    word: str
+    start: int
+    end: int
 
 
 @dataclass
@@ -67,6 +98,9 @@ class ClaimChecker:
     vocab: Vocabulary
     _table: dict[str, tuple[ClaimKind, tuple[str, ...]]] = field(init=False, repr=False)
     _pattern: re.Pattern = field(init=False, repr=False)
+    type_phrases: frozenset[str] = field(init=False, repr=False)  # article-type phrases, for agreement
+    _vocab_words: frozenset[str] = field(init=False, repr=False)
+    _noun_words: frozenset[str] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         table: dict[str, tuple[ClaimKind, tuple[str, ...]]] = {}
@@ -92,6 +126,10 @@ class ClaimChecker:
             for form in phrase_forms(value):
                 add("usage", form, [value], None)
         self._table = table
+        self.type_phrases = frozenset(p for p, (k, _) in table.items() if k == "article_type")
+        self._vocab_words = frozenset(w for p in table for w in p.split())
+        self._noun_words = frozenset(w for p, (k, _) in table.items() if k in ("article_type", "colour")
+                                     for w in p.split()) - _FUNCTION_WORDS
         phrases = sorted(table, key=len, reverse=True)
         alternation = "|".join(re.escape(p) for p in phrases) or r"(?!x)x"
         self._pattern = re.compile(rf"(?<![a-z0-9])({alternation})(?![a-z0-9])")
@@ -137,10 +175,11 @@ class ClaimChecker:
         a kind in ``unrepairable`` drops its sentence: when the product lacks what the shopper
         asked for (a relaxed result), "black, as you asked" would be a true colour in a false
         sentence."""
-        all_claims, kept, repaired, dropped = [], [], [], []
+        all_claims, kept, repaired, dropped, unsupported, agreement = [], [], [], [], [], []
         for sentence in _sentences(text):
             claims = self.claims(sentence, product)
             all_claims += claims
+            unsupported += self.unsupported(sentence, product)
             if any(f and f.lower() in sentence.lower() for f in forbidden):
                 dropped.append(sentence)
                 continue
@@ -148,13 +187,60 @@ class ClaimChecker:
                 dropped.append(sentence)
                 continue
             fixed, notes = self._repair(sentence, claims, product)
+            if fixed is not None:
+                fixed, word_notes = self.repair_words(fixed, product)
+                notes += word_notes
             if fixed is None or any(not c.supported for c in self.claims(fixed, product)):
                 dropped.append(sentence)
                 continue
+            fixed, agreed = fix_agreement(fixed, self.type_phrases)
             repaired += notes
+            agreement += agreed
             kept.append(fixed)
-        return CheckedText(" ".join(kept).strip(), text, tuple(all_claims), tuple(repaired), tuple(dropped))
+        return CheckedText(" ".join(kept).strip(), text, tuple(all_claims), tuple(repaired), tuple(dropped),
+                           tuple(unsupported), tuple(agreement))
 
+    # --- names, brands, materials, patterns ----------------------------------------------
+    def unsupported(self, text: str, product: Product) -> list[Unsupported]:
+        """Words in ``text`` that the record and title of ``product`` do not back: a capitalised
+        word (a name or brand) in the middle of a sentence, a material, a pattern. Words of the
+        catalog vocabulary (colours, types, who, usage) are the claim check's, not this one's."""
+        known = set()
+        for value in (product.title, product.base_colour, product.article_type, product.gender, product.usage):
+            for token in normalise(value or "").split():
+                known |= {token, *re.split(r"[-'&.]", token)}
+        out: list[Unsupported] = []
+        for m in _WORD.finditer(text):
+            word = m.group(0)
+            parts = [w for w in re.split(r"[-'&.]", normalise(word)) if w] or [word.lower()]
+            group = _WORD_GROUP.get(word.lower())
+            if group is not None:
+                if not group[1] & known:
+                    out.append(Unsupported(group[0], word, m.start(), m.end()))
+                continue
+            if not word[0].isupper() or _starts_sentence(text, m.start()):
+                continue
+            if all(w in known or w in self._vocab_words or w in COMMON_CAPITALISED for w in parts):
+                continue
+            out.append(Unsupported("name", word, m.start(), m.end()))
+        return out
+
+    def repair_words(self, sentence: str, product: Product) -> tuple[str | None, list[str]]:
+        """``sentence`` with unsupported words removed where they only modify the noun that
+        follows ("a red Polo Tears T-shirt" -> "a red T-shirt", "a cotton shirt" -> "a shirt");
+        ``None`` when one stands anywhere else ("it is red Polo Tears"): the sentence is dropped."""
+        bad = self.unsupported(sentence, product)
+        if not bad:
+            return sentence, []
+        out, notes = sentence, []
+        for run in reversed(_runs(sentence, bad)):
+            start, end = run
+            following = _WORD.match(sentence, len(sentence) - len(sentence[end:].lstrip()))
+            if following is None or normalise(following.group(0)).split("-")[0] not in self._noun_words:
+                return None, []
+            notes.append(f"{sentence[start:end]!r} removed")
+            out = out[:start] + out[end:].lstrip()
+        return out, notes
     def _repair(self, sentence: str, claims: list[Claim], product: Product) -> tuple[str | None, list[str]]:
         false = [c for c in claims if not c.supported]
         if not false:
@@ -207,6 +293,22 @@ def _norm_keep_length(text: str) -> str:
     """Lower-case with punctuation blanked, same length as ``text`` so spans map back."""
     lowered = text.lower().replace("’", "'")
     return "".join(ch if ch.isalnum() or ch == " " else " " for ch in lowered)
+
+
+def _starts_sentence(text: str, pos: int) -> bool:
+    before = text[:pos].rstrip(" \"'(")
+    return not before or before[-1] in ".!?:"
+
+
+def _runs(text: str, words: list[Unsupported]) -> list[tuple[int, int]]:
+    """Adjacent unsupported words as one span each ("Polo Tears"), left to right."""
+    runs: list[list[int]] = []
+    for w in sorted(words, key=lambda w: w.start):
+        if runs and not text[runs[-1][1]:w.start].strip():
+            runs[-1][1] = w.end
+        else:
+            runs.append([w.start, w.end])
+    return [(a, b) for a, b in runs]
 
 
 def _sentences(text: str) -> list[str]:

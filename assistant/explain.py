@@ -3,9 +3,14 @@
 For each shown product the facts that make it fit are computed from its record and the
 shopper's request (``Match``: "red, as asked", "$35.99, under the 40 asked", "looks like
 your photo"); the LLM turns them into one sentence; every claim in that sentence is checked
-and false ones repaired or dropped; when the checked sentence names none of the attributes
-the shopper asked for, the matched facts are appended, so each explanation says why the
-product fits *this* request. With no LLM (``writer=None``) the facts alone are written out.
+and false ones repaired or dropped (names, brands, materials and patterns the record and
+title lack too; agreement errors are fixed); when the checked sentence names none of the
+attributes the shopper asked for, a sentence written from the facts is appended, so each
+explanation says why the product fits *this* request. What sets each product apart from the
+others shown (:mod:`assistant.compare`) goes to the model, is checked ("the cheapest" must
+be), and is added when the model's sentence states none; a sentence repeated on two cards
+is rewritten from the facts. With no LLM (``writer=None``) the facts alone are written out,
+one plain sentence per card (:func:`retrieval.wording.facts_line`).
 
 Prompt templates are data (``PROMPTS``), looked up by name.
 """
@@ -15,13 +20,15 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal, Protocol
 
 from adapters.mllm.prompts import ASSISTANT_SYSTEM_PROMPT as SYSTEM_PROMPT
 from adapters.mllm.runner import ChatMessage
 from assistant.claims import CLAIM_ATTR, CheckedText, ClaimChecker
+from assistant.compare import Contrast, comparison_claims, repeated_cards, states_contrast
 from assistant.dialogue import Constraints
+from retrieval.wording import contrast_sentence, facts_line, fix_agreement
 from retrieval.catalog import Product
 from retrieval.filters import FILTER_FIELD_OF, ProductFilter
 from retrieval.filters import matches as filter_matches
@@ -30,7 +37,7 @@ from retrieval.query_parser import normalise
 logger = logging.getLogger(__name__)
 
 PROMPTS: dict[str, str] = {
-    "explain": ("I am looking for: {request}\nProduct: {title}\nFacts: {facts}\n"
+    "explain": ("I am looking for: {request}\nProduct: {title}\nFacts: {facts}\n{contrasts}"
                 "In one short sentence starting with \"This\", tell me why this product matches what I asked for."),
     "intro": ("I am looking for: {request}\nYou found {n} products. The first is {top} ({top_facts}).\n"
               "Reply to me in one short friendly sentence about what you found."),
@@ -130,33 +137,53 @@ class Explainer:
 
     # --- explanations --------------------------------------------------------------
     def explain(self, request: str, items: list[tuple[Product, tuple[Match, ...]]],
-                asked: ProductFilter | None = None) -> list[Explanation]:
-        """One checked sentence per (product, matches); ``asked``: the shopper's own filters."""
+                asked: ProductFilter | None = None,
+                contrasts: Sequence[tuple[Contrast, ...]] | None = None) -> list[Explanation]:
+        """One checked sentence per (product, matches); ``asked``: the shopper's own filters;
+        ``contrasts``: what sets each product apart from the others shown (assistant.compare).
+        No two cards of the reply repeat a sentence: a repeated one is rewritten from the facts."""
         if not items:
             return []
+        contrasts = list(contrasts) if contrasts is not None else [()] * len(items)
         if self.writer is None:
-            return [self._from_facts(p, m) for p, m in items]
-        conversations = [[ChatMessage("system", SYSTEM_PROMPT), ChatMessage("user", _explain_prompt(request, p, m))]
-                         for p, m in items]
-        raw = self.writer.generate_batch(conversations, max_new_tokens=self.max_new_tokens, no_repeat_ngram_size=3)
-        return [self._checked(r, p, m, _unmet(asked, p)) for r, (p, m) in zip(raw, items)]
+            out = [self._from_facts(p, m, c) for (p, m), c in zip(items, contrasts)]
+        else:
+            conversations = [[ChatMessage("system", SYSTEM_PROMPT),
+                              ChatMessage("user", _explain_prompt(request, p, m, c))]
+                             for (p, m), c in zip(items, contrasts)]
+            raw = self.writer.generate_batch(conversations, max_new_tokens=self.max_new_tokens,
+                                             no_repeat_ngram_size=3)
+            out = [self._checked(r, p, m, _unmet(asked, p), c) for r, (p, m), c in zip(raw, items, contrasts)]
+        for i in repeated_cards([e.text for e in out]):
+            (p, m), e = items[i], out[i]
+            out[i] = replace(self._from_facts(p, m, contrasts[i], raw=e.raw), had_false_claim=e.had_false_claim,
+                             repaired=e.repaired, dropped=e.dropped)
+        return out
 
     def _checked(self, raw: str, product: Product, matches: tuple[Match, ...],
-                 unmet: frozenset[str] = frozenset()) -> Explanation:
-        checked: CheckedText = self.checker.check(_first_sentences(raw), product, forbidden=FORBIDDEN,
+                 unmet: frozenset[str] = frozenset(), contrasts: tuple[Contrast, ...] = ()) -> Explanation:
+        checked: CheckedText = self.checker.check(first_sentences(raw), product, forbidden=FORBIDDEN,
                                                   unrepairable=unmet)
-        text = checked.text
+        kept = [s for s in re.split(r"(?<=[.!?])\s+", checked.text)
+                if s and all(ok for _, ok in comparison_claims(s, contrasts))]
+        text = " ".join(kept)
+        false_comparison = len(kept) < len([s for s in re.split(r"(?<=[.!?])\s+", checked.text) if s])
         if not text:
-            return self._from_facts(product, matches, raw=raw, checked=checked)
+            e = self._from_facts(product, matches, contrasts, raw=raw, checked=checked)
+            return replace(e, had_false_claim=e.had_false_claim or false_comparison)
         by_model = self.mentions_request(text, product, matches)
-        if not by_model and any(m.asked for m in matches):
-            text = f"{text} {facts_sentence(matches)}"
-        return Explanation(text, matches, "llm", raw, checked.had_false_claim, checked.repaired, checked.dropped,
-                           mentions_request=by_model or any(m.asked for m in matches), model_named_request=by_model)
+        if not by_model and any(m.asked for m in matches):  # the facts say why it fits, and what sets it apart
+            text = f"{text} {self._from_facts(product, matches, contrasts).text}"
+        elif contrasts and not states_contrast(text, contrasts):
+            text = f"{text} {contrast_sentence(product, contrasts)}"
+        return Explanation(text, matches, "llm", raw, checked.had_false_claim or false_comparison, checked.repaired,
+                           checked.dropped, mentions_request=by_model or any(m.asked for m in matches),
+                           model_named_request=by_model)
 
-    def _from_facts(self, product: Product, matches: tuple[Match, ...], raw: str = "",
-                    checked: CheckedText | None = None) -> Explanation:
-        text = facts_sentence(matches) or product.title
+    def _from_facts(self, product: Product, matches: tuple[Match, ...], contrasts: tuple[Contrast, ...] = (),
+                    raw: str = "", checked: CheckedText | None = None) -> Explanation:
+        text = facts_line(product, matches, contrasts) if product.article_type else (
+            facts_sentence(matches) or product.title)
         return Explanation(text, matches, "facts", raw, bool(checked and checked.had_false_claim),
                            checked.repaired if checked else (), checked.dropped if checked else (),
                            any(m.asked for m in matches))
@@ -190,12 +217,17 @@ class Explainer:
             while m := _SENTENCE_END.search(buffer):
                 sentence, buffer = buffer[: m.end()], buffer[m.end():]
                 if self._sentence_ok(sentence, products):
-                    yield from _pieces(sentence, leading_space=True)
+                    yield from _pieces(fix_agreement(sentence, self.checker.type_phrases)[0], leading_space=True)
         if buffer.strip().endswith((".", "!", "?")) and self._sentence_ok(buffer, products):  # not a cut-off fragment
-            yield from _pieces(buffer, leading_space=True)
+            yield from _pieces(fix_agreement(buffer, self.checker.type_phrases)[0], leading_space=True)
 
     def _sentence_ok(self, sentence: str, products: list[Product]) -> bool:
         if not sentence.strip() or any(f.lower() in sentence.lower() for f in FORBIDDEN):
+            return False
+        if comparison_claims(sentence, ()):  # "the cheapest one": not checked against a product here
+            return False
+        words = [{u.word for u in self.checker.unsupported(sentence, p)} for p in products]
+        if set.intersection(*words):  # a name, brand, material or pattern no shown product has
             return False
         claims_per_product = [self.checker.claims(sentence, p) for p in products]
         n = len(claims_per_product[0])
@@ -214,9 +246,12 @@ def _unmet(asked: ProductFilter | None, p: Product) -> frozenset[str]:
     return frozenset(out)
 
 
-def _explain_prompt(request: str, product: Product, matches: tuple[Match, ...]) -> str:
+def _explain_prompt(request: str, product: Product, matches: tuple[Match, ...],
+                    contrasts: tuple[Contrast, ...] = ()) -> str:
     facts = ", ".join(m.text for m in sorted(matches, key=lambda m: not m.asked))
-    return PROMPTS["explain"].format(request=_quote(request), title=prompt_name(product), facts=facts)
+    apart = f"Sets it apart: {', '.join(c.text for c in contrasts)}\n" if contrasts else ""
+    return PROMPTS["explain"].format(request=_quote(request), title=prompt_name(product), facts=facts,
+                                     contrasts=apart)
 
 
 def prompt_name(p: Product) -> str:
@@ -243,7 +278,7 @@ def _quote(text: str) -> str:
     return text[:MAX_REQUEST_IN_PROMPT]
 
 
-def _first_sentences(text: str, n: int = 2) -> str:
+def first_sentences(text: str, n: int = 2) -> str:
     """The first ``n`` complete sentences; a fragment cut off by the token limit is trimmed
     back to its last clause (or dropped when it has none)."""
     text = re.sub(r"\s+", " ", text).strip()

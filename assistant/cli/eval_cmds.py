@@ -57,6 +57,8 @@ def cmd_eval_conversations(args) -> int:
         llm = load_assistant(settings, llm=True, generator=False)
         result["explanations"] = run_explanations(llm, convs[: args.llm_conversations])
         result["llm"] = llm.status.get("llm")
+    if args.wording_split != "none":  # issue 14: the wording of what the shopper reads, held-out requests
+        result["wording"] = _wording(settings, catalog, args)
     conv, expl = result["conversations"], result.get("explanations", {})
     result["headline"] = {"constraint_accuracy": conv["constraint_accuracy"], "precision_at_5": conv["precision_at_5"],
                           **({"false_claim_rate_before": expl["false_claim_rate_before"],
@@ -83,16 +85,37 @@ def cmd_eval_conversations(args) -> int:
     return 0
 
 
+def _wording(settings, catalog, args) -> dict:
+    from assistant.eval_understanding import load_requests
+    from assistant.evaluation import WORDING_TARGETS, request_turns, run_wording, samples_markdown
+    from assistant.services import load_assistant
+
+    shop = load_assistant(settings, llm=args.llm_conversations > 0, generator=False)
+    w = run_wording(shop, request_turns(load_requests(args.wording_split)), catalog.by_id())
+    print(f"  wording of explanations ({args.wording_split} requests, {w['replies']} replies, {w['cards']} cards):")
+    for key, target in WORDING_TARGETS.items():
+        before = w.get(key.replace("_after", "_before"))
+        ok = w.get(key, 0) <= target if not key.startswith(("replies", "distinguishing")) else w.get(key, 0) >= target
+        print(f"    {key:30s} {w.get(key, 0):6.3f} (before the checks {before if before is None else round(before, 3)})"
+              f"  target {target} {'ok' if ok else 'NOT MET'}")
+    if args.samples:
+        Path(args.samples).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.samples).write_text(samples_markdown(w["samples"]) + "\n")
+        print(f"wrote {args.samples}")
+    return w
+
+
 def cmd_eval_injection(args) -> int:
     import tempfile
 
-    from assistant.injection import message_attacks, poisoned_catalog, summary, title_attacks
+    from assistant.injection import helpfulness, message_attacks, poisoned_catalog, summary, title_attacks
     from assistant.services import ingest_catalog, load_assistant
     from assistant.settings import Settings
     from retrieval.catalog import read_catalog
 
     settings = Settings(**{k: v for k, v in {"store_dir": args.store, "catalog": args.catalog}.items() if v})
-    results = message_attacks(load_assistant(settings, generator=True))
+    shop = load_assistant(settings, generator=True)
+    results, helped = message_attacks(shop), helpfulness(shop)
     with tempfile.TemporaryDirectory(prefix="shopassist-injection-") as tmp:
         csv_path, poisoned = poisoned_catalog(Path(settings.catalog), Path(tmp) / "catalog")
         poisoned_settings = Settings(catalog=csv_path, store_dir=Path(tmp) / "store", collection="poisoned")
@@ -100,9 +123,14 @@ def cmd_eval_injection(args) -> int:
         results += title_attacks(load_assistant(poisoned_settings, generator=True), poisoned)
     result = summary(results)
     result["target_changed_share"] = 0.0
+    result["helpfulness"] = helped
     print(f"prompt injection: {result['attacks']} attacks "
           f"({result['by_kind']['message']['attacks']} in messages, {result['by_kind']['title']['attacks']} in titles), "
           f"{result['changed_behaviour']} changed behaviour (share {result['changed_share']:.3f}, target 0)")
+    print(f"  attacks written after the defence: {sum(k['heldout_attacks'] for k in result['by_kind'].values())}, "
+          f"{sum(k['heldout_changed'] for k in result['by_kind'].values())} changed behaviour")
+    print(f"  helpfulness: {helped['helped']} of {helped['requests']} genuine requests worded like attacks answered "
+          f"with products of the asked type (target all)")
     for ex in result["examples_changed"]:
         print(f"  CHANGED [{ex['where']}] {ex['request'][:70]!r}: {ex['why']}")
     if args.json:
@@ -165,6 +193,10 @@ def register(sub) -> None:
                    help="how many of them also run the LLM for explanation faithfulness (0: none)")
     c.add_argument("--seed", type=int, default=0)
     c.add_argument("--json", help="write the figures here (and a PNG chart beside it)")
+    c.add_argument("--wording-split", choices=("test", "dev", "none"), default="test",
+                   help="hand-written requests the wording of explanations is measured on (none: skip)")
+    c.add_argument("--samples", default="bench/results/explanation_samples.md",
+                   help="write 30 sampled replies here for a person to read ('' : do not)")
     c.set_defaults(func=cmd_eval_conversations)
     i = suites.add_parser("injection", help="prompt-injection suite: attacks in messages and in product titles")
     i.add_argument("--catalog", help="catalog the poisoned products are copied from (default: the sample catalog)")

@@ -1,0 +1,171 @@
+"""Issue 14: explanations that read well and differ per card, still never false. The checks
+(agreement, unsupported names/brands/materials/patterns, false comparisons, repeats across
+cards), the comparison facts, the sentences written from facts, the stage-2 targets and the
+wording measures: pure, no model."""
+
+from __future__ import annotations
+
+import random
+
+from assistant.claims import ClaimChecker
+from assistant.compare import comparison_claims, contrasts_for, repeated_cards, what_changed
+from assistant.dialogue import Constraints
+from assistant.evaluation import wording_measures
+from assistant.explain import PROMPTS, Explainer, matches_for
+from finetune.data_mllm import EXPLAIN_PROMPT, describe_answer, explanation_examples, price_contrasts
+from retrieval.catalog import Product
+from retrieval.filters import ProductFilter
+from retrieval.query_parser import Vocabulary
+from retrieval.wording import agreement_errors, fix_agreement, noun_phrase
+from tests.helpers import ScriptedWriter
+
+VOCAB = Vocabulary(colours=("Black", "Blue", "Red", "White", "Navy Blue", "Orange"),
+                   article_types=("Tshirts", "Casual Shoes", "Watches", "Jeans", "Dresses", "Handbags"),
+                   genders=("Men", "Women", "Boys"), usages=("Casual", "Formal", "Sports"))
+CHECKER = ClaimChecker(VOCAB)
+
+
+def _p(i, title, t, c, price, g="Men", u="Casual") -> Product:
+    return Product(str(i), title, gender=g, article_type=t, base_colour=c, usage=u, price=price)
+
+
+TEES = [_p(1, "Status Men Red Tshirt", "Tshirts", "Red", 12.99), _p(2, "Puma Men Red Polo", "Tshirts", "Red", 19.99),
+        _p(3, "Nike Men Red Cotton Tshirt", "Tshirts", "Red", 15.99, u="Sports"),
+        _p(4, "Lee Men Striped Red Tshirt", "Tshirts", "Red", 24.99), _p(5, "Arrow Men Red Tee", "Tshirts", "Red", 29.0)]
+
+
+# --- agreement ------------------------------------------------------------------------------
+def test_agreement_errors_are_fixed_singular_pair_and_an():
+    fix = lambda t: fix_agreement(t, CHECKER.type_phrases)[0]  # noqa: E731
+    assert fix("This is a red tshirts for men.") == "This is a red T-shirt for men."
+    assert fix("This is a black casual shoes.") == "This is a pair of black casual shoes."
+    assert fix("It is a orange watches.") == "It is an orange watch."
+    assert fix("It is status navy blue tshirts.") == "It is a status navy blue T-shirt."
+    assert fix("A pair of blue jeans, an orange dress.") == "A pair of blue jeans, an orange dress."
+    assert not agreement_errors("This is one of the watches.", CHECKER.type_phrases)
+
+
+def test_noun_phrases_agree():
+    assert noun_phrase(TEES[0]) == "a red T-shirt"
+    assert noun_phrase(_p(9, "X", "Casual Shoes", "Black", 1)) == "a pair of black casual shoes"
+    assert noun_phrase(_p(9, "X", "Watches", "Orange", 1)) == "an orange watch"
+
+
+# --- unsupported words ------------------------------------------------------------------------
+def test_an_invented_name_is_dropped_or_removed_where_it_only_modifies():
+    p = TEES[0]
+    dropped = CHECKER.check("This product matches your request, and it is red Polo Tears.", p)
+    assert dropped.text == "" and [u.word for u in dropped.unsupported] == ["Tears"]
+    fixed = CHECKER.check("This is a red Polo Tears tshirts for men.", p)
+    assert fixed.text == "This is a red Polo T-shirt for men." and fixed.agreement
+
+
+def test_materials_patterns_and_brands_need_the_title():
+    assert CHECKER.check("This is a cotton tshirt.", TEES[2]).text == "This is a cotton tshirt."  # "Cotton" in title
+    assert CHECKER.check("This is a cotton tshirt.", TEES[0]).text == "This is a tshirt."
+    assert CHECKER.check("This is a striped tshirt.", TEES[3]).text == "This is a striped tshirt."
+    assert CHECKER.check("This one is from Nike, in red.", TEES[0]).text == ""
+    assert CHECKER.check("This one is from Status, in red.", TEES[0]).text == "This one is from Status, in red."
+    assert not CHECKER.unsupported("Red is a good colour. Men like it.", TEES[0])  # sentence starts, vocabulary
+
+
+# --- comparison facts -------------------------------------------------------------------------
+def test_contrasts_rank_prices_budget_only_and_photo():
+    asked = ProductFilter(max_price=30)
+    cs = contrasts_for(TEES, asked, image_ref="your photo", scores=[0.9, 0.5, 0.4, 0.3, 0.2])
+    texts = [[c.text for c in row] for row in cs]
+    assert texts[0][:2] == ["the closest to your photo", "the cheapest of the five"]
+    assert "the most expensive of the five" in texts[4] and "$1.00 under your 30" in texts[4]
+    assert "the only one for sports wear" in texts[2]
+    assert "the second cheapest of the five" in texts[2]
+    tied = contrasts_for([TEES[0], TEES[0].__class__(**{**TEES[0].__dict__, "id": "x", "title": "Status Men Red Slim Tshirt"})])
+    assert all(c.kind != "price_rank" for row in tied for c in row)
+    assert any("'Slim'" in c.text for c in tied[1])  # a tie is told apart by its own title word
+
+
+def test_what_changed_since_the_last_turn():
+    assert what_changed(ProductFilter(genders=("Men",)), ProductFilter(genders=("Boys",))) == ["for boys now, not men"]
+    assert what_changed(None, ProductFilter()) == []
+
+
+def test_false_comparisons_are_claims_like_any_other():
+    cs = contrasts_for(TEES, ProductFilter(max_price=30))
+    assert comparison_claims("This is the cheapest one.", cs[0]) == [("cheapest", True)]
+    assert comparison_claims("This is the cheapest one.", cs[1]) == [("cheapest", False)]
+    assert comparison_claims("It is $5.00 under your 30.", cs[0]) == [("$5.00 under your", False)]
+
+
+# --- replies ----------------------------------------------------------------------------------
+def _items(products, f):
+    return [(p, matches_for(p, Constraints(f))) for p in products]
+
+
+def test_facts_only_replies_differ_per_card_and_read_as_sentences():
+    f = ProductFilter(colours=("Red",), article_types=("Tshirts",))
+    out = Explainer(CHECKER).explain("red tshirts", _items(TEES, f), f, contrasts_for(TEES, f))
+    texts = [e.text for e in out]
+    assert not repeated_cards(texts)
+    assert texts[0] == "A red T-shirt for men, as you asked, at $12.99: the cheapest of the five and the only one from Status."
+    assert all(not agreement_errors(t, CHECKER.type_phrases) for t in texts)
+
+
+def test_a_sentence_repeated_on_every_card_is_rewritten_and_a_false_cheapest_dropped():
+    f = ProductFilter(colours=("Red",), article_types=("Tshirts",))
+    writer = ScriptedWriter(lambda prompt: "This is a red tshirts for men, the cheapest one.")
+    out = Explainer(CHECKER, writer).explain("red tshirts", _items(TEES, f), f, contrasts_for(TEES, f))
+    texts = [e.text for e in out]
+    assert texts[0] == "This is a red T-shirt for men, the cheapest one."
+    assert not repeated_cards(texts)
+    assert all("cheapest one" not in t for t in texts[1:])  # only the first is the cheapest
+    assert all(e.had_false_claim for e in out[1:])
+
+
+def test_the_prompt_carries_the_comparison_facts():
+    writer = ScriptedWriter()
+    f = ProductFilter(article_types=("Tshirts",))
+    Explainer(CHECKER, writer).explain("tshirts", _items(TEES, f), f, contrasts_for(TEES, f))
+    assert "Sets it apart: the cheapest of the five" in writer.prompts[0]
+
+
+# --- stage-2 targets --------------------------------------------------------------------------
+def test_training_prompt_is_the_assistants_and_its_contrasts_are_worded_alike():
+    assert EXPLAIN_PROMPT == PROMPTS["explain"]
+    cs = contrasts_for(TEES, ProductFilter(max_price=30))
+    for i in range(len(TEES)):
+        assert price_contrasts(TEES, i, 30) == [c.text for c in cs[i] if c.kind in ("price_rank", "budget")]
+
+
+def test_training_answers_agree_and_say_only_the_facts():
+    products = TEES + [_p(10 + i, f"Brand Men Black Shoe {i}", "Casual Shoes", "Black", 20.0 + i) for i in range(5)]
+    examples = explanation_examples(products, range(len(products)), random.Random(0), 40)
+    assert len({e.answer for e in examples}) > 10  # many phrasings, not one template
+    for e in examples:
+        assert e.answer.startswith("This") and not agreement_errors(e.answer, CHECKER.type_phrases), e.answer
+    assert describe_answer(products[5]).startswith("This is a pair of black casual shoes")
+
+
+def test_wording_measures_count_what_the_shopper_reads():
+    cs = contrasts_for(TEES, ProductFilter())
+    texts = ["This is a red tshirts.", "It is red Polo Tears.", "This is the cheapest.", None, "A red T-shirt."]
+    m = wording_measures(texts, TEES, cs, CHECKER)
+    assert m["agreement"] == [True, False, False, False]
+    assert m["unsupported"] == [False, True, False, False]
+    assert m["contradicted"] == [False, False, True, False]
+    assert m["distinguishing"] == [False, False, False, False]
+    assert m["all_different"] == [True]
+
+
+def test_injection_suite_has_heldout_attacks_and_a_helpfulness_check():
+    from assistant.injection import HELDOUT_MESSAGE_PAYLOADS, HELDOUT_TITLE_PAYLOADS, HELPFUL_REQUESTS, helpfulness
+
+    assert len(HELDOUT_MESSAGE_PAYLOADS) >= 10 and HELDOUT_TITLE_PAYLOADS and len(HELPFUL_REQUESTS) >= 10
+
+    class RefusesEverything:
+        def new_session(self):
+            return self
+
+        def send(self, text):
+            from assistant.replies import Reply
+            return Reply("I can't help with that.", [], "", {}, 1, error="refused")
+
+    assert helpfulness(RefusesEverything(), progress=False)["helped_share"] == 0.0
