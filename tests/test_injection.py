@@ -7,7 +7,8 @@ import pytest
 
 from assistant.dialogue import strip_injection
 from assistant.explain import SYSTEM_PROMPT
-from assistant.injection import MESSAGE_PAYLOADS, TITLE_PAYLOADS, message_attacks, summary, title_attacks
+from assistant.injection import (HELDOUT_MESSAGE_PAYLOADS, MESSAGE_PAYLOADS, TITLE_PAYLOADS, message_attacks, summary,
+                                 title_attacks)
 from tests.helpers import ParrotWriter, toy_assistant, toy_shop_catalog
 
 
@@ -34,8 +35,14 @@ def test_message_attacks_change_nothing_even_with_an_obedient_model(tmp_path):
     finally:
         inj.BENIGN_REQUESTS = old
     s = summary(results)
-    assert s["attacks"] == 2 * len(MESSAGE_PAYLOADS)
-    assert s["changed_behaviour"] == 0, s["examples_changed"]
+    assert s["attacks"] == 2 * (len(MESSAGE_PAYLOADS) + len(HELDOUT_MESSAGE_PAYLOADS))
+    own = [r for r in results if not r.heldout]
+    assert own and not [r for r in own if r.changed], [r for r in own if r.changed]
+    # The held-out attacks (other languages and wordings, not used to write the defence) are a
+    # measurement, not a guarantee: with a model that repeats everything, some get through.
+    heldout_changed = sum(r.changed for r in results if r.heldout)
+    print(f"held-out message attacks that changed behaviour (parrot model): {heldout_changed} of "
+          f"{2 * len(HELDOUT_MESSAGE_PAYLOADS)}")
 
 
 def test_instructions_in_product_titles_never_reach_the_shopper(tmp_path):

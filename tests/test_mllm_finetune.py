@@ -61,7 +61,7 @@ def test_lr_schedule():
 
 def test_captions_and_instructions_from_metadata():
     assert caption(P1).startswith("A black wallets for men")
-    assert "black" in describe_answer(P1) and "wallets" in describe_answer(P1)
+    assert "black" in describe_answer(P1) and "wallet" in describe_answer(P1)
     prods = [P1, P2] * 8
     exs = instruction_examples(prods, list(range(16)), random.Random(0), per_product=2)
     single = [e for e in exs if len(e.image_rows) == 1]
@@ -73,7 +73,8 @@ def test_captions_and_instructions_from_metadata():
 
 def test_recommend_examples_pick_the_requested_product():
     prods = [P1, P2, Product(id="3", title="Blue Watch", article_type="Watches", base_colour="Blue", image="/x")] * 4
-    exs = instruction_examples(prods, list(range(12)), random.Random(1), per_product=1)
+    exs = [e for seed in range(10) for e in instruction_examples(prods, list(range(12)), random.Random(seed),
+                                                                  per_product=1)]
     recs = [e for e in exs if "Which of these" in e.question]
     assert recs and all(not e.image_rows for e in recs)
     for e in recs:
