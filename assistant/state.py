@@ -58,9 +58,6 @@ class SessionState:
     asked_this_subject: bool = False
     turn: int = 0
 
-    def opinion(self, product_id: str) -> bool | None:
-        return dict(self.liked).get(product_id)
-
     def with_opinion(self, product_id: str, liked: bool) -> "SessionState":
         kept = tuple((pid, v) for pid, v in self.liked if pid != product_id)
         return replace(self, liked=kept + ((product_id, bool(liked)),))

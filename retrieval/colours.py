@@ -9,6 +9,7 @@ distances roughly perceptual (delta E 1976). Pure numpy, no models.
 
 from __future__ import annotations
 
+import functools
 import logging
 from typing import Literal
 
@@ -70,7 +71,7 @@ def near_colours(colours: tuple[str, ...], catalog_colours: tuple[str, ...], n: 
                  max_delta_e: float = 28.0) -> tuple[str, ...]:
     """Catalog colours perceptually next to ``colours`` (Navy Blue -> Blue, Charcoal), nearest
     first: what fills a page when too few products have exactly the colour asked."""
-    space = ColourSpace(catalog_colours)
+    space = colour_space(catalog_colours)
     out: list[str] = []
     for colour in colours:
         if colour not in space.names:
@@ -79,6 +80,12 @@ def near_colours(colours: tuple[str, ...], catalog_colours: tuple[str, ...], n: 
         out += [space.names[i] for i in np.argsort(d)[1: n + 1]
                 if d[i] <= max_delta_e and space.names[i] not in colours and space.names[i] not in out]
     return tuple(out)
+
+
+@functools.lru_cache(maxsize=8)
+def colour_space(catalog_colours: tuple[str, ...]) -> "ColourSpace":
+    """The (immutable) colour space of one catalog vocabulary, built once."""
+    return ColourSpace(catalog_colours)
 
 
 class ColourSpace:

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from rapidfuzz import fuzz, process
 
-from retrieval.colours import ColourSpace
+from retrieval.colours import colour_space
 from retrieval.concepts import ADULT_AGE, OCCASIONS, PEOPLE, SELF_WORDS, TYPE_WORDS, USAGE_WORDS
 from retrieval.filters import ProductFilter
 from retrieval.prices import read_prices, words_to_numbers
@@ -73,7 +73,6 @@ wear wearing what when where which while with without would year years your""".s
 class _Entry:
     facet: str  # a ProductFilter field, or "soft:<field>", "style", "relative"
     values: tuple[str, ...]
-    confidence: float = 1.0
 
 
 @dataclass
@@ -100,7 +99,7 @@ class RequestReader:
     def __init__(self, vocab: Vocabulary, embed: EmbedFn | None = None, *, fuzzy_cutoff: float = 80.0,
                  embed_soft: float = 0.5, embed_margin: float = 0.05):
         self.vocab = vocab
-        self.colours = ColourSpace(vocab.colours)
+        self.colours = colour_space(vocab.colours)
         self.fuzzy_cutoff, self.embed_soft, self.embed_margin = fuzzy_cutoff, embed_soft, embed_margin
         self._table = self._build_table()
         alternation = "|".join(re.escape(p) for p in sorted(self._table, key=len, reverse=True)) or r"(?!x)x"
