@@ -62,6 +62,7 @@ eval: ingest
 	$(BIN)/shopassist eval conversations --store $(STORE) --json bench/results/eval_conversations.json
 	$(BIN)/shopassist eval injection --store $(STORE) --json bench/results/eval_injection.json
 	$(BIN)/shopassist eval describe --json bench/results/eval_describe.json
+	$(BIN)/shopassist eval generation --json bench/results/generation_eval.json
 
 bench: ingest
 	$(BIN)/python bench/bench_retrieval.py --store $(STORE) --json bench/results/bench_retrieval.json

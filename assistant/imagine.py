@@ -26,6 +26,9 @@ from adapters.output.request import ImageGenRequest, RequestError
 logger = logging.getLogger(__name__)
 
 SearchFn = Callable[[str | None, Image.Image | None], list]
+NOT_A_PRODUCT = ("The embedded catalog model only draws the kinds of products this shop sells (clothes, shoes, "
+                 "bags, watches, jewellery...), and I can't tell which one '{what}' is. Name the kind, "
+                 "e.g. 'imagine a green summer dress'.")
 
 
 @dataclass(frozen=True)
@@ -71,15 +74,35 @@ def imagine_then_search(request: ImageGenRequest, generator: ImageGenerator, sea
     else:
         failure = None
     if generated is not None and generated.image is not None:
-        hits = search(None, generated.image)
-        note = f"{generated.label}. Closest real products to that image:"
-        return GeneratedPicture(note, generated, products=list(hits), query="image")
+        # the picture and the words together: the words' filters (type, colour, who, budget) hold,
+        # the picture orders what passes them
+        hits = search(text, generated.image)
+        within = f", within what you asked for ('{text}')" if text else ""
+        note = f"{generated.label}. Real products found from the imagined picture{within}:"
+        return GeneratedPicture(note, generated, products=list(hits), query="image+text" if text else "image",
+                                query_text=text)
     if not text:
         raise RequestError("nothing to search: the image could not be made and the request has no description")
     reason = failure or (generated.label if generated is not None else "no image")
     hits = search(text, None)
     return GeneratedPicture(f"{reason}. Products matching '{text}':", generated, products=list(hits), query="text",
                             query_text=text)
+
+
+def cannot_draw(description: str) -> str:
+    """What the shopper is told when the catalog model is asked for no product it knows."""
+    if not description.strip():
+        return "Say what to imagine, e.g. 'imagine a green summer dress'."
+    return NOT_A_PRODUCT.format(what=description.strip())
+
+
+def names_a_kind(parser, description: str) -> bool:
+    """Whether the words name a kind of product the catalog has (what a model trained on the
+    catalog can draw): an article type, sub- or master category, read or inferred by ``parser``
+    (the shop's request reader)."""
+    q = parser.parse(description)
+    return any(getattr(f, facet) for f in (q.filter, q.soft)
+               for facet in ("article_types", "sub_categories", "master_categories"))
 
 
 def product_ref(product) -> ProductRef:
@@ -91,7 +114,7 @@ def product_ref(product) -> ProductRef:
 
 def respond_to_image_request(text: str, product: ProductRef | None, photo: str | None,
                              generator: ImageGenerator, search: SearchFn | None = None,
-                             **options) -> GeneratedPicture | None:
+                             draws: Callable[[str], bool] | None = None, **options) -> GeneratedPicture | None:
     """The image part of a chat turn, or None when ``text`` asks for no image.
 
     Bad input (no product or photo, a mask that does not fit, an unreadable photo, a request
@@ -102,6 +125,10 @@ def respond_to_image_request(text: str, product: ProductRef | None, photo: str |
         request = parse_image_request(text, product, photo, **options)
         if request is None:
             return None
+        if request.mode == "imagine" and not request.photo and draws is not None:
+            wanted = description_from_prompt(request.prompt) if request.prompt else ""
+            if not draws(wanted):
+                return GeneratedPicture(cannot_draw(wanted))
         if request.mode == "imagine" and search is not None:
             return imagine_then_search(request, generator, search)
         result = generator.generate(request)

@@ -335,7 +335,8 @@ def write_explanations(shop: Shop, draft: Draft) -> list[ShownProduct]:
 def make_picture(shop: Shop, draft: Draft) -> Reply:
     job = draft.picture
     picture = shop.picture(job.text, job.product, job.photo)
-    return replace(draft.reply, text=picture.message, picture=picture)
+    # imagine, then search: the real products found from the picture are the reply's cards
+    return replace(draft.reply, text=picture.message, picture=picture, products=list(picture.products))
 
 
 def visualise_turn(shop: Shop, state: SessionState, product_id: str, mode: Literal["try_on", "in_room", "imagine"],

@@ -19,7 +19,7 @@ from adapters.generation.base import ImageGenerator
 from adapters.imaging import DEFAULT_LIMITS, ImageError, ImageLimits, ImageSource, load_image
 from assistant.explain import Explainer, facts_explanation, matches_for
 from assistant.dialogue import Constraints
-from assistant.imagine import GeneratedPicture, product_ref, respond_to_image_request
+from assistant.imagine import GeneratedPicture, names_a_kind, product_ref, respond_to_image_request
 from assistant.policy import PolicyConfig
 from assistant.replies import ShownProduct
 from retrieval.catalog import Product
@@ -130,8 +130,9 @@ class Shop:
         if folder is not None:  # the generators take paths; the copy is removed once generation ends
             photo_path = str(Path(folder) / "photo.png")
             photo.save(photo_path)
+        draws = self.draws_kind if getattr(generator, "catalog_only", False) else None
         future = self._gen_pool.submit(respond_to_image_request, text, product_ref(product) if product else None,
-                                       photo_path, generator, self._imagined_search)
+                                       photo_path, generator, self._imagined_search, draws)
         if folder is not None:
             future.add_done_callback(lambda _: shutil.rmtree(folder, ignore_errors=True))
         try:
@@ -147,6 +148,9 @@ class Shop:
         if picture is None:
             return GeneratedPicture("no image was asked for")
         return replace(picture, product_id=product.id if product else None)
+
+    def draws_kind(self, description: str) -> bool:
+        return names_a_kind(self.search.parser, description)
 
     def _imagined_search(self, text: str | None, image: Image.Image | None) -> list[ShownProduct]:
         hits = self.search.search(text, image, k=self.cfg.shown)

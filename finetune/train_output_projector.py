@@ -12,10 +12,11 @@ dominate the 77 tokens, so the raw cosine is high for any sensible output; the c
 the number that says whether the projector carries the caption. The epoch is picked on "val";
 the final model is then scored once on the "test" split, which nothing was tuned on.
 
-Targets: ``pipeline=<SD 1.x/2.x folder>`` uses that pipeline's CLIP text encoder. With no
-folder (no SD weights ship offline), a tiny random-init CLIP text encoder built from config
-stands in: the run then checks the machinery and the measured cosine says how well the
-projector predicts *that* encoder, not a real one. LLM: the packaged SmolLM2-135M
+Targets: ``pipeline=<folder>`` uses that pipeline's text encoder: the default config names
+the embedded catalog model (``adapters/weights/diffusion/pipeline``, whose UNet was trained
+on the packaged MiniLM's token states), or any SD 1.x/2.x folder (its CLIP text encoder).
+With no folder (the quick test config), a tiny random-init CLIP text encoder built from
+config stands in: the run then checks the machinery only. LLM: the packaged SmolLM2-135M
 (``llm="smollm2"``) or a tiny random-init Llama (``llm="tiny"``, tests and quick runs).
 Run: ``shopassist train-output-projector [--pipeline DIR] [--limit N] [--epochs E] [--name NAME | --out DIR]``
 (writes ``runs/<name>/``).
@@ -46,6 +47,7 @@ from adapters.output.projector import (
     text_encoder_targets,
 )
 from adapters.output.tiny_llm import build_tiny_llm
+from finetune.diffusion_data import descriptions
 from finetune.plots import Panel, plot_panels
 from finetune.runs import run_folder
 from finetune.trainer import LoopConfig, Task, fit, maximise
@@ -60,7 +62,7 @@ CONFIG_DIR = Path(__file__).resolve().parent / "configs"
 class OutputProjectorRunConfig:
     catalog: str = str(SAMPLE_CATALOG)
     out: str = field(default_factory=lambda: str(run_folder("train-output-projector")))
-    pipeline: str | None = None  # SD 1.x/2.x folder; None: tiny random-init CLIP text encoder
+    pipeline: str | None = None  # SD 1.x/2.x or the embedded catalog folder; None: tiny random-init CLIP text encoder
     llm: Literal["smollm2", "tiny"] = "smollm2"
     limit: int | None = 1500  # first N products (the LLM pass dominates the run time on CPU)
     epochs: int = 120
@@ -94,10 +96,9 @@ class OutputProjectorRunConfig:
 
 
 def caption(p: Product) -> str:
-    """A catalog caption from real metadata: "a navy blue shirt for men (Turtle Check Men Navy Blue Shirt)"."""
-    kind = " ".join(a for a in (p.base_colour, p.article_type) if a).lower() or "product"
-    who = f" for {p.gender.lower()}" if p.gender else ""
-    return f"a {kind}{who} ({p.title})"
+    """A catalog caption from real metadata, as the embedded generator was trained on it:
+    "a navy blue shirt for men" (never the title: no brand for a picture model to draw)."""
+    return descriptions(p)[0]
 
 
 def request_pairs(products: list[Product]) -> tuple[list[str], list[str]]:
@@ -113,7 +114,11 @@ def load_models(cfg: OutputProjectorRunConfig, device: torch.device):
         from adapters.loading.mllm import load_smollm2
 
         llm_tok, llm = load_smollm2()
-    te_tok, te = load_text_conditioner(cfg.pipeline, str(device)) if cfg.pipeline else tiny_text_encoder(32, cfg.seed)
+    if cfg.pipeline:  # a relative folder (the default config's embedded model) is the repository's
+        folder = Path(cfg.pipeline) if Path(cfg.pipeline).is_absolute() else Path(__file__).resolve().parents[1] / cfg.pipeline
+        te_tok, te = load_text_conditioner(folder, str(device))
+    else:
+        te_tok, te = tiny_text_encoder(32, cfg.seed)
     return llm_tok, llm.to(device).eval(), te_tok, te.to(device).eval()
 
 

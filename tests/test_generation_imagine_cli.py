@@ -58,9 +58,10 @@ def test_generated_image_becomes_the_query(catalog):
     search = CatalogSearch(catalog)
     req = build_request("imagine a red dress", width=64, height=64, num_inference_steps=2)
     result = imagine_then_search(req, DiffusersGenerator(build_tiny_pipeline(), progress=False), search)
-    assert result.query == "image" and result.image is not None and len(result.products) == 5
-    assert search.calls[0][0] is None and search.calls[0][1] is result.image
-    assert "AI-generated" in result.message
+    # the picture and the words together: the words' filters hold, the picture orders the rest
+    assert result.query == "image+text" and result.image is not None and len(result.products) == 5
+    assert search.calls[0][0] == "a red dress" and search.calls[0][1] is result.image
+    assert "AI-generated" in result.message and "found from the imagined picture" in result.message
 
 
 def test_a_failing_generator_falls_back_to_text(catalog):
@@ -88,8 +89,10 @@ def test_cli_generate_try_on_and_bad_inputs(tmp_path, capsys):
     assert "no model_index.json" in capsys.readouterr().err
     assert main(["generate", "--mode", "imagine", "--prompt", "a lamp", "--steps", "500", "--tiny-pipeline"]) == 2
     assert "1..150" in capsys.readouterr().err
+    # the embedded catalog model draws the shop's kinds of products only: a lamp is refused, no file written
     assert main(["generate", "--mode", "imagine", "--prompt", "a lamp", "--out", str(tmp_path / "x.png")]) == 1
-    assert "cannot imagine" in capsys.readouterr().out and not (tmp_path / "x.png").exists()
+    out = capsys.readouterr().out
+    assert ("only draws the kinds of products" in out or "cannot imagine" in out) and not (tmp_path / "x.png").exists()
 
 
 def test_cli_train_output_projector(tmp_path, monkeypatch, capsys):

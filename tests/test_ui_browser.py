@@ -51,7 +51,7 @@ def test_query_shows_product_cards_with_pictures(server, browser):
     text = _page_text(browser)
     assert "Here are 4 tshirts for women." in text
     assert text.count("(sample price)") >= 4 and "prices are synthetic" in text
-    assert "Image generator: composite" in text and "scripted writer" in text
+    assert "Image generator: embedded catalog model + composite" in text and "scripted writer" in text
     assert "✕ type: Tshirts" in text
     assert not browser.find_elements(By.CSS_SELECTOR, "[data-testid='stException']")
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
@@ -81,3 +81,19 @@ def test_a_bad_upload_in_the_browser_gets_a_message(server, browser, tmp_path):
     assert not browser.find_elements(By.CSS_SELECTOR, "[data-testid='stException']")
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     browser.save_screenshot(str(ARTIFACTS / "ui_browser_bad_upload.png"))
+
+
+def test_imagine_shows_the_generated_picture_then_real_products(server, browser):
+    browser.get(server.url)
+    headless.chat_box(browser, 60)
+    headless.ask(browser, "imagine a red tshirt for women", timeout_s=60)
+    headless.wait_until(lambda: "found from the imagined picture" in _page_text(browser), 90, "the imagined picture")
+    headless.wait_idle(browser)
+    text = _page_text(browser)
+    assert "AI-generated" in text and "embedded catalog model" in text
+    assert headless.loaded_card_images(browser) >= 2  # the picture and the real products' pictures
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    browser.set_window_size(1400, 1900)
+    headless.wait_idle(browser)
+    browser.save_screenshot(str(ARTIFACTS / "ui_browser_imagine.png"))
+    browser.set_window_size(1400, 1100)

@@ -19,6 +19,7 @@ from PIL import Image, ImageDraw, ImageFilter
 
 from adapters.generation.base import GeneratedImage, stamp_label
 from adapters.generation.cutout import Cutout, CutoutConfig, cut_out
+from adapters.generation.garment import keep_garment
 from adapters.imaging import DEFAULT_LIMITS, ImageLimits, load_image
 from adapters.output.request import ImageGenRequest, RequestError
 
@@ -75,14 +76,20 @@ class CompositeGenerator:
         product = load_image(request.product_image, self.limits, name=f"product image {request.product_image}")
         box, region = placement(request, photo, self.limits)
         cut = cut_out(product, self.cutout)
+        removed: tuple[str, ...] = ()
+        if request.mode == "try_on" and cut.clean:  # the garment only: not the catalog model's face and arms
+            cut, removed = keep_garment(product, cut, request.article_type)
         out, placed = paste(photo, cut, box, floor=request.mode == "in_room", region=region)
         what = "your photo" if request.mode == "try_on" else "the room photo"
         label = LABEL.format(what=what)
         if not cut.clean:
             label += " (its background was not plain, so the whole catalog picture is shown)"
+        elif "head" in removed:
+            label += " (the catalog model's head" + (" and skin" if "skin" in removed else "") + " left out)"
         if self.stamp:
             out = stamp_label(out, "composite preview - not a generated photo")
-        extras = {"box": box, "placed": placed, "clean_cutout": bool(cut.clean), "background": cut.background}
+        extras = {"box": box, "placed": placed, "clean_cutout": bool(cut.clean), "background": cut.background,
+                  "removed": list(removed)}
         logger.info("composite %s: product placed at %s", request.mode, placed)
         return GeneratedImage(out, BACKEND, label, request.seed, time.perf_counter() - start, request, extras)
 

@@ -20,6 +20,7 @@ from PIL import Image, ImageDraw, ImageFilter
 from adapters.generation.base import GeneratedImage, GenerationError, stamp_label
 from adapters.generation.composite import paste, placement
 from adapters.generation.cutout import CutoutConfig, cut_out
+from adapters.generation.garment import keep_garment
 from adapters.imaging import DEFAULT_LIMITS, ImageLimits, load_image
 from adapters.loading.diffusion import LoadedDiffusion, load_diffusion_pipeline
 from adapters.output.request import ImageGenRequest, RequestError
@@ -31,10 +32,47 @@ EDIT_LABEL = ("AI-edited image ({model}): the catalog picture of the product pas
               "then blended by the model; not a photo")
 
 
+DEFAULTS = ImageGenRequest(mode="imagine", prompt="defaults")
+DISPLAY_SCALE = 4  # the embedded 48x64 model's pictures are shown at 192x256
+
+
+def native_settings(card: dict, request: ImageGenRequest) -> dict:
+    """A pipeline trained at one small size (the embedded catalog model's ``shopassist.json``):
+    draw at that size, with the empty negative prompt it was trained on for guidance, and its
+    sampler settings wherever the request left the defaults."""
+    width, height = card["native_size"]
+    out = {"width": width, "height": height, "negative_prompt": card.get("negative_prompt", "")}
+    for key in ("num_inference_steps", "guidance_scale"):
+        if key in card and getattr(request, key) == getattr(DEFAULTS, key):
+            out[key] = card[key]
+    return out
+
+
+def display_size(card: dict) -> tuple[int, int]:
+    width, height = card["native_size"]
+    return width * DISPLAY_SCALE, height * DISPLAY_SCALE
+
+
+class GenerationTimeout(GenerationError):
+    """The pipeline was still denoising when the time limit passed."""
+
+
+def _deadline(start: float, limit_s: float):
+    """A diffusers step callback that stops the generation once ``limit_s`` have passed."""
+    def check(_pipe, step: int, _t, outputs: dict) -> dict:
+        if time.perf_counter() - start > limit_s:
+            raise GenerationTimeout(f"the picture took longer than {limit_s:g} s (stopped after {step + 1} steps)")
+        return outputs
+    return check
+
+
 class DiffusersGenerator:
     def __init__(self, loaded: LoadedDiffusion, *, progress: bool = True, stamp: bool = True,
-                 limits: ImageLimits = DEFAULT_LIMITS, cutout: CutoutConfig = CutoutConfig()):
+                 limits: ImageLimits = DEFAULT_LIMITS, cutout: CutoutConfig = CutoutConfig(),
+                 timeout_s: float | None = None):
         self.loaded = loaded
+        self.catalog_only = bool(loaded.card)  # the embedded catalog model draws only catalog products
+        self.timeout_s = timeout_s  # a generation still denoising after this long stops with GenerationError
         self.name = f"diffusers:{loaded.name}"
         self.progress = progress
         self.stamp = stamp
@@ -50,8 +88,10 @@ class DiffusersGenerator:
         kwargs = request.diffusers_kwargs()
         kwargs["generator"] = torch.Generator(device="cpu").manual_seed(request.seed)
         kwargs["output_type"] = "pil"
+        if self.loaded.card:
+            kwargs.update(native_settings(self.loaded.card, request))
         if "prompt_embeds" in kwargs:
-            kwargs.update(self._embeds(request))
+            kwargs.update(self._embeds(request, kwargs.get("negative_prompt", request.negative_prompt)))
         edits_photo = request.mode != "imagine" or bool(request.photo)
         if edits_photo and int(request.num_inference_steps * request.strength) < 1:
             raise RequestError(f"{request.num_inference_steps} steps at strength {request.strength} leave no "
@@ -62,7 +102,7 @@ class DiffusersGenerator:
             if request.photo:
                 pipe = self.loaded.img2img()
                 start_from = load_image(request.photo, self.limits, name=f"photo {request.photo}")
-                kwargs.update(image=start_from.resize((request.width, request.height), Image.Resampling.LANCZOS),
+                kwargs.update(image=start_from.resize((kwargs["width"], kwargs["height"]), Image.Resampling.LANCZOS),
                               strength=float(request.strength))
                 for key in ("width", "height"):  # img2img takes the size from the image
                     kwargs.pop(key)
@@ -75,20 +115,25 @@ class DiffusersGenerator:
             label = EDIT_LABEL.format(model=self.loaded.name, what=what)
             extras["pipeline"] = type(pipe).__name__
         pipe.set_progress_bar_config(disable=not self.progress, desc=f"diffusers {request.mode}")
+        if self.timeout_s is not None:
+            kwargs["callback_on_step_end"] = _deadline(start, self.timeout_s)
         try:
             with torch.inference_mode():
                 out = pipe(**kwargs)
+        except GenerationTimeout:
+            raise
         except (RuntimeError, ValueError, TypeError) as exc:
             raise GenerationError(f"{self.loaded.name} failed on the {request.mode} request ({exc})") from exc
         img = out.images[0]
-        if img.size != (request.width, request.height):  # pipelines round to the VAE's factor
-            img = img.resize((request.width, request.height), Image.Resampling.LANCZOS)
+        size = display_size(self.loaded.card) if self.loaded.card else (request.width, request.height)
+        if img.size != size:  # pipelines round to the VAE's factor; a small model's pictures are shown larger
+            img = img.resize(size, Image.Resampling.LANCZOS)
         if self.stamp:
             img = stamp_label(img, "AI-generated - not a photo")
         return GeneratedImage(img, self.name, label, request.seed, time.perf_counter() - start, request, extras)
 
     # -- helpers -----------------------------------------------------------------------
-    def _embeds(self, request: ImageGenRequest) -> dict:
+    def _embeds(self, request: ImageGenRequest, negative_prompt: str) -> dict:
         if self.loaded.is_sdxl:
             raise RequestError("prompt_embeds are not supported with SDXL pipelines (they also need pooled "
                                "embeddings): send the prompt text instead")
@@ -102,7 +147,7 @@ class DiffusersGenerator:
                                f"dim is {dim}: the output projector was trained for another model")
         # the unconditional branch: the text encoder's embedding of the negative prompt, cut or
         # padded (last token repeated) to the projected token count
-        neg, _ = pipe.encode_prompt(request.negative_prompt or "", self.loaded.device, 1, False)
+        neg, _ = pipe.encode_prompt(negative_prompt or "", self.loaded.device, 1, False)
         n = emb.shape[1]
         neg = neg[:, :n] if neg.shape[1] >= n else torch.cat([neg, neg[:, -1:].expand(-1, n - neg.shape[1], -1)], 1)
         neg = neg.expand(emb.shape[0], -1, -1).to(dtype)
@@ -112,7 +157,10 @@ class DiffusersGenerator:
         photo = load_image(request.photo, self.limits, name=f"photo {request.photo}")
         product = load_image(request.product_image, self.limits, name=f"product image {request.product_image}")
         box, region = placement(request, photo, self.limits)
-        composed, placed = paste(photo, cut_out(product, self.cutout), box,
+        cut = cut_out(product, self.cutout)
+        if request.mode == "try_on" and cut.clean:
+            cut, _ = keep_garment(product, cut, request.article_type)
+        composed, placed = paste(photo, cut, box,
                                  floor=request.mode == "in_room", region=region)
         if region is None:  # the placed product's box, grown a little so its edges blend
             region = Image.new("L", photo.size, 0)

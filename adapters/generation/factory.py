@@ -10,9 +10,12 @@ logger = logging.getLogger(__name__)
 
 
 def make_generator(checkpoint: str | None = None, remote_url: str | None = None, *, device: str = "auto",
-                   tiny: bool = False, progress: bool = True, timeout_s: float = 120.0) -> ImageGenerator:
-    """``checkpoint`` (a diffusers folder) > ``remote_url`` > the compositor. ``tiny``: the random-init
-    test pipeline (noise pictures; for trying the diffusers path without weights)."""
+                   tiny: bool = False, progress: bool = True, timeout_s: float = 120.0,
+                   embedded: bool = True) -> ImageGenerator:
+    """``checkpoint`` (a diffusers folder) > ``remote_url`` > the embedded catalog model (imagine)
+    with the compositor (try-on, in-room) > the compositor alone (``embedded=False``, or no shipped
+    weights). ``tiny``: the random-init test pipeline (noise pictures; for trying the diffusers
+    path without weights)."""
     if sum(bool(x) for x in (checkpoint, remote_url, tiny)) > 1:
         raise ValueError("choose one image backend: a checkpoint folder, a remote URL, or the tiny test pipeline")
     if checkpoint or tiny:
@@ -27,5 +30,8 @@ def make_generator(checkpoint: str | None = None, remote_url: str | None = None,
 
         return RemoteGenerator(RemoteConfig(remote_url, timeout_s))
     from adapters.generation.composite import CompositeGenerator
+    from adapters.generation.embedded import EMBEDDED_PIPELINE, EmbeddedGenerator
 
+    if embedded and (EMBEDDED_PIPELINE / "model_index.json").is_file():
+        return EmbeddedGenerator(device=device, progress=progress, timeout_s=timeout_s)
     return CompositeGenerator()

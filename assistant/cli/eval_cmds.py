@@ -159,6 +159,22 @@ def cmd_eval_understanding(args) -> int:
     return 0
 
 
+def cmd_eval_generation(args) -> int:
+    from assistant.eval_generation import GenerationEvalConfig, evaluate, format_report
+    from assistant.services import build_search
+    from assistant.settings import Settings
+
+    cfg = GenerationEvalConfig(split=args.split, limit=args.limit, steps=args.steps, guidance=args.guidance,
+                               projector=args.projector, **({"pipeline": args.pipeline} if args.pipeline else {}))
+    service = build_search(Settings(**({"store_dir": args.store} if args.store else {})))
+    out = Path(args.json)
+    report = evaluate(cfg, service.search, out.parent)
+    print(format_report(report))
+    _write(report, str(out))
+    print(f"grids: {out.parent / 'generation_samples.png'}, {out.parent / 'generation_test_examples.png'}")
+    return 0
+
+
 def _write(result: dict, path: str, plot=None) -> None:
     """The figures as JSON at ``path`` (and ``plot(result, PNG beside it)`` when given)."""
     out = Path(path)
@@ -210,6 +226,16 @@ def register(sub) -> None:
     u.add_argument("--limit", type=int, help="only the first N requests of each suite (a quick look)")
     u.add_argument("--json", help="write the figures here")
     u.set_defaults(func=cmd_eval_understanding)
+    g = suites.add_parser("generation", help="the embedded generator: attribute fidelity, realism, imagine-then-search, speed")
+    g.add_argument("--split", choices=("val", "test"), default="test")
+    g.add_argument("--limit", type=int, help="only the first N products of the split")
+    g.add_argument("--steps", type=int, default=20)
+    g.add_argument("--guidance", type=float, default=4.0)
+    g.add_argument("--pipeline", help="diffusers folder (default: the shipped adapters/weights/diffusion/pipeline)")
+    g.add_argument("--store", help="store for imagine-then-search (default: .store)")
+    g.add_argument("--projector", help="a trained output projector folder: also draw through SmolLM2 + the projector")
+    g.add_argument("--json", default="bench/results/generation_eval.json")
+    g.set_defaults(func=cmd_eval_generation)
     for entry in EVAL_REGISTRARS:
         module, fn = entry.split(":")
         getattr(importlib.import_module(module), fn)(suites)

@@ -70,6 +70,11 @@ def cmd_generate(args) -> int:
         request = projected_embeds(request, args.projector, text or request.prompt)
     generator = make_generator(args.checkpoint, args.remote, device=args.device, tiny=args.tiny_pipeline,
                                progress=not args.quiet)
+    if request.mode == "imagine" and not args.photo and getattr(generator, "catalog_only", False):
+        refusal = _not_a_product(args, request)
+        if refusal:
+            print(refusal)
+            return 1
     try:
         if args.search:
             return _imagine_and_search(args, request, generator)
@@ -87,6 +92,19 @@ def cmd_generate(args) -> int:
         print(json.dumps({"backend": result.backend, "label": result.label, "out": str(path),
                           "elapsed_s": result.elapsed_s, "request": request.to_dict()}))
     return 0
+
+
+def _not_a_product(args, request) -> str | None:
+    """The embedded catalog model's refusal of a description that names no catalog product kind."""
+    from adapters.output.adaptor import description_from_prompt
+    from assistant.imagine import cannot_draw, names_a_kind
+    from retrieval.catalog import SAMPLE_CATALOG, read_catalog
+    from retrieval.reader import RequestReader
+    from retrieval.vocabulary import Vocabulary
+
+    reader = RequestReader(Vocabulary.from_products(read_catalog(args.catalog or SAMPLE_CATALOG).products))
+    words = description_from_prompt(request.prompt)
+    return None if names_a_kind(reader, words) else cannot_draw(words)
 
 
 def _imagine_and_search(args, request, generator) -> int:
@@ -112,6 +130,13 @@ def cmd_train_output_projector(args) -> int:
     from finetune.train_output_projector import run_from_args
 
     run_from_args(args)  # writes runs/<name>/ (or --out); nothing ships for it, so no --install
+    return 0
+
+
+def cmd_train_diffusion(args) -> int:
+    from finetune.train_diffusion import run_from_args
+
+    run_from_args(args)
     return 0
 
 
@@ -158,6 +183,18 @@ def register(sub) -> None:
     t.add_argument("--epochs", type=int)
     t.add_argument("--device", help="auto, cpu or cuda")
     t.set_defaults(func=cmd_train_output_projector)
+
+    d = sub.add_parser("train-diffusion", help="train the embedded latent diffusion generator on the catalog (into runs/)")
+    d.add_argument("--config", help="JSON run config (default finetune/configs/diffusion_default.json)")
+    d.add_argument("--quick", action="store_true", help="seconds-long smoke test (finetune/configs/diffusion_quick.json)")
+    add_run_args(d, "train-diffusion", "adapters/weights/diffusion")
+    d.add_argument("--catalog")
+    d.add_argument("--limit", type=int, help="use only the first N train products")
+    d.add_argument("--vae-steps", type=int)
+    d.add_argument("--unet-steps", type=int)
+    d.add_argument("--max-minutes", type=float, help="time budget of each stage")
+    d.add_argument("--fresh", action="store_true", help="ignore checkpoints and caches in the run folder (no resume)")
+    d.set_defaults(func=cmd_train_diffusion)
 
 
 if __name__ == "__main__":  # pragma: no cover

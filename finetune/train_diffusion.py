@@ -1,0 +1,315 @@
+"""Train the embedded generator: a small latent diffusion model on the catalog's ``train`` split.
+
+Three stages, each resumable (``fit``'s checkpoints) and bounded by a time budget:
+
+1. ``vae``: a diffusers ``AutoencoderKL`` (48x64 shots -> 12x16x4 latents), L1 + MSE + a
+   small KL term; ``val`` reconstruction error against a blur baseline.
+2. ``latents``: every ``train``/``val`` shot (and its mirror image) encoded once; the latent
+   scale (1 / std) written into the VAE's config, as Stable Diffusion's 0.18215.
+3. ``unet``: a ``UNet2DConditionModel`` predicting the noise of DDPM-noised latents,
+   cross-attending to the packaged MiniLM's token states of the product's caption
+   (:mod:`finetune.diffusion_data`); the caption is dropped for ``drop`` of the examples, so
+   sampling can use classifier-free guidance. ``val``: the denoising loss at fixed noise.
+
+The result is a Stable Diffusion pipeline folder (``runs/<name>/pipeline/``, DDIM sampler,
+``text_encoder/`` pointing at the packaged MiniLM) that :func:`adapters.loading.diffusion.load_diffusion_pipeline`
+loads like any SD folder; ``--install`` copies it to ``adapters/weights/diffusion/``. Every
+stage leaves its curves and a picture grid as PNG in the run folder.
+Run: ``shopassist train-diffusion [--config finetune/configs/diffusion_default.json] [--name NAME] [--install]``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import time
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+from adapters.loading.diffusion import (
+    CATALOG_SIZE,
+    CatalogModelConfig,
+    build_catalog_unet,
+    build_catalog_vae,
+    catalog_schedulers,
+    packaged_text_encoder,
+    save_catalog_pipeline,
+)
+from finetune.diffusion_data import caption_table, encode_prompts, load_shots, products_of, sample_rows
+from finetune.diffusion_grids import reconstruction_grid, sample_grid
+from finetune.plots import plot_panels, step_loss_panel
+from finetune.trainer import LoopConfig, Task, fit, get_lr, minimise, tail_mean, write_json
+from retrieval.catalog import SAMPLE_CATALOG, read_catalog
+
+logger = logging.getLogger(__name__)
+
+SHIPPED = "adapters/weights/diffusion"
+SHIPPED_NAMES = ("pipeline", "training.json", "vae_curves.png", "unet_curves.png", "vae_reconstructions.png",
+                 "samples.png")
+
+
+@dataclass(frozen=True)
+class DiffusionRunConfig:
+    vae_steps: int = 800
+    vae_batch: int = 32
+    vae_lr: float = 1e-3
+    kl_weight: float = 1e-6
+    unet_steps: int = 3000
+    unet_batch: int = 64
+    unet_lr: float = 5e-4
+    warmup_steps: int = 100
+    drop: float = 0.1  # share of examples trained with the empty prompt (classifier-free guidance)
+    eval_every: int = 250
+    save_every: int = 100
+    max_minutes: float = 60.0  # per stage
+    limit: int | None = None  # train products (quick runs)
+    val_products: int = 256
+    seed: int = 0
+    threads: int = 0
+    vae_channels: tuple[int, ...] = (32, 64, 64)
+    unet_channels: tuple[int, ...] = (64, 128, 128)
+    attention_head_dim: int = 8
+
+    def __post_init__(self) -> None:
+        if min(self.vae_steps, self.unet_steps, self.vae_batch, self.unet_batch) < 1:
+            raise ValueError("DiffusionRunConfig: steps and batch sizes must be >= 1")
+        if not 0 <= self.drop < 1:
+            raise ValueError("DiffusionRunConfig: drop must be in [0, 1)")
+
+    @property
+    def model(self) -> CatalogModelConfig:
+        return CatalogModelConfig(vae_channels=tuple(self.vae_channels), unet_channels=tuple(self.unet_channels),
+                                  attention_head_dim=self.attention_head_dim)
+
+    @classmethod
+    def from_json(cls, path: str | Path, **overrides) -> "DiffusionRunConfig":
+        data = json.loads(Path(path).read_text())
+        known = {f.name for f in fields(cls)}
+        if set(data) - known - {"description"}:
+            raise ValueError(f"{path}: unknown keys {sorted(set(data) - known - {'description'})}")
+        data = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items() if k in known}
+        data.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**data)
+
+
+def to_unit(shots: torch.Tensor) -> torch.Tensor:
+    """uint8 (N, 3, H, W) -> float in [-1, 1]."""
+    return shots.float().div(127.5).sub(1.0)
+
+
+# -- stage 1: the autoencoder --------------------------------------------------------------------
+
+
+def vae_loss(vae, x: torch.Tensor, kl_weight: float) -> torch.Tensor:
+    post = vae.encode(x).latent_dist
+    rec = vae.decode(post.sample()).sample
+    return F.l1_loss(rec, x) + F.mse_loss(rec, x) + kl_weight * post.kl().mean()
+
+
+def train_vae(cfg: DiffusionRunConfig, shots: torch.Tensor, val: torch.Tensor, run: Path, fresh: bool):
+    torch.manual_seed(cfg.seed)
+    vae = build_catalog_vae(cfg.model)
+    opt = torch.optim.AdamW(vae.parameters(), lr=cfg.vae_lr, weight_decay=0.0)
+    val_x = to_unit(val)
+
+    def batches(_epoch: int, step: int):
+        g = torch.Generator().manual_seed(cfg.seed + step)
+        while True:
+            idx = torch.randint(0, len(shots), (cfg.vae_batch,), generator=g)
+            x = to_unit(shots[idx])
+            flip = torch.rand(len(x), generator=g) < 0.5
+            yield torch.where(flip[:, None, None, None], x.flip(-1), x)
+
+    def validate() -> dict:
+        vae.eval()
+        with torch.no_grad():
+            rec = torch.cat([vae(val_x[s:s + 64], sample_posterior=False).sample for s in range(0, len(val_x), 64)])
+        return {"val_mse": F.mse_loss(rec, val_x).item()}
+
+    task = Task(loss=lambda x: vae_loss(vae, x, cfg.kl_weight), batches=batches, optimizer=opt, validate=validate,
+                train_mode=vae.train, lr_at=lambda s: get_lr(s, cfg.vae_steps, cfg.warmup_steps, cfg.vae_lr),
+                modules=[vae], params=list(vae.parameters()))
+    result = fit(task, _loop(cfg, cfg.vae_steps, run / "vae.ckpt", "vae", fresh))
+    return vae.eval(), result
+
+
+def _loop(cfg: DiffusionRunConfig, steps: int, ckpt: Path, desc: str, fresh: bool) -> LoopConfig:
+    if fresh and ckpt.is_file():
+        ckpt.unlink()
+    return LoopConfig(max_steps=steps, eval_every=cfg.eval_every, eval_at_start=True, best_by=minimise("val_loss")
+                      if desc == "unet" else minimise("val_mse"), max_minutes=cfg.max_minutes, clip_grad=1.0,
+                      checkpoint=ckpt, save_every=cfg.save_every, desc=desc)
+
+
+# -- stage 2: latents, once ------------------------------------------------------------------
+
+
+def encode_latents(vae, shots: torch.Tensor) -> torch.Tensor:
+    """(N, 2, 2C, h, w) float16: posterior mean and std of each shot and of its mirror image."""
+    out = []
+    with torch.no_grad():
+        for s in range(0, len(shots), 128):
+            x = to_unit(shots[s:s + 128])
+            pair = []
+            for view in (x, x.flip(-1)):
+                dist = vae.encode(view).latent_dist
+                pair.append(torch.cat([dist.mean, dist.std], 1))
+            out.append(torch.stack(pair, 1).to(torch.float16))
+    return torch.cat(out)
+
+
+def latent_scale(latents: torch.Tensor) -> float:
+    c = latents.shape[2] // 2
+    return float(1.0 / latents[:, 0, :c].float().std())
+
+
+# -- stage 3: the denoiser -------------------------------------------------------------------
+
+
+@dataclass
+class LatentData:
+    latents: torch.Tensor  # (N, 2, 2C, h, w)
+    per_product: list[list[int]]  # prompt rows of each product
+    states: torch.Tensor  # (prompts, tokens, 384) float16; row 0 = ""
+    scale: float
+
+    def draw(self, picks: torch.Tensor, g: torch.Generator) -> torch.Tensor:
+        lat = self.latents[picks, torch.randint(0, 2, (len(picks),), generator=g)].float()
+        c = lat.shape[1] // 2
+        z = lat[:, :c] + lat[:, c:] * torch.randn(lat[:, :c].shape, generator=g)
+        return z * self.scale
+
+
+def unet_loss(unet, noise_sched, z: torch.Tensor, cond: torch.Tensor, g: torch.Generator) -> torch.Tensor:
+    noise = torch.randn(z.shape, generator=g)
+    t = torch.randint(0, noise_sched.config.num_train_timesteps, (len(z),), generator=g)
+    pred = unet(noise_sched.add_noise(z, noise, t), t, encoder_hidden_states=cond).sample
+    return F.mse_loss(pred, noise)
+
+
+def train_unet(cfg: DiffusionRunConfig, train: LatentData, val: LatentData, run: Path, fresh: bool):
+    torch.manual_seed(cfg.seed)
+    unet = build_catalog_unet(cfg.model)
+    noise_sched, _ = catalog_schedulers()
+    opt = torch.optim.AdamW(unet.parameters(), lr=cfg.unet_lr, weight_decay=0.01)
+    vg = torch.Generator().manual_seed(1234)
+    val_picks = torch.arange(len(val.latents))
+    val_z = val.draw(val_picks, vg)
+    val_c = val.states[[rows[0] for rows in val.per_product]].float()
+
+    def batches(_epoch: int, step: int):
+        g = torch.Generator().manual_seed(cfg.seed + step)
+        rng = random.Random(cfg.seed + step)
+        while True:
+            picks = torch.randint(0, len(train.latents), (cfg.unet_batch,), generator=g)
+            rows = sample_rows(train.per_product, picks.tolist(), rng, cfg.drop)
+            yield train.draw(picks, g), train.states[rows].float(), g
+
+    def validate() -> dict:
+        unet.eval()
+        g = torch.Generator().manual_seed(99)
+        with torch.no_grad():
+            losses = [unet_loss(unet, noise_sched, val_z[s:s + 64], val_c[s:s + 64], g).item()
+                      for s in range(0, len(val_z), 64)]
+        return {"val_loss": sum(losses) / len(losses)}
+
+    task = Task(loss=lambda b: unet_loss(unet, noise_sched, *b), batches=batches, optimizer=opt, validate=validate,
+                train_mode=unet.train, lr_at=lambda s: get_lr(s, cfg.unet_steps, cfg.warmup_steps, cfg.unet_lr),
+                modules=[unet], params=list(unet.parameters()))
+    result = fit(task, _loop(cfg, cfg.unet_steps, run / "unet.ckpt", "unet", fresh))
+    return unet.eval(), result
+
+
+# -- the run ---------------------------------------------------------------------------------
+
+
+def _latent_data(vae, shots, products, cache: Path, name: str, tok, enc) -> LatentData:
+    file = cache / f"{name}_latents.pt"
+    if file.is_file():
+        data = torch.load(file, weights_only=True)
+        return LatentData(data["latents"], data["per_product"], data["states"], data["scale"])
+    prompts, per_product = caption_table(products)
+    latents = encode_latents(vae, shots)
+    data = {"latents": latents, "per_product": per_product, "states": encode_prompts(prompts, tok, enc),
+            "scale": latent_scale(latents), "prompts": prompts}
+    torch.save(data, file)
+    return LatentData(data["latents"], per_product, data["states"], data["scale"])
+
+
+def train(cfg: DiffusionRunConfig, run: Path, catalog: str | None = None, fresh: bool = False) -> dict:
+    """All three stages into ``run``; returns the training record (also ``training.json``)."""
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    start = time.monotonic()
+    products = read_catalog(catalog or SAMPLE_CATALOG).products
+    cache = run / "cache"
+    shots, train_p = load_shots(products_of(products, "train", cfg.limit), cache, "train")
+    val_shots, val_p = load_shots(products_of(products, "val", cfg.val_products), cache, "val")
+    vae_file = run / "vae"
+    if vae_file.is_dir() and not fresh:
+        from adapters.loading.diffusion import import_diffusers
+
+        vae, vae_result = import_diffusers().AutoencoderKL.from_pretrained(vae_file).eval(), None
+    else:
+        vae, vae_result = train_vae(cfg, shots, val_shots, run, fresh)
+        vae.save_pretrained(vae_file)
+        for stale in cache.glob("*_latents.pt"):  # encoded by another autoencoder
+            stale.unlink()
+        reconstruction_grid(vae, to_unit(val_shots[:16]), run / "vae_reconstructions.png")
+    tok, enc = packaged_text_encoder()
+    train_data = _latent_data(vae, shots, train_p, cache, "train", tok, enc)
+    val_data = _latent_data(vae, val_shots, val_p, cache, "val", tok, enc)
+    vae.register_to_config(scaling_factor=train_data.scale)
+    unet, unet_result = train_unet(cfg, train_data, val_data, run, fresh)
+    record = _record(cfg, vae_result, unet_result, train_data, len(train_p), time.monotonic() - start)
+    save_catalog_pipeline(vae, unet, tok, run / "pipeline", _card(cfg, record))
+    sample_grid(run / "pipeline", run / "samples.png")
+    _plots(vae_result, unet_result, run)
+    write_json(run / "training.json", record)
+    return record
+
+
+def _record(cfg, vae_result, unet_result, data: LatentData, n_train: int, seconds: float) -> dict:
+    stage = lambda r: None if r is None else {"steps": r.steps, "seconds": round(r.seconds, 1), "stopped_by": r.stopped_by,
+                                                "final_train_loss": tail_mean(r.curve), "history": r.history}
+    return {"config": asdict(cfg), "train_products": n_train, "prompts": len(data.states) - 1,
+            "latent_scale": data.scale, "vae": stage(vae_result), "unet": stage(unet_result),
+            "seconds": round(seconds, 1)}
+
+
+def _card(cfg: DiffusionRunConfig, record: dict) -> dict:
+    w, h = CATALOG_SIZE
+    return {"name": f"embedded catalog model, {w}x{h}", "native_size": [w, h], "negative_prompt": "",
+            "num_inference_steps": 20, "guidance_scale": 4.0, "trained_on": "sample catalog, train split",
+            "text_encoder": "all-MiniLM-L6-v2 token states (packaged)", "command": "shopassist train-diffusion",
+            "train_products": record["train_products"], "unet_steps": (record["unet"] or {}).get("steps")}
+
+
+def _plots(vae_result, unet_result, run: Path) -> None:
+    for name, result, key in (("vae", vae_result, "val_mse"), ("unet", unet_result, "val_loss")):
+        if result is not None:
+            plot_panels([step_loss_panel(result.curve, result.series(key), f"{name}: loss")], run / f"{name}_curves.png")
+
+
+def run_from_args(args) -> dict:
+    """``shopassist train-diffusion``: the config (``--quick``: the smoke test), overrides, the run
+    folder, and ``--install`` into ``adapters/weights/diffusion/``."""
+    from finetune.cli_args import CONFIG_DIR
+    from finetune.runs import install_and_report, run_folder
+
+    path = args.config or str(CONFIG_DIR / ("diffusion_quick.json" if args.quick else "diffusion_default.json"))
+    cfg = DiffusionRunConfig.from_json(path, vae_steps=args.vae_steps, unet_steps=args.unet_steps,
+                                       max_minutes=args.max_minutes, limit=args.limit)
+    run = run_folder("train-diffusion", args.name, args.out)
+    run.mkdir(parents=True, exist_ok=True)
+    record = train(cfg, run, args.catalog, fresh=args.fresh)
+    print(f"{run}: vae {record['vae'] and record['vae']['steps']} steps, unet {record['unet']['steps']} steps "
+          f"(val loss {record['unet']['history'][-1]['val_loss']:.4f}), {record['seconds'] / 60:.1f} min; "
+          f"pipeline in {run / 'pipeline'}, samples in {run / 'samples.png'}")
+    if args.install:
+        install_and_report(run, SHIPPED, SHIPPED_NAMES, "the embedded generator changed")
+    return record
