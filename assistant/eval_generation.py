@@ -55,7 +55,8 @@ CACHE = Path(__file__).resolve().parents[1] / "runs" / "eval-generation-cache"  
 class GenerationEvalConfig:
     split: str = "test"
     limit: int | None = None  # products (None: the whole split)
-    search_requests: int = 200  # imagine-then-search requests (a sample of the split's products)
+    search_requests: int = 200  # imagine-then-search requests (a sample of the split's products); 0: none
+    grids: bool = True  # the speed run and the picture grids
     steps: int = 20
     guidance: float = 4.0
     batch: int = 48
@@ -207,17 +208,20 @@ def evaluate(cfg: GenerationEvalConfig, search, out_dir: Path) -> dict:
                                    "unconditional_samples": frechet(read["unconditional"][2], read["real"][2]),
                                    "random_catalog_photos": frechet(read["floor"][2], read["real"][2])},
     }
-    picks = rng.sample(range(len(products)), min(cfg.search_requests, len(products)))
-    shown = [g.resize(display_size(loaded.card), Image.Resampling.LANCZOS) for g in generated]
     if cfg.projector:
         via_llm = draw(loaded, prompts, cfg, embeds=projected(cfg.projector, products))
         pt, pc, pf = read_attributes(encoder, via_llm)
         report["fidelity"]["generated through the LLM + output projector"] = fidelity(products, pt, pc)
         report["frechet_tower_features"]["generated through the LLM + output projector"] = frechet(pf, read["real"][2])
-    report["imagine_then_search_p10"] = search_precision(search, [products[i] for i in picks], [shown[i] for i in picks])
-    report["speed"] = speed(cfg.pipeline, cfg)
-    sample_grid(Path(cfg.pipeline), out_dir / "generation_samples.png")
-    _examples(products, generated, gt, gc, out_dir / "generation_test_examples.png")
+    if cfg.search_requests:
+        picks = rng.sample(range(len(products)), min(cfg.search_requests, len(products)))
+        shown = [g.resize(display_size(loaded.card), Image.Resampling.LANCZOS) for g in generated]
+        report["imagine_then_search_p10"] = search_precision(search, [products[i] for i in picks],
+                                                             [shown[i] for i in picks])
+    if cfg.grids:
+        report["speed"] = speed(cfg.pipeline, cfg)
+        sample_grid(Path(cfg.pipeline), out_dir / "generation_samples.png")
+        _examples(products, generated, gt, gc, out_dir / f"generation_{cfg.split}_examples.png")
     return report
 
 
@@ -241,11 +245,13 @@ def format_report(r: dict) -> str:
     lines += [f"  {name:<42} {v['type']:.3f}  {v['colour_group']:.3f}" for name, v in f.items()]
     lines.append("Frechet distance (tower features, lower is closer to the real test photos)")
     lines += [f"  {name:<42} {v:.2f}" for name, v in r["frechet_tower_features"].items()]
-    s = r["imagine_then_search_p10"]
-    lines.append(f"imagine, then search P@10: picture alone {s['picture']:.3f}, words alone {s['words']:.3f}, "
-                 f"both {s['both']:.3f}")
-    sp = r["speed"]
-    lines.append(f"speed: 4 pictures {sp['four_pictures_one_by_one_s']:.2f} s one by one, "
-                 f"{sp['four_pictures_batched_s']:.2f} s batched ({sp['steps']} steps, {sp['threads']} threads); "
-                 f"peak RSS {sp['peak_rss_mb']:.0f} MB")
+    s = r.get("imagine_then_search_p10")
+    if s:
+        lines.append(f"imagine, then search P@10: picture alone {s['picture']:.3f}, words alone {s['words']:.3f}, "
+                     f"both {s['both']:.3f}")
+    sp = r.get("speed")
+    if sp:
+        lines.append(f"speed: 4 pictures {sp['four_pictures_one_by_one_s']:.2f} s one by one, "
+                     f"{sp['four_pictures_batched_s']:.2f} s batched ({sp['steps']} steps, {sp['threads']} threads); "
+                     f"peak RSS {sp['peak_rss_mb']:.0f} MB")
     return "\n".join(lines)

@@ -76,11 +76,14 @@ def imagine_then_search(request: ImageGenRequest, generator: ImageGenerator, sea
     if generated is not None and generated.image is not None:
         # the picture and the words together: the words' filters (type, colour, who, budget) hold,
         # the picture orders what passes them
-        hits = search(text, generated.image)
+        hits = list(search(text, generated.image))
         within = f", within what you asked for ('{text}')" if text else ""
+        query = "image+text" if text else "image"
+        if not hits and text:  # nothing in the shop has all of it: the picture alone still finds the nearest
+            hits, query = list(search(None, generated.image)), "image"
+            within = f" (nothing in the shop matches all of '{text}')"
         note = f"{generated.label}. Real products found from the imagined picture{within}:"
-        return GeneratedPicture(note, generated, products=list(hits), query="image+text" if text else "image",
-                                query_text=text)
+        return GeneratedPicture(note, generated, products=hits, query=query, query_text=text)
     if not text:
         raise RequestError("nothing to search: the image could not be made and the request has no description")
     reason = failure or (generated.label if generated is not None else "no image")

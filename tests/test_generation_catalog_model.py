@@ -15,7 +15,7 @@ from adapters.generation.diffusers_backend import DiffusersGenerator, Generation
 from adapters.generation.embedded import EMBEDDED_PIPELINE, EmbeddedGenerator
 from adapters.generation.garment import garment_mask
 from adapters.loading.diffusion import load_diffusion_pipeline, packaged_text_encoder
-from adapters.output import ImageGenRequest, build_request
+from adapters.output import ImageGenRequest, RequestError, build_request
 from retrieval.catalog import read_catalog
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -94,6 +94,9 @@ def test_a_generation_past_its_time_limit_stops_with_a_clear_error(quick_run):
     gen = DiffusersGenerator.from_folder(str(run / "pipeline"), "cpu", progress=False, timeout_s=0.0)
     with pytest.raises(GenerationTimeout, match="longer than 0 s"):
         gen.generate(build_request("imagine a blue shirt", mode="imagine", num_inference_steps=3))
+    with pytest.raises(RequestError, match="only imagines products"):  # a 48x64 model cannot repaint a photo
+        gen.generate(ImageGenRequest(mode="try_on", product_image=read_catalog_image("Tshirts"),
+                                     photo=read_catalog_image("Shirts")))
 
 
 @pytest.mark.skipif(not SHIPPED, reason="no shipped embedded generator")

@@ -62,6 +62,18 @@ def test_generated_image_becomes_the_query(catalog):
     assert result.query == "image+text" and result.image is not None and len(result.products) == 5
     assert search.calls[0][0] == "a red dress" and search.calls[0][1] is result.image
     assert "AI-generated" in result.message and "found from the imagined picture" in result.message
+    # words nothing in the shop has: the picture alone still finds the nearest, and the reply says why
+    calls = []
+
+    def strict(text, image):  # a store where the words' filters leave nothing
+        calls.append(text)
+        return [] if text else catalog[:5]
+
+    result = imagine_then_search(build_request("imagine a zebra-striped dirndl", width=64, height=64,
+                                               num_inference_steps=2),
+                                 DiffusersGenerator(build_tiny_pipeline(), progress=False), strict)
+    assert result.query == "image" and len(result.products) == 5 and calls == ["a zebra-striped dirndl", None]
+    assert "nothing in the shop matches all of 'a zebra-striped dirndl'" in result.message
 
 
 def test_a_failing_generator_falls_back_to_text(catalog):

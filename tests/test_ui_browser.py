@@ -91,7 +91,9 @@ def test_imagine_shows_the_generated_picture_then_real_products(server, browser)
     headless.wait_idle(browser)
     text = _page_text(browser)
     assert "AI-generated" in text and "embedded catalog model" in text
-    assert headless.loaded_card_images(browser) >= 2  # the picture and the real products' pictures
+    # the real products found from the picture come as cards with their own pictures
+    headless.wait_until(lambda: headless.loaded_card_images(browser) >= 1, 30, "the found products' pictures")
+    assert "looks like the imagined picture" in _page_text(browser) and "Red Tshirts" in _page_text(browser)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     browser.set_window_size(1400, 1900)
     headless.wait_idle(browser)

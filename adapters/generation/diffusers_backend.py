@@ -89,6 +89,9 @@ class DiffusersGenerator:
         kwargs["generator"] = torch.Generator(device="cpu").manual_seed(request.seed)
         kwargs["output_type"] = "pil"
         if self.loaded.card:
+            if request.mode != "imagine":
+                raise RequestError(f"{self.loaded.name} only imagines products (48x64 pictures); try-on and in-room "
+                                   "are composites of the real catalog picture (the default generator)")
             kwargs.update(native_settings(self.loaded.card, request))
         if "prompt_embeds" in kwargs:
             kwargs.update(self._embeds(request, kwargs.get("negative_prompt", request.negative_prompt)))

@@ -165,13 +165,15 @@ def cmd_eval_generation(args) -> int:
     from assistant.settings import Settings
 
     cfg = GenerationEvalConfig(split=args.split, limit=args.limit, steps=args.steps, guidance=args.guidance,
-                               projector=args.projector, **({"pipeline": args.pipeline} if args.pipeline else {}))
+                               projector=args.projector, search_requests=args.search_requests, grids=not args.no_grids,
+                               **({"pipeline": args.pipeline} if args.pipeline else {}))
     service = build_search(Settings(**({"store_dir": args.store} if args.store else {})))
     out = Path(args.json)
     report = evaluate(cfg, service.search, out.parent)
     print(format_report(report))
     _write(report, str(out))
-    print(f"grids: {out.parent / 'generation_samples.png'}, {out.parent / 'generation_test_examples.png'}")
+    if cfg.grids:
+        print(f"grids: {out.parent / 'generation_samples.png'}, {out.parent / f'generation_{cfg.split}_examples.png'}")
     return 0
 
 
@@ -234,6 +236,8 @@ def register(sub) -> None:
     g.add_argument("--pipeline", help="diffusers folder (default: the shipped adapters/weights/diffusion/pipeline)")
     g.add_argument("--store", help="store for imagine-then-search (default: .store)")
     g.add_argument("--projector", help="a trained output projector folder: also draw through SmolLM2 + the projector")
+    g.add_argument("--search-requests", type=int, default=200, help="imagine-then-search requests (0: skip)")
+    g.add_argument("--no-grids", action="store_true", help="skip the speed run and the picture grids")
     g.add_argument("--json", default="bench/results/generation_eval.json")
     g.set_defaults(func=cmd_eval_generation)
     for entry in EVAL_REGISTRARS:
