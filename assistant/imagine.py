@@ -61,8 +61,11 @@ class GeneratedPicture:
         return out
 
 
-def imagine_then_search(request: ImageGenRequest, generator: ImageGenerator, search: SearchFn) -> GeneratedPicture:
-    """Generate the imagined item, then search with the image (or with the description)."""
+def imagine_then_search(request: ImageGenRequest, generator: ImageGenerator, search: SearchFn,
+                        narrow: Callable[[str], str | None] | None = None) -> GeneratedPicture:
+    """Generate the imagined item, then search with the image and the description together (the
+    description alone when no image could be made). ``narrow``: the description's kind of
+    product ("Dresses for Women"), searched with the picture when nothing has all of the words."""
     if request.mode != "imagine":
         raise RequestError(f"imagine-then-search needs an 'imagine' request, not {request.mode!r}")
     text = description_from_prompt(request.prompt) if request.prompt else None
@@ -78,11 +81,16 @@ def imagine_then_search(request: ImageGenRequest, generator: ImageGenerator, sea
         # the picture orders what passes them
         hits = list(search(text, generated.image))
         within = f", within what you asked for ('{text}')" if text else ""
+        tail = f"Real products found from the imagined picture{within}:"
         query = "image+text" if text else "image"
-        if not hits and text:  # nothing in the shop has all of it: the picture alone still finds the nearest
+        kind = narrow(text) if not hits and text and narrow is not None else None
+        if kind:  # nothing has all of it: the same kind of product, nearest the picture
+            hits = list(search(kind, generated.image))
+            tail = f"Nothing in the shop has all of '{text}'; here are the {kind} nearest the imagined picture:"
+        if not hits and text:  # still nothing: the picture alone finds the nearest
             hits, query = list(search(None, generated.image)), "image"
-            within = f" (nothing in the shop matches all of '{text}')"
-        note = f"{generated.label}. Real products found from the imagined picture{within}:"
+            tail = f"Nothing in the shop matches all of '{text}'; the real products nearest the imagined picture:"
+        note = f"{generated.label}. {tail}"
         return GeneratedPicture(note, generated, products=hits, query=query, query_text=text)
     if not text:
         raise RequestError("nothing to search: the image could not be made and the request has no description")
@@ -117,7 +125,8 @@ def product_ref(product) -> ProductRef:
 
 def respond_to_image_request(text: str, product: ProductRef | None, photo: str | None,
                              generator: ImageGenerator, search: SearchFn | None = None,
-                             draws: Callable[[str], bool] | None = None, **options) -> GeneratedPicture | None:
+                             draws: Callable[[str], bool] | None = None,
+                             narrow: Callable[[str], str | None] | None = None, **options) -> GeneratedPicture | None:
     """The image part of a chat turn, or None when ``text`` asks for no image.
 
     Bad input (no product or photo, a mask that does not fit, an unreadable photo, a request
@@ -133,7 +142,7 @@ def respond_to_image_request(text: str, product: ProductRef | None, photo: str |
             if not draws(wanted):
                 return GeneratedPicture(cannot_draw(wanted))
         if request.mode == "imagine" and search is not None:
-            return imagine_then_search(request, generator, search)
+            return imagine_then_search(request, generator, search, narrow)
         result = generator.generate(request)
     except (RequestError, ImageError) as exc:
         return GeneratedPicture(f"I can't make that picture yet: {exc}")

@@ -132,7 +132,7 @@ class Shop:
             photo.save(photo_path)
         draws = self.draws_kind if getattr(generator, "catalog_only", False) else None
         future = self._gen_pool.submit(respond_to_image_request, text, product_ref(product) if product else None,
-                                       photo_path, generator, self._imagined_search, draws)
+                                       photo_path, generator, self._imagined_search, draws, self.kind_words)
         if folder is not None:
             future.add_done_callback(lambda _: shutil.rmtree(folder, ignore_errors=True))
         try:
@@ -151,6 +151,15 @@ class Shop:
 
     def draws_kind(self, description: str) -> bool:
         return names_a_kind(self.search.parser, description)
+
+    def kind_words(self, description: str) -> str | None:
+        """The kind of product and who it is for, in the catalog's words ("Dresses for Women"):
+        what an imagined picture is searched within when nothing has everything the words ask."""
+        said = self.search.parser.parse(description).filter
+        if not said.article_types:
+            return None
+        who = f" for {' or '.join(said.genders)}" if said.genders else ""
+        return f"{' or '.join(said.article_types)}{who}"
 
     def _imagined_search(self, text: str | None, image: Image.Image | None) -> list[ShownProduct]:
         hits = self.search.search(text, image, k=self.cfg.shown)

@@ -73,7 +73,7 @@ def test_generated_image_becomes_the_query(catalog):
                                                num_inference_steps=2),
                                  DiffusersGenerator(build_tiny_pipeline(), progress=False), strict)
     assert result.query == "image" and len(result.products) == 5 and calls == ["a zebra-striped dirndl", None]
-    assert "nothing in the shop matches all of 'a zebra-striped dirndl'" in result.message
+    assert "Nothing in the shop matches all of 'a zebra-striped dirndl'" in result.message
 
 
 def test_a_failing_generator_falls_back_to_text(catalog):
@@ -145,3 +145,19 @@ def test_chat_turn_keeps_the_conversation_going(catalog, tmp_path):
     assert turn.image.size == (200, 300) and turn.backend == "composite" and "Composite preview" in turn.message
     turn = respond_to_image_request("imagine a black leather wallet", None, None, gen, search=CatalogSearch(catalog))
     assert turn.image is None and turn.products and "black leather wallet" in turn.message
+
+
+def test_imagine_keeps_the_kind_when_nothing_has_all_the_words(catalog):
+    calls = []
+
+    def strict(text, image):  # nothing green: only the kind of product finds something
+        calls.append(text)
+        return catalog[:3] if text == "Dresses for Women" else []
+
+    result = imagine_then_search(build_request("imagine a green summer dress for women", width=64, height=64,
+                                               num_inference_steps=2),
+                                 DiffusersGenerator(build_tiny_pipeline(), progress=False), strict,
+                                 narrow=lambda words: "Dresses for Women")
+    assert calls == ["a green summer dress for women", "Dresses for Women"] and len(result.products) == 3
+    assert "Nothing in the shop has all of 'a green summer dress for women'; here are the Dresses for Women" \
+        in result.message
