@@ -46,8 +46,8 @@ RUN = 3  # ... for this many rows in a row
 @dataclass(frozen=True)
 class GarmentMask:
     mask: np.ndarray  # bool, image size: True = the product
-    person: bool  # a person was found in the shot (skin), so something was removed
-    removed: tuple[str, ...]  # "head", "skin", "garment below", "garment above"
+    person: bool  # the shot shows skin (a person), whether or not anything could be removed
+    removed: tuple[str, ...]  # what was left out: "head", "skin", "garment below"
 
 
 def skin_pixels(rgb: np.ndarray) -> np.ndarray:
