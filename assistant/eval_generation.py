@@ -76,13 +76,13 @@ def draw(loaded, prompts: list[str], cfg: GenerationEvalConfig, guidance: float 
     """One native-size picture per prompt (seed = its index), through the pipeline in batches;
     with ``embeds`` (N, tokens, dim), conditioned on them instead of the prompts' encoding."""
     w, h = loaded.card["native_size"]
+    neg = loaded.pipeline.encode_prompt("", "cpu", 1, False)[0] if embeds is not None else None
     out = []
     for s in tqdm(range(0, len(prompts), cfg.batch), desc="drawing", unit="batch"):
         chunk = prompts[s:s + cfg.batch]
         gens = [torch.Generator().manual_seed(cfg.seed + s + i) for i in range(len(chunk))]
         cond: dict = {"prompt": chunk, "negative_prompt": [""] * len(chunk)}
         if embeds is not None:
-            neg, _ = loaded.pipeline.encode_prompt("", "cpu", 1, False)
             cond = {"prompt_embeds": embeds[s:s + cfg.batch], "negative_prompt_embeds": neg.expand(len(chunk), -1, -1)}
         with torch.inference_mode():
             res = loaded.pipeline(**cond, num_inference_steps=cfg.steps, width=w, height=h, generator=gens,
@@ -163,8 +163,8 @@ def search_precision(search, wants: list[Product], pictures: list[Image.Image], 
     return {kind: round(float(np.mean(v)), 4) for kind, v in scores.items()}
 
 
-def speed(pipeline_dir: str, cfg: GenerationEvalConfig) -> dict:
-    gen = DiffusersGenerator.from_folder(pipeline_dir, "cpu", progress=False)
+def speed(loaded, cfg: GenerationEvalConfig) -> dict:
+    gen = DiffusersGenerator(loaded, progress=False)
     requests = [build_request(f"imagine {p}", mode="imagine", seed=i) for i, p in enumerate(GRID_PROMPTS[:4])]
     gen.generate(requests[0])  # warm-up
     t = time.perf_counter()
@@ -180,7 +180,8 @@ def speed(pipeline_dir: str, cfg: GenerationEvalConfig) -> dict:
 
 
 def evaluate(cfg: GenerationEvalConfig, search, out_dir: Path) -> dict:
-    products = products_of(read_catalog(SAMPLE_CATALOG).products, cfg.split, cfg.limit)
+    catalog = read_catalog(SAMPLE_CATALOG).products
+    products = products_of(catalog, cfg.split, cfg.limit)
     shots, products = load_shots(products, CACHE, f"{cfg.split}_{len(products)}")
     loaded = load_diffusion_pipeline(cfg.pipeline, "cpu")
     loaded.pipeline.set_progress_bar_config(disable=True)  # one bar per batch, not per denoising step
@@ -190,7 +191,7 @@ def evaluate(cfg: GenerationEvalConfig, search, out_dir: Path) -> dict:
     unconditional = draw(loaded, [""] * len(prompts), cfg, guidance=1.0)
     real = [Image.fromarray(s.permute(1, 2, 0).numpy()) for s in shots]
     rng = random.Random(cfg.seed)
-    others = [p for p in read_catalog(SAMPLE_CATALOG).products if p.image]
+    others = [p for p in catalog if p.image]
     floor_photos = [Image.fromarray(shot_array(p.image).transpose(1, 2, 0)) for p in rng.sample(others, len(products))]
     shuffled = list(range(len(products)))
     rng.shuffle(shuffled)
@@ -219,8 +220,8 @@ def evaluate(cfg: GenerationEvalConfig, search, out_dir: Path) -> dict:
         report["imagine_then_search_p10"] = search_precision(search, [products[i] for i in picks],
                                                              [shown[i] for i in picks])
     if cfg.grids:
-        report["speed"] = speed(cfg.pipeline, cfg)
-        sample_grid(Path(cfg.pipeline), out_dir / "generation_samples.png")
+        report["speed"] = speed(loaded, cfg)
+        sample_grid(loaded, out_dir / "generation_samples.png")
         _examples(products, generated, gt, gc, out_dir / f"generation_{cfg.split}_examples.png")
     return report
 

@@ -48,12 +48,13 @@ def reconstruction_grid(vae, x: torch.Tensor, out: Path) -> None:
     tile([_to_image(a) for a in x] + [_to_image(b) for b in rec], cols=len(x), scale=3).save(out)
 
 
-def sample_grid(pipeline_dir: Path, out: Path, prompts=GRID_PROMPTS, seed: int = 0) -> Image.Image:
-    """The fixed prompts through the saved pipeline folder (the path the assistant uses)."""
+def sample_grid(loaded, out: Path, prompts=GRID_PROMPTS, seed: int = 0) -> Image.Image:
+    """The fixed prompts through ``loaded`` (a :class:`~adapters.loading.diffusion.LoadedDiffusion`
+    of the saved pipeline folder) and the diffusers backend: the path the assistant uses."""
     from adapters.generation.diffusers_backend import DiffusersGenerator
     from adapters.output.adaptor import build_request
 
-    gen = DiffusersGenerator.from_folder(str(pipeline_dir), "cpu", progress=False, stamp=False)
+    gen = DiffusersGenerator(loaded, progress=False, stamp=False)
     pictures = [gen.generate(build_request(f"imagine {p}", mode="imagine", seed=seed)).image for p in prompts]
     sheet = tile(pictures, cols=8, captions=list(prompts), scale=2)
     sheet.save(out)

@@ -20,11 +20,10 @@ Run: ``shopassist train-diffusion [--config finetune/configs/diffusion_default.j
 
 from __future__ import annotations
 
-import json
 import logging
 import random
 import time
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
@@ -36,13 +35,14 @@ from adapters.loading.diffusion import (
     build_catalog_unet,
     build_catalog_vae,
     catalog_schedulers,
+    load_diffusion_pipeline,
     packaged_text_encoder,
     save_catalog_pipeline,
 )
 from finetune.diffusion_data import caption_table, encode_prompts, load_shots, products_of, sample_rows
 from finetune.diffusion_grids import reconstruction_grid, sample_grid
 from finetune.plots import plot_panels, step_loss_panel
-from finetune.trainer import LoopConfig, Task, fit, get_lr, minimise, tail_mean, write_json
+from finetune.trainer import LoopConfig, Task, fit, get_lr, minimise, read_config, tail_mean, write_json
 from retrieval.catalog import SAMPLE_CATALOG, read_catalog
 
 logger = logging.getLogger(__name__)
@@ -87,13 +87,7 @@ class DiffusionRunConfig:
 
     @classmethod
     def from_json(cls, path: str | Path, **overrides) -> "DiffusionRunConfig":
-        data = json.loads(Path(path).read_text())
-        known = {f.name for f in fields(cls)}
-        if set(data) - known - {"description"}:
-            raise ValueError(f"{path}: unknown keys {sorted(set(data) - known - {'description'})}")
-        data = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items() if k in known}
-        data.update({k: v for k, v in overrides.items() if v is not None})
-        return cls(**data)
+        return read_config(cls, path, overrides)
 
 
 def to_unit(shots: torch.Tensor) -> torch.Tensor:
@@ -133,16 +127,16 @@ def train_vae(cfg: DiffusionRunConfig, shots: torch.Tensor, val: torch.Tensor, r
     task = Task(loss=lambda x: vae_loss(vae, x, cfg.kl_weight), batches=batches, optimizer=opt, validate=validate,
                 train_mode=vae.train, lr_at=lambda s: get_lr(s, cfg.vae_steps, cfg.warmup_steps, cfg.vae_lr),
                 modules=[vae], params=list(vae.parameters()))
-    result = fit(task, _loop(cfg, cfg.vae_steps, run / "vae.ckpt", "vae", fresh))
+    result = fit(task, _loop(cfg, cfg.vae_steps, run / "vae.ckpt", "vae", fresh, "val_mse"))
     return vae.eval(), result
 
 
-def _loop(cfg: DiffusionRunConfig, steps: int, ckpt: Path, desc: str, fresh: bool) -> LoopConfig:
+def _loop(cfg: DiffusionRunConfig, steps: int, ckpt: Path, desc: str, fresh: bool, metric: str) -> LoopConfig:
+    """Step mode, keeping the validation row with the lowest ``metric``."""
     if fresh and ckpt.is_file():
         ckpt.unlink()
-    return LoopConfig(max_steps=steps, eval_every=cfg.eval_every, eval_at_start=True, best_by=minimise("val_loss")
-                      if desc == "unet" else minimise("val_mse"), max_minutes=cfg.max_minutes, clip_grad=1.0,
-                      checkpoint=ckpt, save_every=cfg.save_every, desc=desc)
+    return LoopConfig(max_steps=steps, eval_every=cfg.eval_every, eval_at_start=True, best_by=minimise(metric),
+                      max_minutes=cfg.max_minutes, clip_grad=1.0, checkpoint=ckpt, save_every=cfg.save_every, desc=desc)
 
 
 # -- stage 2: latents, once ------------------------------------------------------------------
@@ -220,7 +214,7 @@ def train_unet(cfg: DiffusionRunConfig, train: LatentData, val: LatentData, run:
     task = Task(loss=lambda b: unet_loss(unet, noise_sched, *b), batches=batches, optimizer=opt, validate=validate,
                 train_mode=unet.train, lr_at=lambda s: get_lr(s, cfg.unet_steps, cfg.warmup_steps, cfg.unet_lr),
                 modules=[unet], params=list(unet.parameters()))
-    result = fit(task, _loop(cfg, cfg.unet_steps, run / "unet.ckpt", "unet", fresh))
+    result = fit(task, _loop(cfg, cfg.unet_steps, run / "unet.ckpt", "unet", fresh, "val_loss"))
     return unet.eval(), result
 
 
@@ -267,7 +261,7 @@ def train(cfg: DiffusionRunConfig, run: Path, catalog: str | None = None, fresh:
     unet, unet_result = train_unet(cfg, train_data, val_data, run, fresh)
     record = _record(cfg, vae_result, unet_result, train_data, len(train_p), time.monotonic() - start)
     save_catalog_pipeline(vae, unet, tok, run / "pipeline", _card(cfg, record))
-    sample_grid(run / "pipeline", run / "samples.png")
+    sample_grid(load_diffusion_pipeline(run / "pipeline", "cpu"), run / "samples.png")
     _plots(vae_result, unet_result, run)
     write_json(run / "training.json", record)
     return record

@@ -49,7 +49,7 @@ from adapters.output.projector import (
 from adapters.output.tiny_llm import build_tiny_llm
 from finetune.diffusion_data import descriptions
 from finetune.plots import Panel, plot_panels
-from finetune.runs import run_folder
+from finetune.runs import REPO, run_folder
 from finetune.trainer import LoopConfig, Task, fit, maximise
 from retrieval.catalog import SAMPLE_CATALOG, Product, read_catalog, split_of
 
@@ -115,7 +115,7 @@ def load_models(cfg: OutputProjectorRunConfig, device: torch.device):
 
         llm_tok, llm = load_smollm2()
     if cfg.pipeline:  # a relative folder (the default config's embedded model) is the repository's
-        folder = Path(cfg.pipeline) if Path(cfg.pipeline).is_absolute() else Path(__file__).resolve().parents[1] / cfg.pipeline
+        folder = REPO / cfg.pipeline  # an absolute cfg.pipeline stays as it is
         te_tok, te = load_text_conditioner(folder, str(device))
     else:
         te_tok, te = tiny_text_encoder(32, cfg.seed)

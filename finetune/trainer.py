@@ -77,14 +77,20 @@ class TrainConfig:
 
     @classmethod
     def from_json(cls, path: str | Path, **overrides) -> "TrainConfig":
-        data = json.loads(Path(path).read_text())
-        known = {f.name for f in fields(cls)}
-        unknown = set(data) - known - {"description"}
-        if unknown:
-            raise ValueError(f"{path}: unknown keys {sorted(unknown)}")
-        data = {k: v for k, v in data.items() if k in known}
-        data.update({k: v for k, v in overrides.items() if v is not None})
-        return cls(**data)
+        return read_config(cls, path, overrides)
+
+
+def read_config(cls, path: str | Path, overrides: dict):
+    """A run config dataclass from its JSON file (a ``description`` key is allowed and ignored;
+    unknown keys are refused; lists become tuples), with the non-None ``overrides`` applied."""
+    data = json.loads(Path(path).read_text())
+    known = {f.name for f in fields(cls)}
+    unknown = set(data) - known - {"description"}
+    if unknown:
+        raise ValueError(f"{path}: unknown keys {sorted(unknown)}")
+    data = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items() if k in known}
+    data.update({k: v for k, v in overrides.items() if v is not None})
+    return cls(**data)
 
 
 def get_lr(step: int, total: int, warmup: int, base: float, floor: float = 0.1) -> float:

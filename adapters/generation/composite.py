@@ -75,10 +75,7 @@ class CompositeGenerator:
         photo = load_image(request.photo, self.limits, name=f"photo {request.photo}")
         product = load_image(request.product_image, self.limits, name=f"product image {request.product_image}")
         box, region = placement(request, photo, self.limits)
-        cut = cut_out(product, self.cutout)
-        removed: tuple[str, ...] = ()
-        if request.mode == "try_on" and cut.clean:  # the garment only: not the catalog model's face and arms
-            cut, removed = keep_garment(product, cut, request.article_type)
+        cut, removed = product_cutout(product, request, self.cutout)
         out, placed = paste(photo, cut, box, floor=request.mode == "in_room", region=region)
         what = "your photo" if request.mode == "try_on" else "the room photo"
         label = LABEL.format(what=what)
@@ -92,6 +89,15 @@ class CompositeGenerator:
                   "removed": list(removed)}
         logger.info("composite %s: product placed at %s", request.mode, placed)
         return GeneratedImage(out, BACKEND, label, request.seed, time.perf_counter() - start, request, extras)
+
+
+def product_cutout(product: Image.Image, request: ImageGenRequest, cfg: CutoutConfig) -> tuple[Cutout, tuple[str, ...]]:
+    """The product cut out of its catalog shot; for ``try_on`` the garment only, not the catalog
+    model's face and arms: (cut-out, what was left out)."""
+    cut = cut_out(product, cfg)
+    if request.mode == "try_on" and cut.clean:
+        return keep_garment(product, cut, request.article_type)
+    return cut, ()
 
 
 def placement(request: ImageGenRequest, photo: Image.Image, limits: ImageLimits = DEFAULT_LIMITS

@@ -99,12 +99,22 @@ def label_components(mask: np.ndarray) -> tuple[np.ndarray, int]:
     return out, len(roots)
 
 
-def _morph(mask: np.ndarray, radius: int, op: str) -> np.ndarray:
+def morph(mask: np.ndarray, radius: int, op: str) -> np.ndarray:
+    """Erode or dilate a bool mask by ``radius`` pixels (square window)."""
     if radius <= 0:
         return mask
     img = Image.fromarray(mask.astype(np.uint8) * 255)
     filt = ImageFilter.MinFilter if op == "erode" else ImageFilter.MaxFilter
     return np.asarray(img.filter(filt(2 * radius + 1))) > 127
+
+
+def drop_small_components(mask: np.ndarray, frac: float) -> np.ndarray:
+    """``mask`` without its connected components smaller than ``frac`` of the largest."""
+    labels, n = label_components(mask)
+    if not n:
+        return mask
+    sizes = np.bincount(labels.ravel())[1:]
+    return np.isin(labels, np.flatnonzero(sizes >= frac * sizes.max()) + 1)
 
 
 def product_mask(img: Image.Image, cfg: CutoutConfig = CutoutConfig()) -> tuple[np.ndarray, tuple[int, int, int], bool]:
@@ -128,12 +138,8 @@ def product_mask(img: Image.Image, cfg: CutoutConfig = CutoutConfig()) -> tuple[
         for _ in range(cfg.halo):
             near = _neighbours_any(near)
         background |= near & (dist <= cfg.tolerance)
-    fg = _morph(_morph(~background, cfg.open_radius, "erode"), cfg.open_radius, "dilate") & ~background
-    labels, n = label_components(fg)
-    if n:
-        sizes = np.bincount(labels.ravel())[1:]
-        keep = np.flatnonzero(sizes >= cfg.min_component_frac * sizes.max()) + 1
-        fg = np.isin(labels, keep)
+    fg = morph(morph(~background, cfg.open_radius, "erode"), cfg.open_radius, "dilate") & ~background
+    fg = drop_small_components(fg, cfg.min_component_frac)
     share = fg.mean()
     clean = border_share >= cfg.min_border_share and 0.005 <= share <= 0.98
     if not clean:
@@ -149,10 +155,16 @@ def cut_out(img: Image.Image, cfg: CutoutConfig = CutoutConfig()) -> Cutout:
     """The product cropped to its mask, with a soft alpha edge that hides the white fringe."""
     img = img.convert("RGB")
     mask, bg, clean = product_mask(img, cfg)
+    return cutout_from_mask(img, mask, bg, clean)
+
+
+def cutout_from_mask(img: Image.Image, mask: np.ndarray, background: tuple[int, int, int], clean: bool) -> Cutout:
+    """``img`` (RGB) cropped to ``mask``, with the soft alpha edge of a clean cut-out."""
     ys, xs = np.nonzero(mask)
     bbox = (int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1)
     alpha = Image.fromarray(mask.astype(np.uint8) * 255)
     if clean:
         # one pixel in from the edge, then blurred: the JPEG halo on white does not show
         alpha = alpha.filter(ImageFilter.MinFilter(3)).filter(ImageFilter.GaussianBlur(0.7))
-    return Cutout(image=img.crop(bbox), alpha=alpha.crop(bbox), mask=mask, background=bg, clean=clean, bbox=bbox)
+    return Cutout(image=img.crop(bbox), alpha=alpha.crop(bbox), mask=mask, background=background, clean=clean,
+                  bbox=bbox)

@@ -10,6 +10,7 @@ loaded by :mod:`adapters.loading.diffusion` (the only module importing diffusers
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 
@@ -18,9 +19,8 @@ import torch
 from PIL import Image, ImageDraw, ImageFilter
 
 from adapters.generation.base import GeneratedImage, GenerationError, stamp_label
-from adapters.generation.composite import paste, placement
-from adapters.generation.cutout import CutoutConfig, cut_out
-from adapters.generation.garment import keep_garment
+from adapters.generation.composite import paste, placement, product_cutout
+from adapters.generation.cutout import CutoutConfig
 from adapters.imaging import DEFAULT_LIMITS, ImageLimits, load_image
 from adapters.loading.diffusion import LoadedDiffusion, load_diffusion_pipeline
 from adapters.output.request import ImageGenRequest, RequestError
@@ -32,7 +32,7 @@ EDIT_LABEL = ("AI-edited image ({model}): the catalog picture of the product pas
               "then blended by the model; not a photo")
 
 
-DEFAULTS = ImageGenRequest(mode="imagine", prompt="defaults")
+DEFAULTS = {f.name: f.default for f in dataclasses.fields(ImageGenRequest)}
 DISPLAY_SCALE = 4  # the embedded 48x64 model's pictures are shown at 192x256
 
 
@@ -43,7 +43,7 @@ def native_settings(card: dict, request: ImageGenRequest) -> dict:
     width, height = card["native_size"]
     out = {"width": width, "height": height, "negative_prompt": card.get("negative_prompt", "")}
     for key in ("num_inference_steps", "guidance_scale"):
-        if key in card and getattr(request, key) == getattr(DEFAULTS, key):
+        if key in card and getattr(request, key) == DEFAULTS[key]:
             out[key] = card[key]
     return out
 
@@ -160,9 +160,7 @@ class DiffusersGenerator:
         photo = load_image(request.photo, self.limits, name=f"photo {request.photo}")
         product = load_image(request.product_image, self.limits, name=f"product image {request.product_image}")
         box, region = placement(request, photo, self.limits)
-        cut = cut_out(product, self.cutout)
-        if request.mode == "try_on" and cut.clean:
-            cut, _ = keep_garment(product, cut, request.article_type)
+        cut, _ = product_cutout(product, request, self.cutout)
         composed, placed = paste(photo, cut, box,
                                  floor=request.mode == "in_room", region=region)
         if region is None:  # the placed product's box, grown a little so its edges blend

@@ -25,7 +25,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from PIL import Image, ImageCms, ImageFilter
+from PIL import Image, ImageCms
+
+from adapters.generation.cutout import Cutout, cutout_from_mask, drop_small_components, label_components, morph
 
 # clothes worn by the catalog's models (its Apparel types, belts and socks aside): the head comes off these
 GARMENTS = frozenset("""baby dolls|bath robe|blazers|boxers|bra|briefs|camisoles|capris|churidar|dresses|innerwear vests|
@@ -66,8 +68,6 @@ def lab_pixels(rgb: np.ndarray) -> np.ndarray:
 
 
 def _largest_blob(mask: np.ndarray) -> np.ndarray | None:
-    from adapters.generation.cutout import label_components
-
     labels, n = label_components(mask)
     if not n:
         return None
@@ -90,15 +90,10 @@ def _chin(skin: np.ndarray, top: int, height: int) -> tuple[int | None, np.ndarr
         return None, None  # an arm or a skin-coloured garment, not a face at the top of the figure
     grow = skin.copy()
     grow[: rows.min()] = False
-    below = _largest_blob(grow & _dilate(face, 1))  # the neck continues the face
+    below = _largest_blob(grow & morph(face, 1, "dilate"))  # the neck continues the face
     last = rows.max() if below is None else max(rows.max(), min(np.flatnonzero(below.any(1)).max(),
                                                                   rows.max() + height // 12))
     return int(last), face
-
-
-def _dilate(mask: np.ndarray, r: int) -> np.ndarray:
-    img = Image.fromarray(mask.astype(np.uint8) * 255).filter(ImageFilter.MaxFilter(2 * r + 1))
-    return np.asarray(img) > 127
 
 
 def _colour_edge(garment: np.ndarray, lab: np.ndarray, rows: range, ref_rows: range) -> int | None:
@@ -146,7 +141,7 @@ def garment_mask(img: Image.Image, cutout_mask: np.ndarray, article_type: str | 
     if len(cloth) >= 10:  # skin is what is nearer this person's face than the garment's colour
         d_skin = np.linalg.norm(lab - tone, axis=-1)
         d_cloth = np.linalg.norm(lab - np.median(cloth, 0), axis=-1)
-        arms = _dilate(fg & (d_skin < SKIN_NEAR) & (d_skin < d_cloth), 1) & fg
+        arms = morph(fg & (d_skin < SKIN_NEAR) & (d_skin < d_cloth), 1, "dilate") & fg
         if arms.sum() <= MAX_SKIN_SHARE * fg.sum():  # more would be the garment itself
             fg &= ~arms
             removed.append("skin")
@@ -161,27 +156,14 @@ def _other_garments(fg: np.ndarray, lab: np.ndarray, top: int, bottom: int, kind
         if edge is not None:
             fg[edge:] = False
             removed.append("garment below")
-    kept = _largest_blob(fg)
-    if kept is not None:
-        from adapters.generation.cutout import label_components
-
-        labels, n = label_components(fg)
-        sizes = np.bincount(labels.ravel())[1:]
-        fg = np.isin(labels, np.flatnonzero(sizes >= 0.05 * sizes.max()) + 1)
-    return GarmentMask(fg, True, tuple(removed))
+    return GarmentMask(drop_small_components(fg, 0.05), True, tuple(removed))
 
 
-def keep_garment(img: Image.Image, cut, article_type: str | None):
-    """``cut`` (a :class:`~adapters.generation.cutout.Cutout`) reduced to the garment alone:
-    (the new cut-out, what was removed). Unchanged when nothing was found to remove."""
-    from adapters.generation.cutout import Cutout
-
-    found = garment_mask(img.convert("RGB"), cut.mask, article_type)
+def keep_garment(img: Image.Image, cut: Cutout, article_type: str | None) -> tuple[Cutout, tuple[str, ...]]:
+    """``cut`` reduced to the garment alone: (the new cut-out, what was removed). Unchanged
+    when nothing was found to remove."""
+    rgb = img.convert("RGB")
+    found = garment_mask(rgb, cut.mask, article_type)
     if not found.removed or not found.mask.any():
         return cut, ()
-    ys, xs = np.nonzero(found.mask)
-    bbox = (int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1)
-    alpha = Image.fromarray(found.mask.astype(np.uint8) * 255).filter(ImageFilter.MinFilter(3))
-    alpha = alpha.filter(ImageFilter.GaussianBlur(0.7))
-    return Cutout(image=img.convert("RGB").crop(bbox), alpha=alpha.crop(bbox), mask=found.mask,
-                  background=cut.background, clean=True, bbox=bbox), found.removed
+    return cutout_from_mask(rgb, found.mask, cut.background, True), found.removed
