@@ -7,6 +7,7 @@ a feature ``dim``.
 
 from __future__ import annotations
 
+import copy
 import logging
 from collections.abc import Sequence
 from typing import Protocol
@@ -17,7 +18,7 @@ import torch.nn as nn
 from PIL import Image
 
 from adapters.config import ImageEncoderConfig
-from adapters.imaging import fit_to_canvas, to_float_array
+from adapters.imaging import fit_to_canvas
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +53,24 @@ def colour_histogram(pixels: np.ndarray, bins: int, white_cut: float = 0.08) -> 
     return np.sqrt(hist / hist.sum())
 
 
+def colour_histograms(pixels: np.ndarray, bins: int, white_cut: float = 0.08) -> np.ndarray:
+    """:func:`colour_histogram` of each image of an NHWC uint8 batch, in one pass. Its float
+    arithmetic is done once per byte value (lookup tables), so the answers are the same."""
+    n = len(pixels)
+    values = np.arange(256, dtype=np.float32) / np.float32(255.0)
+    dark = (np.float32(1.0) - values) > white_cut  # monotonic: the darkest channel decides
+    level = np.minimum((values * np.float32(bins)).astype(np.int64), bins - 1)
+    flat = pixels.reshape(n, -1, 3)
+    fg = dark[np.minimum(np.minimum(flat[..., 0], flat[..., 1]), flat[..., 2])]
+    fg[fg.sum(axis=1) < 0.02 * flat.shape[1]] = True  # almost all white: every pixel counts
+    code = np.zeros(flat.shape[:2], np.int32)
+    for channel, weight in enumerate((bins * bins, bins, 1)):
+        code += (level * weight).astype(np.int32)[flat[..., channel]]
+    code += (np.arange(n, dtype=np.int32) * bins**3)[:, None]
+    hist = np.bincount(code[fg], minlength=n * bins**3).astype(np.float32).reshape(n, bins**3)
+    return np.sqrt(hist / hist.sum(axis=1, keepdims=True))
+
+
 class EfficientNetImageEncoder:
     """EfficientNet-Lite0 pooled features (1280) + a colour histogram (``colour_bins``**3).
 
@@ -70,10 +89,11 @@ class EfficientNetImageEncoder:
         self.dim = 1280 + cfg.colour_bins**3
 
     def preprocess(self, images: Sequence[Image.Image]) -> tuple[torch.Tensor, np.ndarray]:
-        arrays = [to_float_array(fit_to_canvas(im, self.cfg.image_size)) for im in images]
-        pixels = torch.from_numpy(np.stack(arrays)).permute(0, 3, 1, 2)
+        raw = np.stack([np.asarray(fit_to_canvas(im, self.cfg.image_size)) for im in images])
+        arrays = raw.astype(np.float32) / np.float32(255.0)  # what to_float_array gives, for the whole batch
+        pixels = torch.from_numpy(arrays).permute(0, 3, 1, 2)
         hists = (
-            np.stack([colour_histogram(a, self.cfg.colour_bins) for a in arrays])
+            colour_histograms(raw, self.cfg.colour_bins)
             if self.cfg.colour_bins
             else np.zeros((len(arrays), 0), np.float32)
         )
@@ -84,9 +104,25 @@ class EfficientNetImageEncoder:
         if not images:
             return torch.zeros(0, self.dim)
         pixels, hists = self.preprocess(images)
-        fmap = self.backbone.extract_features(pixels.to(self.device))
-        pooled = fmap.mean(dim=(2, 3)).float().cpu()
+        pooled = self._pooled(pixels.to(self.device)).float().cpu()
         return torch.cat([pooled, torch.from_numpy(hists)], dim=1)
+
+    def _pooled(self, pixels: torch.Tensor) -> torch.Tensor:
+        return self.backbone.extract_features(pixels).mean(dim=(2, 3))
+
+    def compiled(self, batch_size: int) -> "EfficientNetImageEncoder":
+        """A view of this encoder (same weights, name and answers) whose backbone runs through
+        ``torch.compile`` at batches of exactly ``batch_size`` images (shorter ones are padded),
+        so it compiles once. Made once per batch size and kept. If inductor cannot compile here
+        (no C++ compiler, say), the view logs why and runs eagerly."""
+        views = self.__dict__.setdefault("_compiled_views", {})
+        if batch_size not in views:
+            view = copy.copy(self)
+            view._compiled_views = {}
+            view._compiled = _CompiledPool(self.backbone, batch_size)
+            view._pooled = view._compiled
+            views[batch_size] = view
+        return views[batch_size]
 
     @torch.inference_mode()
     def attribute_probs(self, feats: torch.Tensor) -> list[dict[str, dict[str, float]]] | None:
@@ -99,24 +135,65 @@ class EfficientNetImageEncoder:
                 for i in range(len(feats))]
 
 
+class _CompiledPool:
+    """``backbone.extract_features(x).mean((2, 3))`` compiled for one batch shape; falls back to
+    eager (once, with a warning) if compiling fails."""
+
+    def __init__(self, backbone: nn.Module, batch_size: int):
+        self.backbone = backbone
+        self.batch_size = batch_size
+        self.fn = torch.compile(self._eager, dynamic=False)
+        self.failed: str | None = None
+
+    def _eager(self, pixels: torch.Tensor) -> torch.Tensor:
+        return self.backbone.extract_features(pixels).mean(dim=(2, 3))
+
+    def __call__(self, pixels: torch.Tensor) -> torch.Tensor:
+        out = []
+        for start in range(0, len(pixels), self.batch_size):
+            chunk = pixels[start:start + self.batch_size]
+            n = len(chunk)
+            if n < self.batch_size:  # pad: one shape, one compile
+                chunk = torch.cat([chunk, chunk[-1:].expand(self.batch_size - n, *chunk.shape[1:])])
+            out.append(self._run(chunk)[:n])
+        return torch.cat(out)
+
+    def _run(self, chunk: torch.Tensor) -> torch.Tensor:
+        if self.failed is None:
+            try:
+                return self.fn(chunk)
+            except Exception as exc:  # inductor missing a compiler or a kernel: eager gives the same answers
+                self.failed = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+                logger.warning("image backbone: torch.compile failed (%s); encoding eagerly", self.failed)
+        return self._eager(chunk)
+
+
 class SentenceTransformerTextEncoder:
     """A sentence-transformers model (default: the packaged all-MiniLM-L6-v2), L2-normalised."""
 
-    def __init__(self, model, name: str, batch_size: int = 128):
+    def __init__(self, model, name: str, batch_size: int = 128, bf16: bool = False):
         self.model = model
         self.name = name
         self.dim = int(model.get_embedding_dimension())
         self.batch_size = batch_size
+        self.bf16 = bf16
+
+    def in_bf16(self) -> "SentenceTransformerTextEncoder":
+        """A view (same model and name) that encodes under CPU bfloat16 autocast."""
+        return SentenceTransformerTextEncoder(self.model, self.name, self.batch_size, bf16=True)
 
     @torch.inference_mode()
     def encode(self, texts: Sequence[str]) -> torch.Tensor:
         if not texts:
             return torch.zeros(0, self.dim)
-        out = self.model.encode(
-            list(texts), batch_size=self.batch_size, convert_to_tensor=True,
-            normalize_embeddings=True, show_progress_bar=False,
-        )
-        return out.float().cpu()
+        on_cpu = self.model.device.type == "cpu"
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.bf16 and on_cpu):
+            out = self.model.encode(
+                list(texts), batch_size=self.batch_size, convert_to_tensor=True,
+                normalize_embeddings=True, show_progress_bar=False,
+            )
+        out = out.float().cpu()
+        return torch.nn.functional.normalize(out, dim=-1) if self.bf16 else out
 
 
 def _features(out) -> torch.Tensor:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 from collections.abc import Sequence
@@ -12,6 +13,7 @@ import torch
 from PIL import Image
 
 from adapters.alignment import AlignmentAdaptor
+from adapters.config import BulkEncoding
 from adapters.encoders import ImageEncoder, TextEncoder
 
 logger = logging.getLogger(__name__)
@@ -73,6 +75,30 @@ class ProductEncoder:
             shared_dim=alignment.config.shared_dim if alignment is not None else image_encoder.dim,
             text_dim=text_encoder.dim,
         )
+
+    def for_ingest(self, products: int, batch_size: int, mode: str = "auto") -> tuple["ProductEncoder", BulkEncoding]:
+        """(encoder, speed-ups) for ingesting ``products`` products: see
+        :func:`adapters.loading.device.bulk_encoding`."""
+        from adapters.loading.device import bulk_encoding
+
+        device = "cpu" if all(getattr(e, "device", torch.device("cpu")).type == "cpu"
+                              for e in (self.image_encoder, self.text_encoder)) else "gpu"
+        bulk = bulk_encoding(products, batch_size, mode, device)
+        return self.for_bulk(bulk), bulk
+
+    def for_bulk(self, bulk: BulkEncoding) -> "ProductEncoder":
+        """This encoder with ``bulk``'s speed-ups (same weights, fingerprint and, to within
+        bf16 rounding, answers), for ingestion. Encoders without such a mode are kept as they are."""
+        image, text = self.image_encoder, self.text_encoder
+        if bulk.compile_images and hasattr(image, "compiled"):
+            image = image.compiled(bulk.batch_size)
+        if bulk.bf16_text and hasattr(text, "in_bf16"):
+            text = text.in_bf16()
+        if image is self.image_encoder and text is self.text_encoder:
+            return self
+        view = copy.copy(self)
+        view.image_encoder, view.text_encoder = image, text
+        return view
 
     # raw features (what the adaptor is trained on)
     def image_features(self, images: Sequence[Image.Image]) -> torch.Tensor:

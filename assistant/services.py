@@ -24,7 +24,7 @@ from assistant.pipeline import DEFAULT_STAGES, Stages
 from assistant.settings import Settings
 from assistant.shop import AssistantConfig, Parts, Shop
 from retrieval.catalog import Catalog
-from retrieval.ingest import IngestReport, ingest, read_vocabulary
+from retrieval.ingest import WRITE_ROWS, IngestReport, ingest, read_vocabulary
 from retrieval.query_parser import QueryParser
 from retrieval.reader import RequestReader
 from retrieval.search import ProductSearch, SearchConfig
@@ -70,7 +70,8 @@ def build_search(settings: Settings, cfg: SearchConfig = SearchConfig()) -> Sear
 
 
 def ingest_catalog(settings: Settings, catalog: Catalog, *, rebuild: bool = False, prune: bool = False,
-                   batch_size: int = 128, progress: bool = True, rebuild_on_mismatch: bool = False) -> IngestReport:
+                   batch_size: int = 128, progress: bool = True, rebuild_on_mismatch: bool = False,
+                   bulk: str = "auto", write_rows: int = WRITE_ROWS) -> IngestReport:
     try:
         store = open_store(settings, create=True, rebuild=rebuild)
     except StoreMismatchError as exc:
@@ -79,7 +80,8 @@ def ingest_catalog(settings: Settings, catalog: Catalog, *, rebuild: bool = Fals
         logger.warning("rebuilding the store: %s", exc)
         store = open_store(settings, create=True, rebuild=True)
     return ingest(catalog, store, product_encoder(settings.encoder_config()), load_image,
-                  batch_size=batch_size, prune=prune, progress=progress)
+                  batch_size=batch_size, prune=prune, progress=progress, bulk=bulk,
+                  write_rows=write_rows)
 
 
 @functools.cache

@@ -26,7 +26,8 @@ from retrieval.catalog import Product
 from retrieval.filters import ProductFilter, to_where
 from retrieval.photo_edits import Edits
 from retrieval.search import Hit, ProductSearch
-from retrieval.store import ProductStore, facet_counts
+from retrieval.facets import facet_counts
+from retrieval.store import ProductStore
 
 logger = logging.getLogger(__name__)
 

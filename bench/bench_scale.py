@@ -206,6 +206,7 @@ def main() -> None:
     ap.add_argument("--searches", type=int, default=30)
     ap.add_argument("--index-only", action="store_true",
                     help="no Chroma store (too slow to build at 1M here): time the index's filtered routes alone")
+    ap.add_argument("--build-only", action="store_true", help="build (or check) the cached store and stop")
     args = ap.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     RUNS.mkdir(parents=True, exist_ok=True)
@@ -214,14 +215,20 @@ def main() -> None:
     t0 = time.perf_counter()
     raw, products, vecs, _ = build(args.n)
     built_s = time.perf_counter() - t0
+    if args.build_only:
+        return print(f"store of {args.n} products ready under {RUNS} ({built_s:.0f} s)")
     client, truth = raw.client, Truth(products, vecs)
-    indexed = ProductStore(client, "scale", ScaleFingerprint(), filtered_index="on")
-    t1 = time.perf_counter()
-    for space in ("text", "image"):  # what a server does at start: read the collection once
-        indexed.index(space)
-    index_build_s = time.perf_counter() - t1
+    start = {}
+    for attempt in ("first start (read from Chroma, then saved)", "next start (the saved index)"):
+        indexed = ProductStore(client, "scale", ScaleFingerprint(), filtered_index="on")
+        if attempt.startswith("first") and indexed.index_root is not None:
+            shutil.rmtree(indexed.index_root, ignore_errors=True)
+        t1 = time.perf_counter()
+        for space in ("text", "image"):  # what a server does on its first filtered query of each space
+            indexed.index(space)
+        start[attempt] = round(time.perf_counter() - t1, 1)
     out = {"n": args.n, "searches_per_kind": args.searches, "store_open_or_build_s": round(built_s, 1),
-           "index_build_from_chroma_s": round(index_build_s, 1), "kinds": {}}
+           "filtered_index_ready_s": start, "kinds": {}}
     for kind in ("text", "image", "composed"):
         row = {}
         for name, store in (("raw_chroma", raw), ("filtered_index", indexed)):

@@ -27,6 +27,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from adapters.mllm.config import DEFAULT_CACHE_DIR  # noqa: E402
 from ui import headless  # noqa: E402
 
 # Each names an article type, so the assistant answers with products rather than a question.
@@ -52,6 +53,24 @@ def visit(driver, url: str, query: str, timeout_s: float) -> dict:
             "answer_done_after_send_s": round(done - sent, 3), "cards": cards}
 
 
+def peak_rss_mb(pid: int) -> dict[str, int]:
+    """Peak resident memory (VmHWM) of ``pid`` and each of its descendants, in MB (Linux /proc)."""
+    out: dict[str, int] = {}
+    todo = [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            status = Path(f"/proc/{p}/status").read_text()
+            name = Path(f"/proc/{p}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")[:80]
+            hwm = next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM:"))
+            out[f"{p} {name.strip()}"] = hwm // 1024
+            for task in Path(f"/proc/{p}/task").iterdir():
+                todo += [int(c) for c in (task / "children").read_text().split()]
+        except (OSError, StopIteration, ValueError):
+            continue
+    return out
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--store", default=".store", help="the product store (default .store)")
@@ -72,12 +91,14 @@ def main(argv=None) -> int:
         return 2
 
     env = {"SHOPASSIST_STORE_DIR": str(store)}  # the embedded default
+    gguf = sorted(Path(os.path.expanduser(DEFAULT_CACHE_DIR), "gguf").glob("*.gguf"))
     t_start = time.perf_counter()
     with headless.AppServer(env=env, cwd=REPO, ready_timeout_s=120) as server:
         server_ready = time.perf_counter() - t_start
         driver = headless.chromium()
         try:
             cold = visit(driver, server.url, QUERIES[0], args.timeout)
+            cold["server_peak_rss_mb"] = sum(peak_rss_mb(server.proc.pid).values())
             print(f"cold: {cold}", flush=True)
             warm = []
             for i in range(args.warm):
@@ -89,6 +110,7 @@ def main(argv=None) -> int:
         finally:
             driver.quit()
         log_tail = server.log()
+        peaks = peak_rss_mb(server.proc.pid)
 
     def median(key: str) -> float | None:
         return round(statistics.median(v[key] for v in warm), 3) if warm else None
@@ -100,7 +122,10 @@ def main(argv=None) -> int:
         "browser": browser,
         "store": str(store.relative_to(REPO)) if store.is_relative_to(REPO) else str(store),
         "server_start_s": round(server_ready, 3),
+        "gguf_export_cached_before_start": [g.name for g in gguf],
         "cold": cold,
+        "server_peak_rss_mb": peaks,
+        "target_cold_first_card_s": 10.0,
         "warm": warm,
         "warm_median": {k: median(k) for k in ("page_ready_s", "first_card_s", "first_card_after_send_s",
                                                "answer_done_s", "answer_done_after_send_s")},

@@ -3,8 +3,10 @@
 Single-node Chroma keeps no metadata index: a ``where`` filter scans every record's metadata
 before the vector search (chroma-core/chroma #4089), 60-160 ms at 100,000 products and
 0.5-1.3 s at a million. A :class:`FilteredIndex` holds, for one collection, the facet
-columns as numpy arrays and the unit vectors with the rows **grouped by article type**
-(the facet nearly every filtered query names). A query then plans by the exact number of
+columns as numpy arrays and the unit vectors with the rows **sorted by article type, then
+gender, then colour** (the facets nearly every filtered query names, in that order), so the
+rows a filter keeps within one type lie close together: an exact scan reads only the span
+from the first to the last matching row of each type it touches. A query then plans by the exact number of
 matching rows, known from the columns in a millisecond:
 
 * ``exact``: few rows to read (few products match, or the query names article types):
@@ -21,22 +23,30 @@ not); a clause it does not know returns ``None`` and the caller asks Chroma.
 
 from __future__ import annotations
 
+import functools
+import json
 import logging
 import math
+import os
+import shutil
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
 logger = logging.getLogger(__name__)
 
 PARTITION_KEY = "article_type"
+SORT_KEYS = (PARTITION_KEY, "gender", "base_colour")  # row order: a type's rows by gender, then colour
 STRING_KEYS = ("gender", "master_category", "sub_category", "article_type", "base_colour", "usage")
 NUMBER_KEYS = ("price", "has_image")
 EXACT_MAX_ROWS = 250_000  # scan at most this many rows exactly; measured in bench/bench_scale.py
 GATHER_MAX = 20_000  # this few matching rows: copy them out and score them, wherever they lie
 OVERFETCH = 3.0  # neighbours fetched per expected survivor
 OVERFETCH_MAX = 2_000
+INDEX_FORMAT = 1  # bump when the saved layout changes
 
 
 @dataclass(frozen=True)
@@ -68,23 +78,74 @@ _COMPARE: dict[str, Callable] = {"$gt": np.greater, "$gte": np.greater_equal, "$
 
 
 class FilteredIndex:
-    """Facet columns and unit vectors of one collection, rows grouped by article type."""
+    """Facet columns and unit vectors of one collection, rows sorted by SORT_KEYS."""
 
     def __init__(self, ids: Sequence[str], vectors: np.ndarray, metadatas: Sequence[dict]):
         if not (len(ids) == len(vectors) == len(metadatas)):
             raise ValueError("FilteredIndex: ids, vectors and metadatas differ in length")
         cols = _Columns(metadatas)
-        order = np.argsort(cols.codes[PARTITION_KEY], kind="stable")
+        order = np.lexsort([cols.codes[key] for key in reversed(SORT_KEYS)])  # stable; the first key leads
         cols.take(order)
-        self.cols = cols
-        self.ids = np.asarray(ids, dtype=object)[order]
         vecs = np.asarray(vectors, np.float32)[order]
-        self.vectors = vecs / np.maximum(np.linalg.norm(vecs, axis=1, keepdims=True), 1e-12)
-        self.row_of = {i: r for r, i in enumerate(self.ids)}
+        self._set(np.asarray(ids, dtype=str)[order] if len(ids) else np.zeros(0, str),
+                  vecs / np.maximum(np.linalg.norm(vecs, axis=1, keepdims=True), 1e-12), cols)
+
+    def _set(self, ids: np.ndarray, vectors: np.ndarray, cols: _Columns) -> None:
+        self.cols, self.ids, self.vectors = cols, ids, vectors
         types = cols.codes[PARTITION_KEY]
         bounds = np.flatnonzero(np.diff(types)) + 1
         starts, ends = np.r_[0, bounds], np.r_[bounds, len(types)]
         self.slices = {int(types[s]): (int(s), int(e)) for s, e in zip(starts, ends) if e > s}
+        self._starts = np.array([s for s, _ in self.slices.values()], np.int64)
+        self._ends = np.array([e for _, e in self.slices.values()], np.int64)
+
+    @functools.cached_property
+    def row_of(self) -> dict[str, int]:
+        """id -> row (for the over-fetch route), made on first use."""
+        return {str(i): r for r, i in enumerate(self.ids)}
+
+    # --- on disk ----------------------------------------------------------------------
+    def save(self, folder: str | Path, stamp: dict) -> None:
+        """Write the index to ``folder`` (replaced whole, never half-written), with ``stamp``:
+        what the caller checks before trusting it again (see :meth:`load`)."""
+        folder = Path(folder)
+        tmp = folder.with_name(f"{folder.name}.tmp-{os.getpid()}")
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        np.save(tmp / "vectors.npy", np.ascontiguousarray(self.vectors, np.float32))
+        np.savez(tmp / "columns.npz", ids=self.ids, **{f"code_{k}": v for k, v in self.cols.codes.items()},
+                 **{f"number_{k}": v for k, v in self.cols.numbers.items()})
+        (tmp / "index.json").write_text(json.dumps({"format": INDEX_FORMAT, "stamp": stamp, "vocab": self.cols.vocab}))
+        old = folder.with_name(f"{folder.name}.old-{os.getpid()}")
+        if folder.exists():
+            folder.rename(old)
+        tmp.rename(folder)
+        shutil.rmtree(old, ignore_errors=True)
+
+    @classmethod
+    def load(cls, folder: str | Path, stamp: dict) -> "FilteredIndex | None":
+        """The index saved in ``folder`` if it was saved with ``stamp`` (else None: rebuild it).
+        The vectors are memory-mapped: a million products open in about a second."""
+        folder = Path(folder)
+        try:
+            info = json.loads((folder / "index.json").read_text())
+            if info.get("format") != INDEX_FORMAT or info.get("stamp") != stamp:
+                return None
+            with np.load(folder / "columns.npz") as cols_file:
+                arrays = {k: cols_file[k] for k in cols_file.files}
+            vectors = np.load(folder / "vectors.npy", mmap_mode="r")
+        except (OSError, ValueError, KeyError) as exc:  # missing, half-copied or damaged: rebuild it
+            logger.warning("filtered index in %s unreadable (%s); rebuilding it", folder, exc)
+            return None
+        cols = _Columns.__new__(_Columns)
+        cols.vocab = {k: dict(v) for k, v in info["vocab"].items()}
+        cols.codes = {k: arrays[f"code_{k}"] for k in STRING_KEYS}
+        cols.numbers = {k: arrays[f"number_{k}"] for k in NUMBER_KEYS}
+        index = cls.__new__(cls)
+        index._set(arrays["ids"], vectors, cols)
+        if len(index.ids) != len(vectors):
+            return None
+        return index
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -157,6 +218,16 @@ class FilteredIndex:
                 return ~(col == float(value))
         raise _Unsupported(key)
 
+    def facet_counts(self, mask: np.ndarray, attrs: Sequence[str]) -> dict[str, dict[str, int]]:
+        """attr -> {value: matching rows with it}, for string facets (values never seen: left out)."""
+        out: dict[str, dict[str, int]] = {}
+        for attr in attrs:
+            vocab = self.cols.vocab.get(attr, {})
+            codes = self.cols.codes[attr][mask] if attr in self.cols.codes else np.zeros(0, np.int32)
+            counts = np.bincount(codes[codes >= 0], minlength=len(vocab))
+            out[attr] = {v: int(counts[c]) for v, c in vocab.items() if counts[c]}
+        return out
+
     # --- search -------------------------------------------------------------------------
     def plan(self, where: dict | None) -> tuple[str, np.ndarray | None, int]:
         """("exact" | "overfetch" | "chroma", mask, rows an exact scan reads)."""
@@ -167,15 +238,17 @@ class FilteredIndex:
         scan = matching if matching <= GATHER_MAX else self._scan_rows(mask)
         return ("exact" if scan <= EXACT_MAX_ROWS else "overfetch"), mask, scan
 
-    def _touched(self, mask: np.ndarray) -> list[tuple[int, int]]:
-        """The article-type slices holding a matching row."""
-        return [(s, e) for s, e in self.slices.values() if mask[s:e].any()]
+    def _spans(self, mask: np.ndarray) -> list[tuple[int, int]]:
+        """For each article type holding a matching row: its first to last matching row."""
+        rows = np.flatnonzero(mask)
+        lo, hi = np.searchsorted(rows, self._starts), np.searchsorted(rows, self._ends)
+        return [(int(rows[a]), int(rows[b - 1]) + 1) for a, b in zip(lo, hi) if b > a]
 
     def _scan_rows(self, mask: np.ndarray) -> int:
-        return sum(e - s for s, e in self._touched(mask))
+        return sum(e - s for s, e in self._spans(mask))
 
     def exact(self, vector: np.ndarray, mask: np.ndarray, k: int) -> list[IndexHit]:
-        """The true top ``k`` among the rows in ``mask``: dot products over the touched slices only."""
+        """The true top ``k`` among the rows in ``mask``: dot products over the matching spans only."""
         q = _unit(vector)
         if mask.sum() <= GATHER_MAX:
             rows = np.flatnonzero(mask)
@@ -183,7 +256,7 @@ class FilteredIndex:
             top = _top(sims, k)
             return [IndexHit(str(self.ids[r]), float(v)) for r, v in zip(rows[top], sims[top])]
         best_rows, best_sims = [], []
-        for s, e in self._touched(mask):
+        for s, e in self._spans(mask):
             sims = self.vectors[s:e] @ q
             sims[~mask[s:e]] = -np.inf
             top = _top(sims, k)
@@ -245,3 +318,21 @@ def index_from_collection(coll, page: int = 10_000) -> FilteredIndex:
         offset += len(got["ids"])
     dim = vecs[0].shape[1] if vecs else 1
     return FilteredIndex(ids, np.concatenate(vecs) if vecs else np.zeros((0, dim), np.float32), metas)
+
+
+def saved_or_read(coll, folder: Path, stamp: dict) -> FilteredIndex:
+    """The index saved in ``folder`` with ``stamp``, else the collection read from Chroma
+    (minutes at a million products) and saved there for the next start."""
+    index = FilteredIndex.load(folder, stamp)
+    if index is not None:
+        logger.info("filtered index of %s: loaded from %s (%d products)", coll.name, folder, len(index))
+        return index
+    t0 = time.perf_counter()
+    index = index_from_collection(coll)
+    try:
+        index.save(folder, stamp)
+    except OSError as exc:  # a read-only folder: the index still serves, read again at each start
+        logger.warning("filtered index of %s not saved in %s: %s", coll.name, folder, exc)
+    logger.info("filtered index of %s: read from Chroma in %.1f s (%d products)", coll.name,
+                time.perf_counter() - t0, len(index))
+    return index

@@ -16,7 +16,9 @@ cannot read is a :class:`StoreUnreadableError` that says how to rebuild it.
 
 from __future__ import annotations
 
+import json
 import logging
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -30,11 +32,13 @@ from chromadb.config import Settings as ChromaSettings
 from chromadb.errors import ChromaError
 
 from retrieval.catalog import Product
-from retrieval.filtered_index import FilteredIndex, IndexHit, index_from_collection
+from retrieval.filtered_index import FilteredIndex, IndexHit, index_from_collection, saved_or_read
 
 logger = logging.getLogger(__name__)
 
 FINGERPRINT_KEY = "shopassist_fingerprint"
+GENERATION_KEY = "shopassist_generation"  # changed before every write (see ProductStore._changing)
+INDEX_DIR = "shopassist_index"  # saved filtered indexes, inside the store folder
 MAX_BATCH = 2000  # below Chroma's max batch (5461 here)
 # From this many products on, filtered queries go through a FilteredIndex (auto mode): below
 # it Chroma's own filtered scan is fast enough (bench/bench_scale.py).
@@ -177,6 +181,8 @@ class ProductStore:
         self.filtered_index = filtered_index
         self._indexes: dict[str, FilteredIndex | None] = {}
         self.location = describe_client(client)
+        folder = self.location.removeprefix("chroma folder ") if self.location.startswith("chroma folder ") else None
+        self.index_root = Path(folder) / INDEX_DIR if folder else None  # saved filtered indexes, next to Chroma's files
         self.text = self._collection(f"{name}_text", create)
         self.image = self._collection(f"{name}_image", create)
 
@@ -257,8 +263,10 @@ class ProductStore:
             uris = [p.image or "" for p in products[sl]]
             self._indexes.clear()  # rebuilt on the next filtered query
             with self._guard("write products"):
+                self._changing(self.image)
                 self.image.upsert(ids=ids, embeddings=np.asarray(image_vecs[sl], np.float32), metadatas=metas,
                                   uris=uris)
+                self._changing(self.text)
                 self.text.upsert(ids=ids, embeddings=np.asarray(text_vecs[sl], np.float32), metadatas=metas,
                                  documents=docs)
 
@@ -268,8 +276,20 @@ class ProductStore:
             chunk = ids[start:start + MAX_BATCH]
             self._indexes.clear()
             with self._guard("delete products"):
+                self._changing(self.text)
                 self.text.delete(ids=chunk)
+                self._changing(self.image)
                 self.image.delete(ids=chunk)
+
+    def _changing(self, coll) -> None:
+        """Before a write to ``coll``: give it a new generation, so a filtered index saved before
+        (by this process or another) no longer matches it. Marked first, written second: a
+        kill in between costs a rebuild, never a stale index."""
+        if self.index_root is None:
+            return
+        meta = {k: v for k, v in (coll.metadata or {}).items() if not k.startswith("hnsw:")}
+        meta[GENERATION_KEY] = uuid.uuid4().hex
+        coll.modify(metadata=meta)
 
     def all_ids(self, space: str = "text") -> list[str]:
         coll = self.image if space == "image" else self.text
@@ -324,9 +344,20 @@ class ProductStore:
         if space not in self._indexes:
             coll = self.image if space == "image" else self.text
             with self._guard("read the store for its filtered index"):
-                small = self.filtered_index == "auto" and coll.count() < INDEX_MIN_PRODUCTS
-                self._indexes[space] = None if small else index_from_collection(coll)
+                count = coll.count()
+                small = self.filtered_index == "auto" and count < INDEX_MIN_PRODUCTS
+                self._indexes[space] = None if small else self._saved_or_built(coll, count)
         return self._indexes[space]
+
+    def _saved_or_built(self, coll, count: int) -> FilteredIndex:
+        """The index saved next to the store while it still matches the collection (its id,
+        generation and count), else one read from Chroma and saved for the next start."""
+        if self.index_root is None:
+            return index_from_collection(coll)
+        current = self.client.get_collection(coll.name)  # another process may have written since we opened it
+        stamp = {"collection": str(current.id), "generation": (current.metadata or {}).get(GENERATION_KEY),
+                 "count": count}
+        return saved_or_read(current, self.index_root / coll.name, stamp)
 
     def attach_index(self, space: str, index: FilteredIndex) -> None:
         """Use a prebuilt index for ``space`` (one built from the same records)."""
@@ -353,21 +384,6 @@ def _describe(fingerprint_json: str | None) -> str:
     if not fingerprint_json:
         return "unknown encoders (no fingerprint recorded)"
     try:
-        import json
-
         return ", ".join(f"{k}={v}" for k, v in sorted(json.loads(fingerprint_json).items()))
     except ValueError:
         return fingerprint_json
-
-
-def facet_counts(store: ProductStore, where: dict | None, attrs: tuple[str, ...], limit: int = 5000) -> dict[str, dict[str, int]]:
-    """How many stored products matching ``where`` carry each value of each attribute in
-    ``attrs`` (e.g. ``article_type``): the catalog's own facets, for clarifying questions."""
-    res = store.text.get(where=where, include=["metadatas"], limit=limit)
-    out: dict[str, dict[str, int]] = {a: {} for a in attrs}
-    for meta in res["metadatas"]:
-        for a in attrs:
-            v = meta.get(a)
-            if v:
-                out[a][v] = out[a].get(v, 0) + 1
-    return out

@@ -114,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
         _kill_after(store.image, "upsert", args.kill_after_image_writes)
     print("ready", flush=True)
     report = ingest(catalog, store, embedder, load_image, batch_size=args.batch_size, prune=args.prune,
-                    progress=False)
+                    progress=False, write_rows=args.batch_size)  # a write per batch: many kill windows
     print(report.summary(), flush=True)
     return 0
 

@@ -172,7 +172,7 @@ def test_real_cli_killed_mid_ingest_then_rerun(slice_catalog, tmp_path):
     rng = random.Random(SEED + 1)
     store_dir = tmp_path / "store"
     cmd = [sys.executable, "-m", "assistant", "ingest", str(slice_catalog), "--store", str(store_dir),
-           "--batch-size", "8"]
+           "--batch-size", "8", "--write-rows", "16"]
     share, delay = rng.uniform(0.1, 0.6), rng.uniform(0.0, 0.2)
     p = _Proc(cmd)
     p.wait_until(lambda out: (bars := re.findall(r"(\d+)/(\d+) \[", out)) != []
@@ -193,7 +193,10 @@ def test_real_cli_killed_mid_ingest_then_rerun(slice_catalog, tmp_path):
     assert report.added + report.unchanged == SLICE and report.added > 0 and report.unchanged >= done, report
     print(f"\ncrash-safe ingest (real CLI): SIGKILL {delay:.2f} s after the bar passed {share:.0%} "
           f"(bar at {done}/{SLICE}); re-run: {report.summary()}")
-    _assert_store_holds_exactly(store, catalog, encoder, atol=1e-4)
+    # bf16 text (where the CPU has it): its rounding depends on the batch a product was encoded
+    # in, a few 1e-4 here; a vector of another product differs by 1e-1
+    atol = 2e-3 if encoder.for_ingest(SLICE, 8)[1].bf16_text else 1e-4
+    _assert_store_holds_exactly(store, catalog, encoder, atol=atol)
 
 
 def _ingested_toy_store(folder: Path):

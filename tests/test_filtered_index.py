@@ -135,3 +135,74 @@ def test_type_slices_and_unknown_values(store_and_truth):
                   {"base_colour": "Mauve"}, {"article_type": {"$ne": "Tshirts"}}):
         want = set(store.text.get(where=where, include=[])["ids"])
         assert set(index.ids[index.mask(where)]) == want, where
+
+
+def test_rows_sorted_by_type_gender_colour_and_scans_read_only_matching_spans(store_and_truth):
+    store, _, _ = store_and_truth
+    index = store.index("text")
+    keys = list(zip(*(index.cols.codes[k] for k in fi.SORT_KEYS)))
+    assert keys == sorted(keys)
+    mask = index.mask({"$and": [{"article_type": "Tshirts"}, {"gender": "Men"}]})
+    start, end = index.slices[index.cols.vocab["article_type"]["Tshirts"]]
+    assert index._scan_rows(mask) == int(mask.sum()) < end - start  # contiguous: the span is the matches
+    loose = index.mask({"$and": [{"article_type": "Tshirts"}, {"base_colour": "Red"}]})  # red of each gender
+    assert int(loose.sum()) < index._scan_rows(loose) < end - start
+
+
+def _persistent_store(folder, name, products, vecs, **kw) -> ProductStore:
+    from retrieval.store import StoreConfig, make_client
+
+    store = ProductStore(make_client(StoreConfig(path=str(folder))), name, ToyFingerprint(), filtered_index="on", **kw)
+    if products:
+        store.upsert(products, vecs["text"], vecs["image"], [True] * len(products))
+    return store
+
+
+def test_saved_index_is_reused_at_the_next_start_and_refused_once_the_store_changed(store_and_truth, tmp_path,
+                                                                                   monkeypatch):
+    _, products, vecs = store_and_truth
+    first = _persistent_store(tmp_path, "saved", products, vecs)
+    built = first.index("text")
+    assert (tmp_path / "shopassist_index" / "saved_text" / "vectors.npy").is_file()
+
+    calls = []
+    real_read = fi.index_from_collection
+    monkeypatch.setattr("retrieval.filtered_index.index_from_collection", lambda coll: calls.append(coll.name) or real_read(coll))
+    second = _persistent_store(tmp_path, "saved", [], vecs)  # a new process, say: nothing written
+    loaded = second.index("text")
+    assert calls == [] and list(loaded.ids) == list(built.ids)
+    rng = np.random.default_rng(5)
+    for f in _filters()[:12]:
+        q = rng.normal(size=TEXT_DIM).astype(np.float32)
+        assert ([m.product.id for m in second.query(q, space="text", where=to_where(f), k=10)]
+                == [m.product.id for m in first.query(q, space="text", where=to_where(f), k=10)]), f
+
+    # another writer (same count: one product replaced by another) -> generation differs -> rebuilt
+    extra = Product(id="new9", title="new", article_type="Socks", base_colour="Red", price=2.0)
+    writer = _persistent_store(tmp_path, "saved", [], vecs)
+    writer.delete([products[0].id])
+    writer.upsert([extra], vecs["text"][:1], vecs["image"][:1], [True])
+    third = _persistent_store(tmp_path, "saved", [], vecs)
+    fresh = third.index("text")
+    assert calls == ["saved_text"] and "new9" in set(fresh.ids) and products[0].id not in set(fresh.ids)
+
+
+def test_damaged_saved_index_is_rebuilt(store_and_truth, tmp_path, caplog):
+    _, products, vecs = store_and_truth
+    store = _persistent_store(tmp_path, "damaged", products[:50], vecs | {"text": vecs["text"][:50],
+                                                                          "image": vecs["image"][:50]})
+    store.index("image")
+    (tmp_path / "shopassist_index" / "damaged_image" / "columns.npz").write_bytes(b"not a zip")
+    again = _persistent_store(tmp_path, "damaged", [], vecs)
+    assert len(again.index("image")) == 50 and "unreadable" in caplog.text
+    assert fi.FilteredIndex.load(tmp_path / "shopassist_index" / "damaged_image", {"other": 1}) is None
+
+
+def test_facet_counts_from_the_index_equal_chromas(store_and_truth):
+    from retrieval.facets import facet_counts
+
+    store, _, _ = store_and_truth
+    plain = ProductStore(store.client, store.name, store.fingerprint, filtered_index="off")
+    for where in (None, {"article_type": "Tshirts"}, {"$and": [{"gender": "Men"}, {"price": {"$lte": 40.0}}]}):
+        attrs = ("gender", "article_type", "base_colour")
+        assert facet_counts(store, where, attrs) == facet_counts(plain, where, attrs, limit=10_000), where

@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
+import shutil
+
 import torch
+
+from adapters.config import BulkEncoding
+
+BULK_MODES = ("auto", "on", "off")
+# From this many products to encode, compiling the image backbone pays for itself: the
+# compile takes about 60 s on 2 cores (cold cache) and then saves about 5 ms per image
+# (bench/bench_ingest.py).
+COMPILE_MIN_PRODUCTS = 20_000
 
 
 def resolve_device(name: str = "auto") -> torch.device:
@@ -13,3 +23,25 @@ def resolve_device(name: str = "auto") -> torch.device:
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise RuntimeError(f"device {name!r} asked for, but torch sees no CUDA GPU; use --device cpu or auto")
     return dev
+
+
+def native_bf16() -> bool:
+    """Whether this CPU computes bfloat16 in hardware (AVX512-BF16 or AMX); emulated bf16 is slower."""
+    cpu = getattr(torch, "cpu", None)
+    probes = [getattr(cpu, n, None) for n in ("_is_avx512_bf16_supported", "_is_amx_tile_supported")]
+    return any(p is not None and p() for p in probes)
+
+
+def bulk_encoding(products: int, batch_size: int, mode: str = "auto", device: str = "cpu") -> BulkEncoding:
+    """The ingestion speed-ups for encoding ``products`` products on ``device``: ``off`` none,
+    ``on`` both, ``auto`` bf16 text where the CPU has native bf16, and the compiled image
+    backbone from ``COMPILE_MIN_PRODUCTS`` products where a C++ compiler is on PATH."""
+    if mode not in BULK_MODES:
+        raise ValueError(f"bulk encoding mode {mode!r}: use one of {', '.join(BULK_MODES)}")
+    if mode == "off" or device != "cpu":
+        return BulkEncoding(batch_size=batch_size)
+    if mode == "on":
+        return BulkEncoding(compile_images=True, bf16_text=True, batch_size=batch_size)
+    compiler = any(shutil.which(c) for c in ("c++", "g++", "clang++"))
+    return BulkEncoding(compile_images=compiler and products >= COMPILE_MIN_PRODUCTS, bf16_text=native_bf16(),
+                        batch_size=batch_size)
