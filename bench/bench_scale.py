@@ -95,7 +95,8 @@ def build(n: int, seed: int = 0) -> tuple[ProductStore, list[Product], dict[str,
     if arrays.is_file() and (folder / "BUILT").is_file():
         data = np.load(arrays)
         vecs = {"text": data["text"], "image": data["image"]}
-        return ProductStore(make_client(StoreConfig(path=str(folder))), "scale", ScaleFingerprint()), products, vecs, src
+        raw = ProductStore(make_client(StoreConfig(path=str(folder))), "scale", ScaleFingerprint(), filtered_index="off")
+        return raw, products, vecs, src
     shutil.rmtree(folder, ignore_errors=True)
     vecs = {s: np.concatenate([_noisy(src[s][pick[a:a + 50_000]], rng) for a in range(0, n, 50_000)])
             for s in ("text", "image")}

@@ -127,6 +127,8 @@ class FilteredIndex:
         """The index saved in ``folder`` if it was saved with ``stamp`` (else None: rebuild it).
         The vectors are memory-mapped: a million products open in about a second."""
         folder = Path(folder)
+        if not (folder / "index.json").is_file():
+            return None  # never saved here
         try:
             info = json.loads((folder / "index.json").read_text())
             if info.get("format") != INDEX_FORMAT or info.get("stamp") != stamp:

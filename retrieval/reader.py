@@ -214,10 +214,13 @@ class RequestReader:
 
     def _read_fuzzy(self, words: list[str], reading: _Reading) -> list[str]:
         """Typos and spacing: each left word, and each pair of neighbours joined ("back pack"),
-        against the type and colour phrases; same first letter, length >= 4."""
+        against the type and colour phrases; same first letter, length >= 4. A pair is joined
+        only when neither is a function word ("show me" is not "shoes"; a lone letter, as in
+        "t shrt", may join)."""
         left, i = [], 0
         while i < len(words):
-            pair = words[i] + words[i + 1] if i + 1 < len(words) else None
+            joinable = i + 1 < len(words) and not {w for w in words[i:i + 2] if len(w) > 1} & FILLER_WORDS
+            pair = words[i] + words[i + 1] if joinable else None
             for cand, span in ((pair, 2), (words[i], 1)):
                 if cand and self._fuzzy_one(cand, " ".join(words[i:i + span]), reading):
                     i += span

@@ -145,7 +145,7 @@ def register(sub) -> None:
     p.add_argument("--write-rows", type=int, default=1024, help="products written to the store at a time (at least)")
     p.add_argument("--bulk", choices=("auto", "on", "off"), default="auto",
                    help="encoder speed-ups: bf16 text where the CPU has it, a compiled image backbone "
-                        "from 20,000 products (auto); always (on); never (off)")
+                        "from 40,000 products (auto); always (on); never (off)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_ingest)
 
