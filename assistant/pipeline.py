@@ -311,7 +311,7 @@ def write_intro(shop: Shop, draft: Draft) -> Iterator[str]:
     if not products or not shop.writes_with_llm or draft.request is None:
         yield draft.reply.text
         return
-    with nullcontext() if getattr(shop.explainer.writer, "batches_sessions", False) else shop.llm_lock:
+    with shop.llm_lock:
         yield from shop.explainer.intro_stream(draft.request.said, products, draft.reply.text)
 
 

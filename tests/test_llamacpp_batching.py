@@ -60,31 +60,3 @@ def test_concurrent_sessions_share_a_batch_without_cross_talk(runner):
     for t in threads:
         t.join(timeout=300)
     assert [got[i].split()[:4] for i in range(len(convs))] == [w.split()[:4] for w in want]
-
-
-@pytest.mark.integration
-def test_streams_of_concurrent_sessions_go_through_the_batcher_and_each_gets_its_own(runner, monkeypatch):
-    """A greedy stream goes through the batcher (no lock between sessions): each reader gets
-    the pieces of its own answer, the same answer it streams alone."""
-    convs = _conversations()
-    runner.batch_sequences = 0
-    alone = ["".join(runner.stream(c)) for c in convs]
-    runner.batch_sequences = 8
-    batcher, prefilled = runner.batcher(), []
-    real_prefill = batcher._prefill
-    monkeypatch.setattr(batcher, "_prefill", lambda seq, *a: prefilled.append(seq) or real_prefill(seq, *a))
-    got: dict[int, list[str]] = {}
-    barrier = threading.Barrier(len(convs))
-
-    def read(i):
-        barrier.wait()
-        got[i] = list(runner.stream(convs[i]))
-
-    threads = [threading.Thread(target=read, args=(i,)) for i in range(len(convs))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(120)
-    assert len(prefilled) == len(convs)  # each stream ran in a sequence slot of the batch
-    for i, a in enumerate(alone):
-        assert len(got[i]) > 1 and "".join(got[i]).strip().split()[:4] == a.strip().split()[:4], (a, got[i])

@@ -11,7 +11,8 @@ from adapters.config import BulkEncoding
 BULK_MODES = ("auto", "on", "off")
 # From this many products to encode, compiling the image backbone pays for itself: the
 # compile takes about 60 s on 2 cores with a cold inductor cache (10 s warm), and ingestion
-# then runs at 110 products/s instead of 92 (1.8 ms less per product; bench/bench_ingest.py).
+# then runs at 105-110 products/s instead of 85-92 (about 2 ms less per product;
+# bench/bench_ingest.py).
 COMPILE_MIN_PRODUCTS = 40_000
 
 

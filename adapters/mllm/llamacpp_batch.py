@@ -1,12 +1,11 @@
 """Several conversations decoded in one llama.cpp batch: many shoppers, one model.
 
-:class:`SequenceBatcher` takes the ``generate_batch`` and streamed calls of several threads
-(one per session finishing a turn) and decodes their conversations together in a second
-llama.cpp context over the same model: each conversation is its own sequence (``seq_id``)
-in a unified KV cache, prefilled when a slot and room in the context are free (text as
-tokens, image runs as the projector's rows); each step decodes one token of every running
-sequence in a single ``llama_decode``, and a finished one frees its slot for the next
-(continuous batching: a reply asked mid-decode does not wait for the batch to end). Greedy,
+:class:`SequenceBatcher` collects the ``generate_batch`` calls that arrive from several
+threads (one per session finishing a turn) within ``wait_s``, and decodes all their
+conversations together in a second llama.cpp context over the same model: each
+conversation is its own sequence (``seq_id``) in a unified KV cache, the prompts are
+prefilled one after another (text as tokens, image runs as the projector's rows), then each
+step decodes one token of every unfinished sequence in a single ``llama_decode``. Greedy,
 with the same stop tokens and n-gram rule as the one-at-a-time path, so a conversation gets
 the same answer whoever it shares the batch with (tested: no cross-talk).
 """
@@ -14,13 +13,10 @@ the same answer whoever it shares the batch with (tested: no cross-talk).
 from __future__ import annotations
 
 import ctypes
-import functools
 import logging
 import queue
 import threading
 import time
-from collections import deque
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -33,26 +29,9 @@ class _Job:
     inputs: list[dict]
     max_new_tokens: int
     no_repeat_ngram_size: int
-    on_token: Callable[[int, int], None] | None = None  # (conversation index, token id), as decoded
     done: threading.Event = field(default_factory=threading.Event)
     answers: list[list[int]] | None = None
     error: BaseException | None = None
-    left: int = 0  # conversations not finished yet
-
-
-@dataclass
-class _Seq:
-    """One conversation running in a sequence slot."""
-
-    job: _Job
-    index: int  # which of the job's conversations
-    history: list[int]
-    pos: int
-    logits: np.ndarray
-    need: int  # context cells it may take: prompt + answer
-    on_token: Callable[[int], None] | None
-    deadline: float
-    out: list[int] = field(default_factory=list)
 
 
 class SequenceBatcher:
@@ -73,131 +52,94 @@ class SequenceBatcher:
         self._jobs: queue.Queue[_Job] = queue.Queue()
         threading.Thread(target=self._work, daemon=True, name="llama-batcher").start()
 
-    def run(self, inputs: list[dict], max_new_tokens: int, no_repeat_ngram_size: int,
-            on_token: Callable[[int, int], None] | None = None) -> list[list[int]]:
-        """Token ids of each conversation's answer; blocks until its batch is decoded.
-        ``on_token(i, token)`` is called from the decoding thread as each token of conversation
-        ``i`` is chosen (a streamed reply)."""
-        job = _Job(inputs, max_new_tokens, no_repeat_ngram_size, on_token)
+    def run(self, inputs: list[dict], max_new_tokens: int, no_repeat_ngram_size: int) -> list[list[int]]:
+        """Token ids of each conversation's answer; blocks until its batch is decoded."""
+        job = _Job(inputs, max_new_tokens, no_repeat_ngram_size)
         self._jobs.put(job)
         job.done.wait()
         if job.error is not None:
             raise job.error
         return job.answers
 
-    # --- the worker: continuous batching ----------------------------------------------------
+    # --- the worker -----------------------------------------------------------------------
     def _work(self) -> None:
-        """Sequences join the running batch as slots and context free up (a reply that
-        arrives mid-decode starts at the next step instead of waiting for the batch to end)
-        and leave it as they finish."""
-        active: dict[int, _Seq] = {}
-        waiting: deque[tuple[_Job, int]] = deque()
         while True:
-            idle = not active and not waiting
-            if idle:  # an empty cache: the next batch's attention spans only its own cells
-                self.lib.llama_memory_clear(self.lib.llama_get_memory(self.ctx.ctx), True)
-            self._collect(waiting, block=idle)
-            self._admit(active, waiting)
-            if active:
-                self._step(active)
-
-    def _collect(self, waiting: deque, block: bool) -> None:
-        """Move newly asked conversations to ``waiting``; when idle, wait for one, then
-        ``wait_s`` for others asked at the same moment."""
-        jobs: list[_Job] = []
-        if block:
-            jobs.append(self._jobs.get())
-            while sum(len(j.inputs) for j in jobs) < self.max_seqs:
+            jobs = [self._jobs.get()]
+            seqs = len(jobs[0].inputs)
+            while seqs < self.max_seqs:
                 try:
-                    jobs.append(self._jobs.get(timeout=self.wait_s))
+                    nxt = self._jobs.get(timeout=self.wait_s)
                 except queue.Empty:
                     break
-        while True:
-            try:
-                jobs.append(self._jobs.get_nowait())
-            except queue.Empty:
-                break
+                jobs.append(nxt)
+                seqs += len(nxt.inputs)
+            self._serve(jobs)
+
+    def _serve(self, jobs: list[_Job]) -> None:
+        groups: dict[tuple[int, int], list[tuple[_Job, int]]] = {}
         for job in jobs:
-            job.answers, job.left = [[] for _ in job.inputs], len(job.inputs)
-            if not job.inputs:
-                job.done.set()
-            waiting.extend((job, i) for i in range(len(job.inputs)))
-
-    def _admit(self, active: dict[int, "_Seq"], waiting: deque) -> None:
-        """Prefill waiting conversations into free sequence slots while the context holds them."""
-        used = sum(q.need for q in active.values())
-        while waiting and len(active) < self.max_seqs:
-            job, i = waiting[0]
-            if job.error is not None:  # another of its conversations failed: the caller has its error
-                waiting.popleft()
-                continue
-            ids = job.inputs[i]["input_ids"][0].tolist()
-            need = len(ids) + job.max_new_tokens + 1
-            if active and used + need > self.n_ctx:
-                return  # wait for a running one to finish
-            waiting.popleft()
-            sid = min(set(range(self.max_seqs)) - set(active))
-            mem = self.lib.llama_get_memory(self.ctx.ctx)
-            self.lib.llama_memory_seq_rm(mem, sid, -1, -1)
+            for i in range(len(job.inputs)):
+                groups.setdefault((job.max_new_tokens, job.no_repeat_ngram_size), []).append((job, i))
+            job.answers = [[] for _ in job.inputs]
+        for (n, ngram), members in groups.items():
             try:
-                if need > self.n_ctx:
-                    raise ValueError(f"a prompt of {len(ids)} tokens and {job.max_new_tokens} new ones do not fit "
-                                     f"the {self.n_ctx}-token batch context")
-                self._prefill(sid, ids, self.runner._image_rows(job.inputs[i].get("pixel_values")))
-            except BaseException as exc:  # the caller's thread re-raises it
-                self.lib.llama_memory_seq_rm(mem, sid, -1, -1)
-                self._fail(job, exc, active)
-                continue
-            on_token = functools.partial(job.on_token, i) if job.on_token else None
-            active[sid] = _Seq(job, i, list(ids), len(ids), self._logits(-1), need, on_token,
-                               time.monotonic() + self.runner.max_time_s)
+                for part in self._fit(members, n):
+                    outs = self.decode([m[0].inputs[m[1]] for m in part], n, ngram)
+                    for (job, i), out in zip(part, outs):
+                        job.answers[i] = out
+            except BaseException as exc:  # the callers' threads re-raise it
+                for job, _ in members:
+                    job.error = exc
+        for job in jobs:
+            job.done.set()
+
+    def _fit(self, members: list, n: int) -> list[list]:
+        """Groups of at most ``max_seqs`` sequences whose prompts and answers fit the context."""
+        parts, part, used = [], [], 0
+        for m in members:
+            need = len(m[0].inputs[m[1]]["input_ids"][0]) + n + 1
+            if part and (len(part) == self.max_seqs or used + need > self.n_ctx):
+                parts.append(part)
+                part, used = [], 0
+            part.append(m)
             used += need
+        return parts + ([part] if part else [])
 
-    def _step(self, active: dict[int, "_Seq"]) -> None:
-        """One token of every running conversation, in one ``llama_decode``."""
-        r, step = self.runner, []
-        for sid, q in list(active.items()):
-            row = q.logits
-            if q.job.no_repeat_ngram_size:
-                row[list(_banned(q.history, q.job.no_repeat_ngram_size, r.n_vocab))] = -np.inf
-            tok = int(np.argmax(row))
-            if tok in r.stop_ids or time.monotonic() > q.deadline:
-                self._finish(sid, active)
-                continue
-            q.out.append(tok)
-            q.history.append(tok)
-            if q.on_token is not None:
-                q.on_token(tok)
-            if len(q.out) >= q.job.max_new_tokens or q.pos + 1 >= self.n_ctx:
-                self._finish(sid, active)
-                continue
-            step.append(sid)
-        if not step:
-            return
-        try:
-            self._tokens([(active[sid].out[-1], active[sid].pos, sid) for sid in step], logits_all=True)
-        except BaseException as exc:
-            for job in {active[sid].job for sid in step}:
-                self._fail(job, exc, active)
-            return
-        for i, sid in enumerate(step):
-            active[sid].logits = self._logits(i)
-            active[sid].pos += 1
-
-    def _finish(self, sid: int, active: dict[int, "_Seq"]) -> None:
-        q = active.pop(sid)
-        self.lib.llama_memory_seq_rm(self.lib.llama_get_memory(self.ctx.ctx), sid, -1, -1)
-        q.job.answers[q.index] = q.out
-        q.job.left -= 1
-        if q.job.left == 0 and q.job.error is None:
-            q.job.done.set()
-
-    def _fail(self, job: _Job, exc: BaseException, active: dict[int, "_Seq"]) -> None:
-        job.error = exc
-        for sid in [s for s, q in active.items() if q.job is job]:
-            active.pop(sid)
-            self.lib.llama_memory_seq_rm(self.lib.llama_get_memory(self.ctx.ctx), sid, -1, -1)
-        job.done.set()
+    # --- decoding -------------------------------------------------------------------------
+    def decode(self, inputs: list[dict], max_new_tokens: int, no_repeat_ngram_size: int) -> list[list[int]]:
+        r, lib = self.runner, self.lib
+        lib.llama_memory_clear(lib.llama_get_memory(self.ctx.ctx), True)
+        histories, logits, pos = [], [], []
+        for s, inp in enumerate(inputs):
+            ids = inp["input_ids"][0].tolist()
+            self._prefill(s, ids, r._image_rows(inp.get("pixel_values")))
+            logits.append(self._logits(-1))
+            histories.append(list(ids))
+            pos.append(len(ids))
+        outs: list[list[int]] = [[] for _ in inputs]
+        active = list(range(len(inputs)))
+        deadline = time.monotonic() + r.max_time_s
+        while active and time.monotonic() <= deadline:
+            step = []
+            for s in active:
+                row = logits[s]
+                if no_repeat_ngram_size:
+                    row[list(_banned(histories[s], no_repeat_ngram_size, r.n_vocab))] = -np.inf
+                tok = int(np.argmax(row))
+                if tok in r.stop_ids:
+                    continue
+                outs[s].append(tok)
+                histories[s].append(tok)
+                if len(outs[s]) < max_new_tokens and pos[s] + 1 < self.n_ctx:
+                    step.append((s, tok))
+            if not step:
+                break
+            self._tokens([(tok, pos[s], s) for s, tok in step], logits_all=True)
+            for i, (s, _) in enumerate(step):
+                logits[s] = self._logits(i)
+                pos[s] += 1
+            active = [s for s, _ in step]
+        return outs
 
     def _logits(self, i: int) -> np.ndarray:
         return np.ctypeslib.as_array(self.lib.llama_get_logits_ith(self.ctx.ctx, i), shape=(self.runner.n_vocab,)).copy()

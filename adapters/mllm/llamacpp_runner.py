@@ -206,14 +206,9 @@ class LlamaCppRunner(MLLMRunner):
         inputs = self.build_inputs(messages, images)  # bad input fails before any thread starts
         pieces: queue.Queue = queue.Queue()
 
-        batched = self.batch_sequences > 1 and temperature <= 0  # greedy: the same answer in a shared batch
-
         def work():
             try:
-                if batched:  # decoded beside the other sessions' replies, streamed token by token
-                    self.batcher().run([inputs], n, 0, on_token=lambda _i, tok: pieces.put(tok))
-                else:
-                    self._run(inputs, n, seed, temperature, 0, pieces.put)
+                self._run(inputs, n, seed, temperature, 0, pieces.put)
             except BaseException as exc:  # re-raised in the reader's thread
                 pieces.put(exc)
             finally:
