@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import copy
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
 import numpy as np
@@ -119,8 +119,7 @@ class EfficientNetImageEncoder:
         if batch_size not in views:
             view = copy.copy(self)
             view._compiled_views = {}
-            view._compiled = _CompiledPool(self.backbone, batch_size)
-            view._pooled = view._compiled
+            view._pooled = _CompiledPool(self._pooled, batch_size)
             views[batch_size] = view
         return views[batch_size]
 
@@ -136,17 +135,14 @@ class EfficientNetImageEncoder:
 
 
 class _CompiledPool:
-    """``backbone.extract_features(x).mean((2, 3))`` compiled for one batch shape; falls back to
+    """An encoder's pooled backbone (``eager``) compiled for one batch shape; falls back to
     eager (once, with a warning) if compiling fails."""
 
-    def __init__(self, backbone: nn.Module, batch_size: int):
-        self.backbone = backbone
+    def __init__(self, eager: Callable[[torch.Tensor], torch.Tensor], batch_size: int):
+        self._eager = eager
         self.batch_size = batch_size
-        self.fn = torch.compile(self._eager, dynamic=False)
+        self.fn = torch.compile(eager, dynamic=False)
         self.failed: str | None = None
-
-    def _eager(self, pixels: torch.Tensor) -> torch.Tensor:
-        return self.backbone.extract_features(pixels).mean(dim=(2, 3))
 
     def __call__(self, pixels: torch.Tensor) -> torch.Tensor:
         out = []

@@ -181,8 +181,9 @@ class ProductStore:
         self.filtered_index = filtered_index
         self._indexes: dict[str, FilteredIndex | None] = {}
         self.location = describe_client(client)
-        folder = self.location.removeprefix("chroma folder ") if self.location.startswith("chroma folder ") else None
-        self.index_root = Path(folder) / INDEX_DIR if folder else None  # saved filtered indexes, next to Chroma's files
+        # the local folder Chroma keeps its files in (None: a server, in memory)
+        self.folder = self.location.removeprefix("chroma folder ") if self.location.startswith("chroma folder ") else None
+        self.index_root = Path(self.folder) / INDEX_DIR if self.folder else None  # saved filtered indexes
         self.text = self._collection(f"{name}_text", create)
         self.image = self._collection(f"{name}_image", create)
 
@@ -197,8 +198,8 @@ class ProductStore:
                 "is the server running? The same store works again once it is back"
             ) from exc
         except ChromaError as exc:
-            if self.location.startswith("chroma folder "):
-                damaged = _damaged(self.location.removeprefix("chroma folder "), what, exc)
+            if self.folder is not None:
+                damaged = _damaged(self.folder, what, exc)
                 if damaged is not None:
                     raise damaged from exc
             raise

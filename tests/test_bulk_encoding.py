@@ -69,7 +69,7 @@ def test_compiled_view_falls_back_to_eager_when_compiling_fails(image_encoder, m
     view = image_encoder.compiled(3)
     images = [shirt_image("Red"), shirt_image("Blue", "shoe")]
     torch.testing.assert_close(view.encode(images), image_encoder.encode(images), atol=1e-5, rtol=0)
-    assert view._compiled.failed == "RuntimeError: no C++ compiler found"
+    assert view._pooled.failed == "RuntimeError: no C++ compiler found"
     assert "encoding eagerly" in caplog.text
 
 
