@@ -131,6 +131,15 @@ class ProductEncoder:
     def embed_texts_shared(self, texts: Sequence[str]) -> np.ndarray:
         return self.embed_text_features_shared(self.text_features(texts))
 
+    def known_words(self) -> frozenset[str]:
+        """Whole words of the text encoder's tokenizer vocabulary (WordPiece: everyday English),
+        empty when it has none: words a request reader should take as written, not as typos."""
+        tokenizer = getattr(self.text_encoder, "tokenizer", None)
+        if tokenizer is None:  # a sentence-transformers model holds it on the model
+            tokenizer = getattr(getattr(self.text_encoder, "model", None), "tokenizer", None)
+        vocab = tokenizer.get_vocab() if tokenizer is not None and hasattr(tokenizer, "get_vocab") else {}
+        return frozenset(w for w in vocab if w.isalpha() and w.islower())
+
     # text space
     def embed_texts(self, texts: Sequence[str]) -> np.ndarray:
         return self.text_features(texts).numpy()

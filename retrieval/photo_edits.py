@@ -17,6 +17,9 @@ from retrieval.query_parser import ParsedQuery
 from retrieval.vocabulary import Vocabulary
 
 
+PLAUSIBLE = 0.1  # a colour the tower gives this much probability is one the photo may be (0.59 colour accuracy)
+
+
 @dataclass(frozen=True)
 class PhotoLook:
     """The photo's likeliest colour, type and gender, and what its neighbours of that type cost."""
@@ -25,6 +28,7 @@ class PhotoLook:
     article_type: str | None = None
     gender: str | None = None
     price: float | None = None
+    colours: tuple[str, ...] = ()  # every colour the photo plausibly is (the likeliest first)
 
 
 @dataclass(frozen=True)
@@ -34,19 +38,35 @@ class Edits:
     relative_colour: str | None = None
     complement: bool = False
     relative_price: str | None = None
+    usages: tuple[str, ...] = ()  # "a dressier take on this", "something for the office like this"
+    reference_types: tuple[str, ...] = ()  # how the words name the photo's kind ("these jeans")
 
     @classmethod
     def of(cls, parsed: ParsedQuery | None) -> "Edits":
         if parsed is None:
             return cls()
-        return cls(parsed.relative_colour, parsed.complement, parsed.relative_price)
+        return cls(parsed.relative_colour, parsed.complement, parsed.relative_price, parsed.soft.usages,
+                   parsed.reference_types)
 
     def any(self) -> bool:
-        return bool(self.relative_colour or self.complement or self.relative_price)
+        return bool(self.relative_colour or self.complement or self.relative_price or self.usages)
 
 
 def needs_photo(stated: ProductFilter, edits: Edits) -> bool:
     return edits.any() or bool(stated.article_types and not stated.colours)
+
+
+def kinds_for_usage(neighbours: list, share: float = 0.2, most: int = 3) -> tuple[str, ...]:
+    """The kinds of item that look most like the photo among products of another usage
+    (``neighbours``: the photo's nearest ones under that usage): a polo's formal take is a shirt,
+    a tote's party take a clutch. Each kept kind has at least ``share`` of the similarity vote."""
+    tally: dict[str, float] = defaultdict(float)
+    for m in neighbours:
+        if m.product.article_type:
+            tally[m.product.article_type] += max(m.similarity, 1e-3)
+    total = sum(tally.values())
+    ranked = sorted(tally.items(), key=lambda kv: -kv[1])
+    return tuple(kind for kind, w in ranked[:most] if w >= share * total)
 
 
 def photo_look(neighbours: list, reading: dict | None) -> PhotoLook:
@@ -62,7 +82,10 @@ def photo_look(neighbours: list, reading: dict | None) -> PhotoLook:
 
     kind = vote("article_type")
     prices = [m.product.price for m in neighbours if m.product.price is not None and m.product.article_type == kind]
-    return PhotoLook(vote("base_colour"), kind, vote("gender"), statistics.median(prices) if prices else None)
+    colour = vote("base_colour")
+    read = sorted((reading or {}).get("base_colour", {}).items(), key=lambda kv: -kv[1])
+    plausible = tuple(dict.fromkeys([c for c in (colour,) if c] + [c for c, p in read[:3] if p >= PLAUSIBLE]))
+    return PhotoLook(colour, kind, vote("gender"), statistics.median(prices) if prices else None, plausible)
 
 
 def edit_from_photo(edits: Edits, base: ProductFilter, look: PhotoLook, vocab: Vocabulary,
@@ -71,12 +94,15 @@ def edit_from_photo(edits: Edits, base: ProductFilter, look: PhotoLook, vocab: V
     ``base``: what the words state."""
     filt, soft, stated = base, ProductFilter(), base
     if edits.relative_colour and not stated.colours and look.colour and shift is not None:
-        moved = shift((look.colour,), edits.relative_colour)
+        moved = shift(look.colours or (look.colour,), edits.relative_colour)  # never one it may already be
         if moved:
             filt = replace(filt, colours=moved)
-    if edits.complement and look.article_type and not stated.article_types:
-        goes_with = tuple(t for t in COMPLEMENTS.get(look.article_type, ()) if t in vocab.article_types)
-        if goes_with:
+    if edits.complement:
+        kind = look.article_type  # the words may name it ("these shoes"): then the photo's reading among those
+        if edits.reference_types and kind not in edits.reference_types:
+            kind = edits.reference_types[0]
+        goes_with = tuple(t for t in COMPLEMENTS.get(kind, ()) if t in vocab.article_types and t != kind)
+        if goes_with and not stated.article_types:
             filt = replace(filt, article_types=goes_with)
         if not filt.genders and look.gender:
             filt = replace(filt, genders=tuple(g for g in (look.gender, "Unisex") if g in vocab.genders))

@@ -50,6 +50,7 @@ class ParsedQuery:
     complement: bool = False  # "something to wear with this"
     confidence: dict[str, float] = field(default_factory=dict)  # facet -> how sure the reading is (1 = exact)
     free_words: tuple[str, ...] | None = None  # the descriptive words left once facets are read (None: not read)
+    reference_types: tuple[str, ...] = ()  # kinds named as the thing of reference ("goes with *these jeans*")
 
 
 _NUM = r"\$?\s*(\d+(?:\.\d+)?)\s*(?:dollars|usd|bucks|\$)?"

@@ -56,6 +56,10 @@ NEGATION = re.compile(r"\b(?:not|no|none|never|except|without|(?:aren|isn|don|do
                       r"instead of|rather than|anything except|can ?t stand|allergic to)\b")
 COMPLEMENT = re.compile(r"\b(?:goes? with|go with|wear with|to wear with|pair with|pairs? well|match(?:es)? with|"
                         r"to match|matching|complete the (?:look|outfit)|complements?|team with|style with)\b")
+# "these jeans", "this polo", "than this dress": a kind named as the thing of reference, not the one wanted
+DEMONSTRATIVE = re.compile(r"(?:\b(?:this|these|that|those|same|my|your)(?: \w+)?|\bthan (?:this|these|that|those|"
+                           r"the|my|your)?(?: \w+)?) ?$")
+COMPARATIVE = re.compile(r"\bthan (?:this|these|that|those|the|my|your)?(?: \w+)? ?$")
 SELF = re.compile(r"\b(?:i ?m|i am|im|as|being) (?:a |an )?(man|guy|male|dude|bloke|woman|girl|female|lady)\b")
 AGE = re.compile(r"\b(\d{1,2})[ -]?(?:years?|yrs?|yr|y)[ -]?old\b|\b(\d{1,2}) ?yo\b|\baged? (\d{1,2})\b")
 GENERIC = ("clothes", "outfit", "wear", "item", "thing", "gift", "style", "fashion", "fabric", "cotton", "leather",
@@ -84,6 +88,8 @@ class _Reading:
     confidence: dict[str, float] = field(default_factory=dict)
     pronoun_genders: list[str] = field(default_factory=list)
     relative_colour: str | None = None
+    reference_types: list[str] = field(default_factory=list)  # "goes with these jeans"
+    reference_only: list[str] = field(default_factory=list)  # "dressier than these jeans": never the one wanted
 
     def add(self, facet: str, values, phrase: str, confidence: float = 1.0, soft: bool = False) -> None:
         target = self.soft if soft else self.hard
@@ -97,8 +103,9 @@ class RequestReader:
     """Reads requests against one catalog :class:`Vocabulary`. Build once, parse many."""
 
     def __init__(self, vocab: Vocabulary, embed: EmbedFn | None = None, *, fuzzy_cutoff: float = 80.0,
-                 embed_soft: float = 0.5, embed_margin: float = 0.05):
+                 embed_soft: float = 0.5, embed_margin: float = 0.05, known_words: frozenset[str] = frozenset()):
         self.vocab = vocab
+        self.known_words = known_words  # real words ("goes", "glass") are never read as typos of others
         self.colours = colour_space(vocab.colours)
         self.fuzzy_cutoff, self.embed_soft, self.embed_margin = fuzzy_cutoff, embed_soft, embed_margin
         self._table = self._build_table()
@@ -122,6 +129,8 @@ class RequestReader:
             if not present:
                 return
             for form in (phrase_forms(phrase) if forms else {normalise(phrase)}):
+                if form in FILLER_WORDS:  # "a lighter shade" is colour talk, not the singular of "shades"
+                    continue
                 old = table.get(form)
                 if old is None:
                     table[form] = _Entry(facet, present)
@@ -190,6 +199,11 @@ class RequestReader:
                 excluded = reading.excluded.setdefault(entry.facet, [])
                 excluded.extend(x for x in entry.values if x not in excluded)
                 reading.phrases.setdefault("exclude_" + entry.facet, []).append(phrase)
+            elif entry.facet == "article_types" and DEMONSTRATIVE.search(text[max(0, m.start() - 24):m.start()]):
+                reading.reference_types.extend(x for x in entry.values if x not in reading.reference_types)
+                if COMPARATIVE.search(text[max(0, m.start() - 24):m.start()]):
+                    reading.reference_only.extend(entry.values)
+                reading.phrases.setdefault("reference", []).append(phrase)
             elif entry.facet == "occasion":
                 usages, types = OCCASIONS[entry.values[0]]
                 reading.add("usages", [u for u in usages if u in self.vocab.usages], phrase, soft=True)
@@ -233,6 +247,8 @@ class RequestReader:
     def _fuzzy_one(self, word: str, shown: str, reading: _Reading) -> bool:
         if len(word) < 4 or word in FUZZY_SKIP or word in FILLER_WORDS or word.isdigit():
             return False
+        if word == shown and word in self.known_words:  # one real word; a joined pair ("back pack") may still match
+            return False
         found = process.extractOne(word, self._fuzzy_choices, scorer=fuzz.ratio, score_cutoff=self.fuzzy_cutoff)
         if found is None or found[0][0] != word[0] or abs(len(found[0]) - len(word)) > 2:
             return False
@@ -264,6 +280,7 @@ class RequestReader:
         hard, soft = reading.hard, reading.soft
         if not hard["genders"] and reading.pronoun_genders and not soft["genders"]:
             hard["genders"] = [g for g in dict.fromkeys(reading.pronoun_genders) if g in self.vocab.genders]
+        self._place_reference(norm, reading)
         if reading.relative_colour and not hard["colours"]:  # "something pastel": prefer that band of colours
             soft["colours"] = list(self.colours.band(reading.relative_colour))
 
@@ -290,7 +307,22 @@ class RequestReader:
                            sort=prices.sort, relative_colour=reading.relative_colour,
                            relative_price=prices.relative, clear_price=prices.clear,
                            complement=bool(COMPLEMENT.search(norm)), confidence=dict(reading.confidence),
-                           free_words=words[:8])
+                           free_words=words[:8], reference_types=tuple(reading.reference_types))
+
+    @staticmethod
+    def _place_reference(norm: str, reading: _Reading) -> None:
+        """A kind named as the thing of reference ("this shirt") is the kind wanted only when the
+        message names no other and asks for no complement or comparison ("same shirt, deeper
+        colour"); "a tie for this shirt", "what goes with these shoes", "dressier than these jeans"
+        want another kind."""
+        ref = reading.reference_types
+        if not ref:
+            return
+        wanted = [t for t in reading.hard["article_types"] if t not in ref]
+        if wanted or COMPLEMENT.search(norm) or reading.reference_only:
+            reading.hard["article_types"] = wanted
+        else:
+            reading.hard["article_types"] = list(dict.fromkeys(reading.hard["article_types"] + ref))
 
     def shift_colours(self, colours: tuple[str, ...], direction: str) -> tuple[str, ...]:
         """Catalog colours ``direction`` ("darker", "pastel", ...) of ``colours``."""

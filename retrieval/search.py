@@ -26,7 +26,7 @@ from PIL import Image
 from retrieval.catalog import Product
 from retrieval.colours import near_colours
 from retrieval.filters import ProductFilter, to_where
-from retrieval.photo_edits import Edits, edit_from_photo, needs_photo, photo_look
+from retrieval.photo_edits import Edits, edit_from_photo, kinds_for_usage, needs_photo, photo_look
 from retrieval.preferences import SORT_POOL, prefer
 from retrieval.query_parser import ParsedQuery, QueryError, QueryParser, check_query_text
 from retrieval.store import ProductStore, StoredMatch
@@ -111,6 +111,7 @@ class ProductSearch:
             base, photo_soft = self._photo_edit(image, edits, base)
             soft = photo_soft.merged(soft or ProductFilter())
             filters = base if parsed is None else filters  # a picture alone searches under the edited filter
+        soft = _open_facets(soft, base)  # a preference never overrides a facet the (edited) filter states
         if parsed and soft is not None and (soft.article_types or soft.usages):  # preferences pull the words too
             parsed = replace(parsed, semantic_text=" ".join([parsed.semantic_text, *soft.article_types, *soft.usages]))
         preferring = bool(sort) or (soft is not None and not soft.is_empty())
@@ -120,9 +121,12 @@ class ProductSearch:
             result = replace(result, hits=result.hits + self._closest(text, image, parsed, base, filters, wide,
                                                                       exclude_ids, strategy, result.hits))
         if soft is not None and not soft.is_empty():  # what matches the preferences first, then the rest
-            first = self._route(text, image, parsed, base.merged(soft), filters, wide, exclude_ids, strategy).hits
+            preferred = base.merged(soft)  # a picture alone searches under its filter: the preferred one here
+            first = self._route(text, image, parsed, preferred, filters if parsed else preferred, wide, exclude_ids,
+                                strategy).hits
             seen = {h.product.id for h in first}
             result = replace(result, hits=first + [h for h in result.hits if h.product.id not in seen])
+            soft = None  # what meets every preference leads as found: a score boost would let the photo's own kind back
         return replace(result, hits=prefer(result.hits, soft, sort, k)) if preferring else result
 
     def _closest(self, text, image, parsed, base: ProductFilter, filters, k: int, exclude_ids, strategy,
@@ -158,7 +162,12 @@ class ProductSearch:
         img, reading = self._read(image)
         neighbours = self.store.query(img, space="image", where=None, k=self.cfg.neighbours)
         shift = self.parser.shift_colours if edits.relative_colour else None  # only the request reader sets it
-        return edit_from_photo(edits, base, photo_look(neighbours, reading), self.parser.vocab, shift)
+        filt, soft = edit_from_photo(edits, base, photo_look(neighbours, reading), self.parser.vocab, shift)
+        if edits.usages and not base.article_types and not edits.complement:  # "a dressier take on this"
+            other = ProductFilter(usages=edits.usages, genders=filt.genders)
+            kinds = kinds_for_usage(self.store.query(img, space="image", where=to_where(other), k=self.cfg.neighbours))
+            soft = soft.merged(ProductFilter(article_types=kinds))
+        return filt, soft
 
     # --- the four routes -------------------------------------------------------------
     def _text(self, parsed: ParsedQuery, filt: ProductFilter, fetch, exclude, k) -> SearchResult:
@@ -170,8 +179,9 @@ class ProductSearch:
     def _image(self, image, parsed, filt: ProductFilter, fetch, exclude, k) -> SearchResult:
         """More of what the picture shows: its likeliest (type, colour) readings share the slots."""
         img, reading = self._read(image)
+        # what the picture shows is read from its unfiltered neighbours: a budget does not change it
         matches, _ = self._by_readings(img, None, filt, k, fetch, exclude, ("article_types", "colours"),
-                                       to_where(filt), reading)
+                                       None, reading)
         return SearchResult(_hits(matches, ("image",) + _filter_signals(filt), exclude, k), parsed, filt)
 
     def _sum(self, image, parsed: ParsedQuery, filt: ProductFilter, fetch, exclude, k) -> SearchResult:
@@ -214,7 +224,7 @@ class ProductSearch:
         neighbours = [m for m in neighbours if m.product.id not in exclude][: self.cfg.neighbours]
         hypotheses = self._hypotheses(neighbours, filt, k, fields, reading)
         taken = self._fill(img, txt, filt, hypotheses, k, fetch, exclude)
-        ordered = sorted(taken.values(), key=lambda t: -t[1])  # readings pick the items; scores order them
+        ordered = _interleave(taken.values(), [slots for _, slots in hypotheses])
         return [StoredMatch(m.product, score, m.has_image) for m, score, _ in ordered], hypotheses
 
     def _fill(self, img, txt, filt: ProductFilter, hypotheses, k: int, fetch: int, exclude) -> dict:
@@ -277,6 +287,30 @@ class ProductSearch:
         slots = [max(1, int(k * sh / share_sum)) for _, sh in kept]
         slots[0] += max(0, k - sum(slots))
         return [(dict(zip(open_fields, key)), n) for (key, _), n in zip(kept, slots)]
+
+
+def _interleave(taken, slots: list[int]) -> list[tuple]:
+    """Each reading's items (best score first) merged so that any prefix of the page holds the
+    readings in proportion to their slots: the top of a long candidate list looks like the top
+    of a short one, and the likeliest reading leads. Items past the readings (relaxed) come last."""
+    queues: dict[int, list] = defaultdict(list)
+    for item in sorted(taken, key=lambda t: -t[1]):
+        queues[item[2]].append(item)
+    total = sum(slots) or 1
+    out, given = [], defaultdict(int)
+    while any(queues[r] for r in range(len(slots))):
+        n = len(out) + 1
+        rank = max((r for r in range(len(slots)) if queues[r]), key=lambda r: (slots[r] * n / total - given[r], -r))
+        out.append(queues[rank].pop(0))
+        given[rank] += 1
+    return out + [t for r in sorted(queues) if r >= len(slots) for t in queues[r]]
+
+
+def _open_facets(soft: ProductFilter | None, base: ProductFilter) -> ProductFilter | None:
+    """``soft`` without the facets ``base`` already states."""
+    if soft is None:
+        return None
+    return replace(soft, **{f: () for f in _ATTR if getattr(base, f) and getattr(soft, f)})
 
 
 _ATTR = {"article_types": "article_type", "genders": "gender", "colours": "base_colour", "usages": "usage"}

@@ -1,0 +1,104 @@
+"""The thing of reference in a request, and the photo edits that read it (found on the dev
+split's composed requests: "a tie for this shirt" showed shirts, "what goes with these shoes"
+showed shoes, "a more formal option than this polo" showed polos, soft colours overrode the
+photo's moved colour). Each test fails on the code before the fix."""
+
+from dataclasses import dataclass
+
+import pytest
+
+from retrieval.catalog import SAMPLE_CATALOG, Product, read_catalog
+from retrieval.colours import colour_space
+from retrieval.filters import ProductFilter
+from retrieval.photo_edits import Edits, PhotoLook, edit_from_photo, kinds_for_usage, photo_look
+from retrieval.query_parser import Vocabulary
+from retrieval.reader import RequestReader
+from retrieval.search import _interleave, _open_facets
+
+
+@pytest.fixture(scope="module")
+def vocab():
+    return Vocabulary.from_products(read_catalog(SAMPLE_CATALOG).products)
+
+
+@pytest.fixture(scope="module")
+def reader(vocab):
+    return RequestReader(vocab, known_words=frozenset({"goes", "glass", "jeans"}))
+
+
+@pytest.mark.parametrize("text, wanted, reference", [
+    ("a tie for this shirt", ("Ties",), ("Shirts",)),
+    ("a top that goes with these jeans", ("Tops",), ("Jeans",)),
+    ("what goes with these shoes", (), ("Casual Shoes", "Sports Shoes", "Formal Shoes", "Heels", "Flats")),
+    ("something dressier than these jeans for work", (), ("Jeans",)),
+    ("same shirt, deeper colour", ("Shirts",), ("Shirts",)),  # no other kind named: the same kind is wanted
+    ("this wallet in black", ("Wallets",), ("Wallets",)),
+    ("black jeans for men", ("Jeans",), ()),
+])
+def test_a_kind_named_as_the_reference_is_not_the_kind_wanted(reader, text, wanted, reference):
+    parsed = reader.parse(text)
+    assert parsed.filter.article_types == wanted
+    assert parsed.reference_types == reference
+
+
+def test_real_words_are_not_read_as_typos(reader):
+    assert "Gloves" not in reader.parse("a top that goes with these jeans").filter.article_types
+    assert reader.parse("jeens for men").filter.article_types == ("Jeans",)  # not a word: still a typo
+    assert reader.parse("back pack").filter.article_types == ("Backpacks",)  # a joined pair may still match
+
+
+def test_a_lighter_shade_is_colour_talk(reader):
+    parsed = reader.parse("this bag in a lighter shade")
+    assert "Sunglasses" not in parsed.filter.article_types and parsed.relative_colour == "lighter"
+
+
+@dataclass
+class _Match:
+    product: Product
+    similarity: float
+
+
+def _m(kind: str, sim: float, colour: str = "Blue", gender: str = "Men", price: float = 10.0) -> _Match:
+    return _Match(Product(id=f"{kind}{sim}", title=kind, image="x.jpg", article_type=kind, base_colour=colour,
+                          gender=gender, price=price), sim)
+
+
+def test_complement_of_the_kind_the_words_name(vocab):
+    look = PhotoLook(colour="Black", article_type="Casual Shoes", gender="Men")  # the tower misread formal shoes
+    edits = Edits(complement=True, reference_types=("Formal Shoes",))
+    filt, _ = edit_from_photo(edits, ProductFilter(), look, vocab, None)
+    assert "Trousers" in filt.article_types and "Formal Shoes" not in filt.article_types
+    assert filt.genders == ("Men", "Unisex")
+
+
+def test_complement_with_a_stated_kind_takes_the_photos_gender(vocab):
+    look = PhotoLook(colour="Navy Blue", article_type="Dresses", gender="Women")
+    filt, _ = edit_from_photo(Edits(complement=True), ProductFilter(article_types=("Heels",)), look, vocab, None)
+    assert filt.article_types == ("Heels",) and filt.genders == ("Women", "Unisex")
+
+
+def test_a_relative_colour_never_lands_on_a_colour_the_photo_may_be(vocab):
+    neighbours = [_m("Tshirts", 0.9, colour="Yellow")]
+    look = photo_look(neighbours, {"base_colour": {"Yellow": 0.6, "Mustard": 0.2, "Orange": 0.15}})
+    assert look.colours == ("Yellow", "Mustard", "Orange")
+    filt, _ = edit_from_photo(Edits(relative_colour="darker"), ProductFilter(), look, vocab,
+                              colour_space(vocab.colours).shifted)
+    assert filt.colours and not set(filt.colours) & {"Yellow", "Mustard", "Orange"}
+
+
+def test_kinds_for_another_usage_come_from_the_neighbours_vote():
+    neighbours = [_m("Shirts", 0.7), _m("Shirts", 0.6), _m("Blazers", 0.5), _m("Ties", 0.05)]
+    assert kinds_for_usage(neighbours) == ("Shirts", "Blazers")
+
+
+def test_readings_interleave_in_proportion_to_their_slots():
+    taken = [(f"a{i}", 0.5 - i / 100, 0) for i in range(6)] + [(f"b{i}", 0.9 - i / 100, 1) for i in range(6)]
+    order = [t[2] for t in _interleave(taken, [6, 3])]
+    assert order[0] == 0 and order[:3].count(0) == 2  # the likeliest reading leads though the other scores higher
+    assert order[:9].count(0) == 6 and order[:9].count(1) == 3
+
+
+def test_a_preference_never_overrides_a_stated_facet():
+    soft = ProductFilter(colours=("Red", "Blue"), usages=("Formal",))
+    kept = _open_facets(soft, ProductFilter(colours=("Navy Blue",)))
+    assert kept.colours == () and kept.usages == ("Formal",)
