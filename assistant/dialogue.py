@@ -173,7 +173,11 @@ def _subject(text: str, parsed: ParsedQuery, constraints: Constraints, reference
     pf, old = parsed.filter, constraints.filter
     refines = any(r.search(text) for r in (_CHEAPER, _PRICIER, _ANY_COLOUR, _ANY_PRICE, _ANY_USAGE, _SKIP)) \
         or parsed.relative_price is not None or parsed.relative_colour is not None
-    fresh = bool(_NEW_REQUEST.search(text)) and reference is None and not refines
+    # "something for my dad" starts afresh; "something in blue", "anything cheaper" refine: a new request names a
+    # kind, a person or an occasion (what a subject is), not just a colour or a budget
+    names_subject = bool(pf.article_types or pf.genders or parsed.soft.article_types or parsed.soft.usages
+                         or parsed.soft.genders)
+    fresh = bool(_NEW_REQUEST.search(text)) and reference is None and not refines and names_subject
     # Narrowing to types already in force ("shoes" -> "sports shoes", a clarifying answer) keeps the subject.
     narrows = bool(old.article_types) and set(pf.article_types) <= set(old.article_types)
     swaps = bool(pf.article_types) and bool(_INSTEAD.search(text)) and not fresh

@@ -148,10 +148,12 @@ class ColourSpace:
             mask = all_chroma > chroma + 5
         else:
             mask = all_chroma < chroma - 5
-        if chroma > 20:  # a chromatic colour keeps its hue ("darker red" is no purple)
+        if chroma > 20:  # a chromatic colour keeps its hue ("darker red" is no purple)...
             hues = np.degrees(np.arctan2(self.lab[:, 2], self.lab[:, 1]))
             hue_gap = np.abs((hues - np.degrees(np.arctan2(b, a)) + 180) % 360 - 180)
-            mask &= (hue_gap < 40) | (all_chroma < 12) if direction == "muted" else hue_gap < 40
+            in_hue = mask & ((hue_gap < 40) | (all_chroma < 12) if direction == "muted" else hue_gap < 40)
+            if in_hue.any():  # ...unless none lies that way in it ("lighter" than pink: the nearest light ones)
+                mask = in_hue
         return self.nearest(target, n, mask=mask)
 
     def band(self, direction: Direction, n: int = 5) -> tuple[str, ...]:

@@ -35,6 +35,9 @@ logger = logging.getLogger(__name__)
 
 ComposedStrategy = Literal["filtered", "sum", "image_only", "text_only"]
 MAX_K = 100
+# A short page is filled with up to this many perceptually nearest catalog colours per colour asked, within this
+# CIELAB distance (Nude: Skin, Peach, Khaki, Beige; Navy Blue: Charcoal, Black, Purple, Blue); chosen on the dev split.
+CLOSE_COLOURS, CLOSE_DELTA_E = 4, 45.0
 
 
 @dataclass(frozen=True)
@@ -117,7 +120,7 @@ class ProductSearch:
         preferring = bool(sort) or (soft is not None and not soft.is_empty())
         wide = max(k, SORT_POOL) if preferring else k
         result = self._route(text, image, parsed, base, filters, wide, exclude_ids, strategy)
-        if result.hits and len(result.hits) < wide:  # a short page: fill it with the nearest alternatives
+        if len(result.hits) < wide:  # a short (or empty) page: fill it with the nearest alternatives
             result = replace(result, hits=result.hits + self._closest(text, image, parsed, base, filters, wide,
                                                                       exclude_ids, strategy, result.hits))
         if soft is not None and not soft.is_empty():  # what matches the preferences first, then the rest
@@ -133,7 +136,7 @@ class ProductSearch:
                  have: list[Hit]) -> list[Hit]:
         """Products under the filter loosened to its neighbours: perceptually nearest colours,
         and Unisex beside a gender (marked ``close:``; the explanations say their real colour)."""
-        near = near_colours(base.colours, self.parser.vocab.colours)
+        near = near_colours(base.colours, self.parser.vocab.colours, n=CLOSE_COLOURS, max_delta_e=CLOSE_DELTA_E)
         unisex = ("Unisex",) if base.genders and "Unisex" not in base.genders and "Unisex" in self.parser.vocab.genders \
             else ()
         if not near and not unisex:

@@ -100,7 +100,7 @@ bit bucks budget but by can cheaper clear close color colors colour colours cool
 dollars don dont drop either everything except expensive fifth find first for forget fourth from get gonna
 good got great has hate hated hates have he her here hers him his hmm how i i'm ignore im image in instead is
 it item items its just kind know last least less like little look looking looks lot love loves matter max
-maximum maybe me min minimum more most my need needs never nice no not now number occasion of ok okay on one
+maximum maybe me min minimum more most my need needs never nice no none not now number occasion of ok okay on one
 ones only option or other others outfit over perhaps photo pic pick picture please pls plz preference price
 priced pricier product products rather really remove reset result same second shade she show similar skip so
 some something sort start stuff style sure t than thank thanks that the their them then there these they
