@@ -102,3 +102,17 @@ def test_a_preference_never_overrides_a_stated_facet():
     soft = ProductFilter(colours=("Red", "Blue"), usages=("Formal",))
     kept = _open_facets(soft, ProductFilter(colours=("Navy Blue",)))
     assert kept.colours == () and kept.usages == ("Formal",)
+
+
+def test_something_in_a_colour_refines_the_subject(reader):
+    from assistant.dialogue import Constraints, interpret
+    before = Constraints(ProductFilter(article_types=("Kurtas",), genders=("Women",)))
+    after = interpret("something in blue", before, [], reader).constraints.filter
+    assert after.article_types == ("Kurtas",) and after.genders == ("Women",) and "Blue" in after.colours
+    fresh = interpret("something for my dad", before, [], reader).constraints.filter
+    assert fresh.article_types == () and fresh.genders == ("Men",)
+
+
+def test_lighter_than_a_light_colour_still_moves(vocab):
+    moved = colour_space(vocab.colours).shifted(("Pink",), "lighter")
+    assert moved and "Pink" not in moved
