@@ -152,8 +152,8 @@ class ColourSpace:
             hues = np.degrees(np.arctan2(self.lab[:, 2], self.lab[:, 1]))
             hue_gap = np.abs((hues - np.degrees(np.arctan2(b, a)) + 180) % 360 - 180)
             in_hue = mask & ((hue_gap < 40) | (all_chroma < 12) if direction == "muted" else hue_gap < 40)
-            if in_hue.any():  # ...unless none lies that way in it ("lighter" than pink: the nearest light ones)
-                mask = in_hue
+            # ...unless nothing lighter (darker) lies in it ("lighter" than pink: the nearest light ones)
+            mask = in_hue if in_hue.any() or direction not in ("lighter", "darker", "deeper", "pastel") else mask
         return self.nearest(target, n, mask=mask)
 
     def band(self, direction: Direction, n: int = 5) -> tuple[str, ...]:

@@ -29,6 +29,7 @@ class PhotoLook:
     gender: str | None = None
     price: float | None = None
     colours: tuple[str, ...] = ()  # every colour the photo plausibly is (the likeliest first)
+    usage: str | None = None
 
 
 @dataclass(frozen=True)
@@ -85,7 +86,8 @@ def photo_look(neighbours: list, reading: dict | None) -> PhotoLook:
     colour = vote("base_colour")
     read = sorted((reading or {}).get("base_colour", {}).items(), key=lambda kv: -kv[1])
     plausible = tuple(dict.fromkeys([c for c in (colour,) if c] + [c for c, p in read[:3] if p >= PLAUSIBLE]))
-    return PhotoLook(colour, kind, vote("gender"), statistics.median(prices) if prices else None, plausible)
+    return PhotoLook(colour, kind, vote("gender"), statistics.median(prices) if prices else None, plausible,
+                     vote("usage"))
 
 
 def edit_from_photo(edits: Edits, base: ProductFilter, look: PhotoLook, vocab: Vocabulary,

@@ -54,8 +54,9 @@ NEGATION = re.compile(r"\b(?:not|no|none|never|except|without|(?:aren|isn|don|do
                       r"shouldn|wouldn|haven|hasn|ain) ?t|but not|anything but|everything but|nothing|avoid|hates?|"
                       r"dislikes?|don ?t (?:like|want)|doesn ?t (?:like|want)|no more|sick of|tired of|other than|"
                       r"instead of|rather than|anything except|can ?t stand|allergic to)\b")
-COMPLEMENT = re.compile(r"\b(?:goes? with|go with|wear with|to wear with|pair with|pairs? well|match(?:es)? with|"
-                        r"to match|matching|complete the (?:look|outfit)|complements?|team with|style with)\b")
+COMPLEMENT = re.compile(r"\b(?:go(?:es)?(?: \w+)? with|wear(?: \w+)? with|pairs?(?: \w+)? with|pairs? well|"
+                        r"match(?:es)?(?: \w+)? with|to match|matching|complete (?:the|this|that|my|your) (?:look|outfit)|"
+                        r"complements?|team(?: \w+)? with|style(?: \w+)? with)\b")
 # "these jeans", "this polo", "than this dress": a kind named as the thing of reference, not the one wanted
 DEMONSTRATIVE = re.compile(r"(?:\b(?:this|these|that|those|same|my|your)(?: \w+)?|\bthan (?:this|these|that|those|"
                            r"the|my|your)?(?: \w+)?) ?$")
@@ -88,6 +89,8 @@ class _Reading:
     confidence: dict[str, float] = field(default_factory=dict)
     pronoun_genders: list[str] = field(default_factory=list)
     relative_colour: str | None = None
+    relative_end: int | None = None  # where "darker" ended: a colour right after it is the one moved
+    moved_colours: bool = False
     reference_types: list[str] = field(default_factory=list)  # "goes with these jeans"
     reference_only: list[str] = field(default_factory=list)  # "dressier than these jeans": never the one wanted
 
@@ -193,7 +196,11 @@ class RequestReader:
             covered.append((m.start(), m.end()))
             if entry.facet == "relative":
                 reading.relative_colour = entry.values[0]
+                reading.relative_end = m.end()
                 reading.phrases.setdefault("relative", []).append(phrase)
+            elif entry.facet == "colours" and reading.relative_end is not None and m.start() - reading.relative_end <= 1:
+                reading.add("colours", entry.values, phrase)  # "deeper pink", "a darker blue": that colour, moved
+                reading.moved_colours = True
             elif entry.facet in ("colours", "usages", "article_types") and \
                     NEGATION.search(_window_before(text, m.start())):
                 excluded = reading.excluded.setdefault(entry.facet, [])
@@ -281,6 +288,10 @@ class RequestReader:
         if not hard["genders"] and reading.pronoun_genders and not soft["genders"]:
             hard["genders"] = [g for g in dict.fromkeys(reading.pronoun_genders) if g in self.vocab.genders]
         self._place_reference(norm, reading)
+        if reading.moved_colours and hard["colours"]:  # "a paler blue": a blue, and the blues that way
+            named = tuple(hard["colours"])
+            hard["colours"] = list(dict.fromkeys(named + self.colours.shifted(named, reading.relative_colour)))
+            reading.relative_colour = None
         if reading.relative_colour and not hard["colours"]:  # "something pastel": prefer that band of colours
             soft["colours"] = list(self.colours.band(reading.relative_colour))
 

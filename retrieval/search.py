@@ -165,9 +165,13 @@ class ProductSearch:
         img, reading = self._read(image)
         neighbours = self.store.query(img, space="image", where=None, k=self.cfg.neighbours)
         shift = self.parser.shift_colours if edits.relative_colour else None  # only the request reader sets it
-        filt, soft = edit_from_photo(edits, base, photo_look(neighbours, reading), self.parser.vocab, shift)
+        look = photo_look(neighbours, reading)
+        filt, soft = edit_from_photo(edits, base, look, self.parser.vocab, shift)
+        # another usage than the photo's, unless the words' first (strongest) one is the photo's ("festive, for a wedding")
+        usages = edits.usages if edits.usages[:1] == (look.usage,) else \
+            tuple(u for u in edits.usages if u != look.usage) or edits.usages
         if edits.usages and not base.article_types and not edits.complement:  # "a dressier take on this"
-            other = ProductFilter(usages=edits.usages, genders=filt.genders)
+            other = ProductFilter(usages=usages, genders=filt.genders)
             kinds = kinds_for_usage(self.store.query(img, space="image", where=to_where(other), k=self.cfg.neighbours))
             soft = soft.merged(ProductFilter(article_types=kinds))
         return filt, soft
@@ -242,6 +246,12 @@ class ProductSearch:
                 if m.product.id not in taken:
                     taken[m.product.id] = (m, score, rank)
                     got += 1
+        kinds = tuple(dict.fromkeys(a["article_types"] for a, _ in hypotheses if a.get("article_types")))
+        if len(taken) < k and kinds and not filt.article_types and any("colours" in a for a, _ in hypotheses):
+            for m, score in self._ranked(img, txt, replace(filt, article_types=kinds), k + fetch, exclude):
+                if len(taken) >= k:  # too few of the kind and colour read: the same kinds in any colour first
+                    break
+                taken.setdefault(m.product.id, (m, score, len(hypotheses)))
         if len(taken) < k:  # too few under the inferred attributes: relax them
             for m, score in self._ranked(img, txt, filt, k + fetch, exclude):
                 if len(taken) >= k:

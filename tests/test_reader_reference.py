@@ -116,3 +116,15 @@ def test_something_in_a_colour_refines_the_subject(reader):
 def test_lighter_than_a_light_colour_still_moves(vocab):
     moved = colour_space(vocab.colours).shifted(("Pink",), "lighter")
     assert moved and "Pink" not in moved
+
+
+@pytest.mark.parametrize("text", ["what would go well with these shorts", "something to complete this look",
+                                  "a belt that pairs nicely with this"])
+def test_complements_in_other_words(reader, text):
+    assert reader.parse(text).complement
+
+
+def test_a_relative_word_before_a_colour_keeps_that_colour_and_moves_it(reader):
+    parsed = reader.parse("a paler blue")
+    assert parsed.filter.colours[0] == "Blue" and len(parsed.filter.colours) > 1 and parsed.relative_colour is None
+    assert reader.parse("a brighter blue").filter.colours[0] == "Blue"
