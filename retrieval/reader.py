@@ -46,7 +46,8 @@ STYLE = {"dressy": ("Formal", "Party"), "dressier": ("Formal", "Party"), "dresse
          "smarter": ("Formal", "Smart Casual"), "more formal": ("Formal",), "less formal": ("Casual",),
          "more casual": ("Casual",), "relaxed": ("Casual",), "laid back": ("Casual",), "sportier": ("Sports",)}
 RELATIVE_COLOUR = {"darker": "darker", "deeper": "deeper", "richer": "deeper", "lighter": "lighter",
-                   "paler": "lighter", "pale": "lighter", "softer": "muted", "brighter": "brighter",
+                   "paler": "lighter", "pale": "lighter", "softer": "muted", "brighter": "brighter", "bright": "brighter",
+                   "colourful": "brighter", "colorful": "brighter", "vibrant": "brighter", "vivid": "brighter",
                    "bolder": "brighter", "more vibrant": "brighter", "pastel": "pastel", "pastels": "pastel",
                    "muted": "muted", "not so loud": "muted", "less loud": "muted", "less flashy": "muted",
                    "toned down": "muted", "subtler": "muted", "more subtle": "muted"}
@@ -201,8 +202,8 @@ class RequestReader:
             elif entry.facet == "colours" and reading.relative_end is not None and m.start() - reading.relative_end <= 1:
                 reading.add("colours", entry.values, phrase)  # "deeper pink", "a darker blue": that colour, moved
                 reading.moved_colours = True
-            elif entry.facet in ("colours", "usages", "article_types") and \
-                    NEGATION.search(_window_before(text, m.start())):
+            elif entry.facet in ("colours", "usages", "article_types", "genders") and \
+                    NEGATION.search(_window_before(text, m.start())):  # "not a kid": genders too
                 excluded = reading.excluded.setdefault(entry.facet, [])
                 excluded.extend(x for x in entry.values if x not in excluded)
                 reading.phrases.setdefault("exclude_" + entry.facet, []).append(phrase)
@@ -302,7 +303,7 @@ class RequestReader:
             return tuple(x for x in reading.excluded.get(facet, ()) if x not in kept(facet))
 
         filt = ProductFilter(colours=kept("colours"), article_types=kept("article_types"),
-                             genders=tuple(hard["genders"]), usages=kept("usages"),
+                             genders=kept("genders"), usages=kept("usages"),
                              min_price=prices.min_price, max_price=prices.max_price,
                              exclude_colours=dropped("colours"), exclude_usages=dropped("usages"),
                              exclude_article_types=dropped("article_types"))

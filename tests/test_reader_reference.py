@@ -128,3 +128,12 @@ def test_a_relative_word_before_a_colour_keeps_that_colour_and_moves_it(reader):
     parsed = reader.parse("a paler blue")
     assert parsed.filter.colours[0] == "Blue" and len(parsed.filter.colours) > 1 and parsed.relative_colour is None
     assert reader.parse("a brighter blue").filter.colours[0] == "Blue"
+
+
+def test_a_negated_person_is_not_who_it_is_for(reader):
+    assert reader.parse("for a grown woman, not a kid").filter.genders == ("Women",)
+
+
+def test_bright_alone_prefers_bright_colours(reader):
+    parsed = reader.parse("something bright")
+    assert parsed.relative_colour == "brighter" and parsed.soft.colours and not parsed.filter.colours
