@@ -38,6 +38,7 @@ MAX_K = 100
 # A short page is filled with up to this many perceptually nearest catalog colours per colour asked, within this
 # CIELAB distance (Nude: Skin, Peach, Khaki, Beige; Navy Blue: Charcoal, Black, Purple, Blue); chosen on the dev split.
 CLOSE_COLOURS, CLOSE_DELTA_E = 4, 45.0
+TEXT_CACHE = 256
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,7 @@ class SearchResult:
 class ProductSearch:
     def __init__(self, store: ProductStore, embedder, parser: QueryParser, cfg: SearchConfig = SearchConfig()):
         self._last_read: tuple | None = None  # (image, vector, readings) of the last image read
+        self._text_vecs: dict[str, np.ndarray] = {}  # the last TEXT_CACHE texts' vectors, oldest first
         self.store = store
         self.embedder = embedder
         self.parser = parser
@@ -178,7 +180,7 @@ class ProductSearch:
 
     # --- the four routes -------------------------------------------------------------
     def _text(self, parsed: ParsedQuery, filt: ProductFilter, fetch, exclude, k) -> SearchResult:
-        vec = self.embedder.embed_texts([parsed.semantic_text])[0]
+        vec = self._text_vector(parsed.semantic_text)
         matches = self.store.query(vec, space="text", where=to_where(filt), k=fetch)
         signals = ("text",) + _filter_signals(filt)
         return SearchResult(_hits(matches, signals, exclude, k), parsed, filt)
@@ -212,6 +214,17 @@ class ProductSearch:
         signals = ("image", "text") + _filter_signals(filt) + tuple(f"inferred:{a}={v}" for a, v in inferred.items())
         applied = ProductFilter(**{**_filter_kwargs(filt), **{f: (v,) for f, v in top.items()}})
         return SearchResult(_hits(matches, signals, exclude, k), parsed, applied, inferred)
+
+    def _text_vector(self, text: str) -> np.ndarray:
+        """The text-space vector of ``text``; the last few are kept (a turn searches the same words
+        under its filter, its preferences and its page fill: one encoding, not three)."""
+        vec = self._text_vecs.get(text)
+        if vec is None:
+            vec = self.embedder.embed_texts([text])[0]
+            if len(self._text_vecs) >= TEXT_CACHE:
+                self._text_vecs.pop(next(iter(self._text_vecs)), None)
+            self._text_vecs[text] = vec
+        return vec
 
     def _read(self, image) -> tuple[np.ndarray, dict | None]:
         """The image's aligned vector and, with a tuned tower, its attribute readings (the last

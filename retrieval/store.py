@@ -41,8 +41,10 @@ GENERATION_KEY = "shopassist_generation"  # changed before every write (see Prod
 INDEX_DIR = "shopassist_index"  # saved filtered indexes, inside the store folder
 MAX_BATCH = 2000  # below Chroma's max batch (5461 here)
 # From this many products on, filtered queries go through a FilteredIndex (auto mode): below
-# it Chroma's own filtered scan is fast enough (bench/bench_scale.py).
-INDEX_MIN_PRODUCTS = 50_000
+# it Chroma's own filtered scan is fast enough. At the 9,000-product sample a filtered query took
+# 3 ms from the index against 25 ms from Chroma (same process, loaded machine), and a turn makes
+# up to five of them; the index is built once (2 s) and saved beside the store (0.01 s to reload).
+INDEX_MIN_PRODUCTS = 5_000
 _PRODUCT_FIELDS = ("title", "gender", "master_category", "sub_category", "article_type",
                    "base_colour", "usage", "price", "image")
 
