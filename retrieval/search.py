@@ -252,25 +252,28 @@ class ProductSearch:
         taken: dict[str, tuple[StoredMatch, float, int]] = {}
         for rank, (attrs, slots) in enumerate(hypotheses):
             applied = ProductFilter(**{**_filter_kwargs(filt), **{f: (v,) for f, v in attrs.items()}})
-            got = 0
-            for m, score in self._ranked(img, txt, applied, slots + fetch, exclude):
-                if got == slots:
-                    break
-                if m.product.id not in taken:
-                    taken[m.product.id] = (m, score, rank)
-                    got += 1
-        kinds = tuple(dict.fromkeys(a["article_types"] for a, _ in hypotheses if a.get("article_types")))
-        if len(taken) < k and kinds and not filt.article_types and any("colours" in a for a, _ in hypotheses):
-            for m, score in self._ranked(img, txt, replace(filt, article_types=kinds), k + fetch, exclude):
-                if len(taken) >= k:  # too few of the kind and colour read: the same kinds in any colour first
-                    break
-                taken.setdefault(m.product.id, (m, score, len(hypotheses)))
+            got = self._take(taken, self._ranked(img, txt, applied, slots + fetch, exclude), slots, rank)
+            if got < slots and "colours" in attrs and "article_types" in attrs:  # too few of that kind and colour:
+                same_kind = replace(applied, colours=filt.colours)  # the same kind in other colours, in its slots
+                self._take(taken, self._ranked(img, txt, same_kind, slots + fetch, exclude), slots - got, rank)
         if len(taken) < k:  # too few under the inferred attributes: relax them
             for m, score in self._ranked(img, txt, filt, k + fetch, exclude):
                 if len(taken) >= k:
                     break
                 taken.setdefault(m.product.id, (m, score, len(hypotheses)))
         return taken
+
+    @staticmethod
+    def _take(taken: dict, ranked: list, slots: int, rank: int) -> int:
+        """Up to ``slots`` of ``ranked`` not taken yet, marked with the reading's ``rank``; how many."""
+        got = 0
+        for m, score in ranked:
+            if got == slots:
+                break
+            if m.product.id not in taken:
+                taken[m.product.id] = (m, score, rank)
+                got += 1
+        return got
 
     def _ranked(self, img, txt, filt: ProductFilter, n: int, exclude) -> list[tuple[StoredMatch, float]]:
         """Candidates under ``filt`` by image similarity, re-scored with the text's aligned similarity."""
