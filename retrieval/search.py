@@ -169,10 +169,10 @@ class ProductSearch:
         shift = self.parser.shift_colours if edits.relative_colour else None  # only the request reader sets it
         look = photo_look(neighbours, reading)
         filt, soft = edit_from_photo(edits, base, look, self.parser.vocab, shift)
-        # another usage than the photo's, unless the words' first (strongest) one is the photo's ("festive, for a wedding")
-        usages = edits.usages if edits.usages[:1] == (look.usage,) else \
-            tuple(u for u in edits.usages if u != look.usage) or edits.usages
         if edits.usages and not base.article_types and not edits.complement:  # "a dressier take on this"
+            # another usage than the photo's, unless the words' strongest is the photo's ("festive, for a wedding")
+            usages = edits.usages if edits.usages[:1] == (look.usage,) else \
+                tuple(u for u in edits.usages if u != look.usage) or edits.usages
             other = ProductFilter(usages=usages, genders=filt.genders)
             kinds = kinds_for_usage(self.store.query(img, space="image", where=to_where(other), k=self.cfg.neighbours))
             soft = soft.merged(ProductFilter(article_types=kinds))
@@ -257,10 +257,7 @@ class ProductSearch:
                 same_kind = replace(applied, colours=filt.colours)  # the same kind in other colours, in its slots
                 self._take(taken, self._ranked(img, txt, same_kind, slots + fetch, exclude), slots - got, rank)
         if len(taken) < k:  # too few under the inferred attributes: relax them
-            for m, score in self._ranked(img, txt, filt, k + fetch, exclude):
-                if len(taken) >= k:
-                    break
-                taken.setdefault(m.product.id, (m, score, len(hypotheses)))
+            self._take(taken, self._ranked(img, txt, filt, k + fetch, exclude), k - len(taken), len(hypotheses))
         return taken
 
     @staticmethod
