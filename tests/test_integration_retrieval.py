@@ -45,7 +45,10 @@ def test_reingest_adds_nothing(slice_store):
 def test_red_dress_query_returns_red_dresses(slice_store):
     _, store, _ = slice_store
     hits = json.loads(_cli("search", "--store", str(store), "--text", "red dresses under 100", "--json", "-k", "5"))
-    assert hits and all(h["base_colour"] == "Red" and h["article_type"] == "Dresses" for h in hits)
+    assert hits and all(h["article_type"] == "Dresses" for h in hits) and hits[0]["base_colour"] == "Red"
+    exact = [h["base_colour"] == "Red" for h in hits]
+    assert exact == sorted(exact, reverse=True)  # the red ones first; a short page is filled after them...
+    assert all(any(s.startswith("close:") for s in h["signals"]) for h in hits if h["base_colour"] != "Red")  # ...marked
     assert all(h["price"] <= 100 for h in hits) and {"id", "title", "score"} <= set(hits[0])
 
 
