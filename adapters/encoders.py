@@ -192,6 +192,53 @@ class SentenceTransformerTextEncoder:
         return torch.nn.functional.normalize(out, dim=-1) if self.bf16 else out
 
 
+class MeanPoolingTextEncoder:
+    """A transformers encoder, mean-pooled over the attention mask and L2-normalised: what a
+    sentence-transformers folder of ``Transformer -> Pooling(mean) -> Normalize`` computes (the
+    packaged all-MiniLM-L6-v2), without importing sentence-transformers (seconds at start-up,
+    sklearn included). Batches as ``SentenceTransformer.encode`` does (longest texts first), so
+    each text is padded alike and the vectors match its output (tested)."""
+
+    def __init__(self, model: nn.Module, tokenizer, name: str, max_seq_length: int, batch_size: int = 128,
+                 bf16: bool = False):
+        self.model = model.eval()
+        self.tokenizer = tokenizer
+        self.name = name
+        self.max_seq_length = max_seq_length
+        self.dim = int(model.config.hidden_size)
+        self.batch_size = batch_size
+        self.bf16 = bf16
+        self.device = next(model.parameters()).device
+
+    def in_bf16(self) -> "MeanPoolingTextEncoder":
+        """A view (same model and name) that encodes under CPU bfloat16 autocast."""
+        return MeanPoolingTextEncoder(self.model, self.tokenizer, self.name, self.max_seq_length,
+                                      self.batch_size, bf16=True)
+
+    @torch.inference_mode()
+    def encode(self, texts: Sequence[str]) -> torch.Tensor:
+        if not texts:
+            return torch.zeros(0, self.dim)
+        texts = list(texts)
+        order = np.argsort([-len(t) for t in texts])  # sentence-transformers' order (same batches, same padding)
+        out = torch.empty(len(texts), self.dim)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.bf16 and self.device.type == "cpu"):
+            for start in range(0, len(texts), self.batch_size):
+                rows = order[start:start + self.batch_size]
+                out[torch.from_numpy(rows)] = self._embed([texts[i] for i in rows])
+        return torch.nn.functional.normalize(out, dim=-1) if self.bf16 else out
+
+    def _embed(self, batch: list[str]) -> torch.Tensor:
+        features = self.tokenizer(batch, padding=True, truncation="longest_first", max_length=self.max_seq_length,
+                                  return_tensors="pt").to(self.device)
+        states = self.model(**features).last_hidden_state
+        # sentence-transformers' Pooling (mean): half precision sums in fp32, then back to its dtype
+        mask = features["attention_mask"].unsqueeze(-1).to(states.dtype)
+        acc = torch.float32 if states.dtype in (torch.float16, torch.bfloat16) else states.dtype
+        mean = (states * mask).sum(dim=1, dtype=acc) / torch.clamp(mask.sum(dim=1, dtype=acc), min=1e-9)
+        return torch.nn.functional.normalize(mean.to(states.dtype), p=2, dim=1).float().cpu()
+
+
 def _features(out) -> torch.Tensor:
     # transformers 5 may return a model output where 4.x returned the tensor.
     return out if isinstance(out, torch.Tensor) else out.pooler_output

@@ -32,6 +32,7 @@ from assistant.compare import contrasts_for
 from assistant.explain import matches_for
 from assistant.imagine import GeneratedPicture
 from assistant.lead import lead_sentence, request_phrase
+from assistant.llm_reader import reader_in_context
 from assistant.policy import clarification, relaxations, rerank
 from assistant.replies import Reply, ShownProduct
 from assistant.shop import Shop, card
@@ -193,7 +194,8 @@ def understand(shop: Shop, state: SessionState, incoming: Incoming) -> Understan
     """What the message changes (:func:`dialogue.interpret`, reading words with the shop's
     request reader): the request's facets, the picture of reference, the subject."""
     photo_in_force = state.reference is not None and state.reference.kind == "photo"
-    interp = interpret(incoming.text, state.constraints, list(state.shown), shop.search.parser,
+    reader = reader_in_context(shop.search.parser, state.constraints.filter)  # an LLM reader sees the request
+    interp = interpret(incoming.text, state.constraints, list(state.shown), reader,
                        has_image=incoming.image is not None, photo_in_force=photo_in_force)
     if interp.command in ("empty", "reset"):
         return Understanding(interp, state)

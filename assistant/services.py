@@ -15,11 +15,13 @@ from adapters.generation.factory import make_generator
 from adapters.imaging import DEFAULT_LIMITS, ImageLimits, load_image
 from adapters.loading import load_product_encoder
 from adapters.loading.mllm import load_runner
+from adapters.loading.pending import Pending
 from adapters.mllm.config import MLLMConfig
 from adapters.product_encoder import ProductEncoder
 from assistant.claims import ClaimChecker
 from assistant.core import Assistant
 from assistant.explain import Explainer
+from assistant.llm_reader import LLMReaderConfig, LLMRequestReader, UpdateDecoder
 from assistant.pipeline import DEFAULT_STAGES, Stages
 from assistant.settings import Settings
 from assistant.shop import AssistantConfig, Parts, Shop
@@ -65,8 +67,20 @@ def build_search(settings: Settings, cfg: SearchConfig = SearchConfig()) -> Sear
     store = open_store(settings, create=False)
     vocab = read_vocabulary(store)
     encoder = product_encoder(settings.encoder_config())
-    reader = RequestReader(vocab, encoder.embed_texts) if settings.request_reader == "words" else QueryParser(vocab)
-    return SearchService(ProductSearch(store, encoder, reader, cfg), store, encoder)
+    return SearchService(ProductSearch(store, encoder, make_reader(settings, vocab, encoder), cfg), store, encoder)
+
+
+def make_reader(settings: Settings, vocab, encoder: ProductEncoder):
+    """The request reader ``settings.request_reader`` names, over the store's vocabulary."""
+    if settings.request_reader == "parser":
+        return QueryParser(vocab)
+    words = RequestReader(vocab, encoder.embed_texts, known_words=encoder.known_words())
+    if settings.request_reader == "words":
+        return words
+    cfg = LLMReaderConfig(mode=settings.request_reader, fill=settings.reader_fill)
+    decoder = UpdateDecoder(mllm_runner(settings.reader_mllm_config()), vocab, cfg.max_new_tokens, cfg.cache_size)
+    decoder.warm_up()
+    return LLMRequestReader(words, decoder, cfg)
 
 
 def ingest_catalog(settings: Settings, catalog: Catalog, *, rebuild: bool = False, prune: bool = False,
@@ -92,26 +106,39 @@ def mllm_runner(cfg: MLLMConfig):
 
 
 def load_parts(settings: Settings | None = None, *, llm: bool | None = None, generator: bool = True,
-               search_service: SearchService | None = None) -> Parts:
+               search_service: SearchService | None = None, llm_in_background: bool = False) -> Parts:
     """The parts the settings describe: the store's search, the claim checker over the
     store's vocabulary, the MLLM (unless ``llm=False`` or settings say
-    ``explanations="facts"``) and the image generator (diffusers folder, server, or compositor)."""
+    ``explanations="facts"``) and the image generator (diffusers folder, server, or compositor).
+
+    ``llm_in_background``: return once the search is loaded, the MLLM still loading on another
+    thread (the chat page: products can be shown before it is loaded; its first sentence waits
+    for it). It starts after the search, not beside it: loading the two side by side showed no
+    clear gain on 2 cores, and both first import transformers' lazily loaded model code, which
+    is better not imported from two threads at once."""
     settings = settings or Settings()
-    service = search_service or build_search(settings)
     use_llm = settings.explanations == "llm" if llm is None else llm
-    runner = mllm_runner(settings.mllm_config()) if use_llm else None
+    service = search_service or build_search(settings)
+    pending = Pending(functools.partial(mllm_runner, settings.mllm_config()), "llm") if use_llm else None
+    runner = pending if pending is None or llm_in_background else pending.ready()
     gen = make_generator(settings.diffusion_checkpoint, settings.image_generator_url, device=settings.device,
                          progress=False) if generator else None
     status = {
         "encoders": service.encoder.fingerprint.describe(),
         "store": f"{settings.store_config().describe()} ({service.store.count()} products)",
-        "llm": (f"{runner.loaded.kind} MLLM, adaptors: {runner.loaded.stage}, decoding: {runner.backend}"
-                if runner else "none (facts only)"),
+        "llm": "loading..." if runner is not None else "none (facts only)",
         "generator": gen.name if gen else "none",
     }
+    if pending is not None:  # filled in now, or when the background load ends
+        pending.when_loaded(lambda r: status.update(llm=_llm_status(r)),
+                            lambda exc: status.update(llm=f"failed to load: {exc}"))
     explainer = Explainer(ClaimChecker(service.search.parser.vocab), runner)
     return Parts(service.search, explainer, describer=runner, generator=gen, image_limits=settings.image_limits(),
                  status=status)
+
+
+def _llm_status(runner) -> str:
+    return f"{runner.loaded.kind} MLLM, adaptors: {runner.loaded.stage}, decoding: {runner.backend}"
 
 
 def build_assistant(parts: Parts, config: AssistantConfig = AssistantConfig(),

@@ -57,7 +57,13 @@ class Settings(BaseSettings):
     mllm_adapter: str | None = None  # None: the trained adaptors shipped in adapters/weights/mllm
     mllm_backend: Literal["auto", "transformers", "llama.cpp", "openai"] = "auto"  # auto: llama.cpp when installed
     mllm_server_url: str | None = None  # backend "openai": an OpenAI-compatible endpoint (text only)
-    request_reader: Literal["words", "parser"] = "words"  # "parser": the catalog-vocabulary parser only (baseline)
+    # How requests are read: "words" (retrieval.reader), "parser" (the catalog-vocabulary parser only, the
+    # baseline), "llm" (the LLM's grammar-constrained reading alone), "words+llm" (words first, the LLM
+    # fills what they left open; assistant/llm_reader.py). The LLM readers use reader_adapter.
+    request_reader: Literal["words", "parser", "llm", "words+llm"] = "words"
+    reader_adapter: str | None = None  # None: the shipped request-reader adaptor (adapters/weights/reader)
+    reader_fill: Literal["soft", "filter"] = "soft"  # words+llm: the LLM's facets as preferences or as filters
+    reader_threads: int = Field(1, ge=0, description="llama.cpp threads of the request reader (0: torch's count)")
     explanations: Literal["llm", "facts"] = "llm"  # "facts": no LLM, the checked facts only (fast)
     max_upload_mb: float = Field(20.0, gt=0, description="uploads above this are refused before decoding")
 
@@ -81,6 +87,16 @@ class Settings(BaseSettings):
         return MLLMConfig(base=self.mllm_base, adapter_path=self.mllm_adapter or DEFAULT_MLLM_ADAPTER_DIR,
                           device=self.device, backend=self.mllm_backend, tower_dir=self.image_tower_dir,
                           server_url=self.mllm_server_url)
+
+    def reader_mllm_config(self):
+        """The LLM the request reader asks (text only): the reader's own adaptor, ``reader_threads``
+        llama.cpp threads (one by default: two decode about 1.6x faster on idle cores, but spin
+        against cores that other work keeps busy)."""
+        from adapters.mllm.config import DEFAULT_READER_ADAPTER_DIR, MLLMConfig
+
+        return MLLMConfig(base=self.mllm_base, adapter_path=self.reader_adapter or DEFAULT_READER_ADAPTER_DIR,
+                          device=self.device, backend=self.mllm_backend, tower_dir=self.image_tower_dir,
+                          server_url=self.mllm_server_url, n_ctx=1024, n_threads=self.reader_threads)
 
     def image_limits(self):
         from adapters.imaging import ImageLimits

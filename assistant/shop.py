@@ -4,6 +4,7 @@ generator), the config, one model lock, and the caches. Built by the composition
 
 from __future__ import annotations
 
+import functools
 import logging
 import shutil
 import tempfile
@@ -20,6 +21,7 @@ from adapters.imaging import DEFAULT_LIMITS, ImageError, ImageLimits, ImageSourc
 from assistant.explain import Explainer, facts_explanation, matches_for
 from assistant.dialogue import Constraints
 from assistant.imagine import GeneratedPicture, names_a_kind, product_ref, respond_to_image_request
+from assistant.llm_reader import words_reader
 from assistant.policy import PolicyConfig
 from assistant.replies import ShownProduct
 from retrieval.catalog import Product
@@ -90,11 +92,20 @@ class Shop:
     def writes_with_llm(self) -> bool:
         return self.parts.explainer.writer is not None
 
+    @functools.cached_property
+    def request_search(self) -> ProductSearch:
+        """The search a request in force runs on. It re-reads the request's own query text (catalog
+        names and the shopper's descriptive words), which an LLM reader has read already: the
+        deterministic reader behind it does that (no second LLM call per turn)."""
+        search = self.parts.search
+        words = words_reader(search.parser)
+        return search if words is search.parser else ProductSearch(search.store, search.embedder, words, search.cfg)
+
     def retrieve(self, query: str | None, image: Image.Image | None, filt: ProductFilter,
                  exclude: tuple[str, ...] = (), soft: ProductFilter | None = None, sort: str | None = None,
                  edits: Edits | None = None) -> list[Hit]:
-        return self.search.run(query, image, filt, k=self.cfg.candidates, exclude_ids=exclude, soft=soft,
-                               sort=sort, edits=edits).hits
+        return self.request_search.run(query, image, filt, k=self.cfg.candidates, exclude_ids=exclude, soft=soft,
+                                       sort=sort, edits=edits).hits
 
     def facet_counts(self, filt: ProductFilter, attrs: tuple[str, ...]) -> dict[str, dict[str, int]]:
         """Facet counts of (a sample of up to 1500) products under ``filt``, cached per filter."""

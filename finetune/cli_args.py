@@ -20,7 +20,9 @@ def add_run_args(parser: argparse.ArgumentParser, command: str, shipped: str | N
 
 
 def add_stage_args(parser: argparse.ArgumentParser, default_config: str, stage2: bool = False) -> None:
-    parser.add_argument("--config", default=str(CONFIG_DIR / default_config), help="run config JSON")
+    parser.add_argument("--config", default=None if stage2 else str(CONFIG_DIR / default_config),
+                        help=f"run config JSON (default: configs/{default_config}"
+                             + ("; with --task request, configs/reader_default.json)" if stage2 else ")"))
     parser.add_argument("--quick", action="store_true", help="tiny smoke-test run (configs/*_quick.json)")
     parser.add_argument("--catalog", default=None, help="catalog CSV/JSONL (default: the sample catalog)")
     add_run_args(parser, "train-lora" if stage2 else "train-projector", "adapters/weights/mllm")
@@ -33,7 +35,13 @@ def add_stage_args(parser: argparse.ArgumentParser, default_config: str, stage2:
     parser.add_argument("--tower-dir", default=None, help="catalog-tuned vision tower folder (default: the "
                                                           "shipped one, adapters/weights/tower; 'none': ImageNet)")
     if stage2:
-        parser.add_argument("--init", default=None, help="stage-1 run folder (default: the newest stage-1 run in runs/)")
+        parser.add_argument("--init", default=None, help="stage-1 run folder (default: the newest stage-1 run in runs/); "
+                                                         "with --task request, the adaptor folder whose trained "
+                                                         "projector is kept (default: the shipped adapters/weights/mllm)")
+        parser.add_argument("--task", choices=("instructions", "request"), default="instructions",
+                            help="instructions: describe / compare / explain (the shipped adaptor, --install into "
+                                 "adapters/weights/mllm); request: the request reader's JSON task, its own adaptor "
+                                 "(--install into adapters/weights/reader)")
 
 
 def add_tower_args(parser: argparse.ArgumentParser) -> None:

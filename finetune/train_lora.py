@@ -24,7 +24,7 @@ from adapters.mllm.adapter_io import LORA_DIR, AdapterManifest, load_projector, 
 from adapters.mllm.config import DEFAULT_MLLM_ADAPTER_DIR
 from finetune.data_mllm import collate, instruction_examples
 from finetune.mllm_steps import make_loss_fn
-from finetune.cli_args import add_stage_args
+from finetune.cli_args import CONFIG_DIR, add_stage_args
 from finetune.runs import install_and_report
 from finetune.stage_common import (config_from_args, count_params, encode_sets, prepare_data, prepare_run_dir,
                                    setup_threads, stage1_folder, stage_summary, train_stage)
@@ -40,13 +40,23 @@ STAGE1_RECORD = ("training_projector.json", "loss_curve_projector.png")  # insta
 LM_ATTENTION_REGEX = r".*language_model.*\.(q_proj|k_proj|v_proj|o_proj)"
 
 
+def lm_attention_regex(first_layer: int = 0) -> str:
+    """:data:`LM_ATTENTION_REGEX`, or only the layers from ``first_layer`` up (a text-only task whose
+    backward pass then stops there: cheaper steps, and fewer tensors changed in the GGUF export)."""
+    if first_layer <= 0:
+        return LM_ATTENTION_REGEX
+    layers = "|".join(str(i) for i in range(first_layer, 100))
+    return rf".*language_model.*\.layers\.({layers})\.self_attn\.(q_proj|k_proj|v_proj|o_proj)"
+
+
 def apply_lora(model, cfg: TrainConfig):
     """peft model with LoRA on LM attention and a trainable copy of the projector."""
     from peft import LoraConfig, get_peft_model
 
     model.requires_grad_(False)
     lora = LoraConfig(r=cfg.lora_r, lora_alpha=cfg.lora_alpha, lora_dropout=cfg.lora_dropout,
-                      target_modules=LM_ATTENTION_REGEX, modules_to_save=["multi_modal_projector"],
+                      target_modules=lm_attention_regex(cfg.lora_layers_from),
+                      modules_to_save=["multi_modal_projector"],
                       task_type="CAUSAL_LM")
     return get_peft_model(model, lora)
 
@@ -101,10 +111,14 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run_from_args(args) -> int:
+    if args.task != "instructions":  # the request task's recipe is finetune.train_reader's
+        raise ValueError(f"task {args.task!r} runs from finetune.train_reader "
+                         f"(`shopassist train-lora --task {args.task}`)")
     from adapters.loading.device import resolve_device
     from adapters.loading.mllm import build_embedded
     from finetune.cli_args import tower_dir_from_args
 
+    args.config = args.config or str(CONFIG_DIR / "lora_default.json")
     cfg = config_from_args(args, "lora_quick.json")
     setup_threads(cfg)
     run_dir, out_dir = prepare_run_dir(args, "train-lora")

@@ -61,7 +61,9 @@ class TrainConfig:
     lora_r: int = 8
     lora_alpha: int = 16
     lora_dropout: float = 0.05
+    lora_layers_from: int = 0  # LoRA on the language model's layers from this index up (0: all)
     per_product: int = 2
+    request_examples: int = 6000  # stage 2's request task (train-lora --task request): examples generated
 
     def __post_init__(self) -> None:
         if not 0 < self.lr < 1:
@@ -72,7 +74,7 @@ class TrainConfig:
             raise ValueError("TrainConfig: max_minutes, eval_every and save_every must be positive")
         if self.schedule_steps is not None and self.schedule_steps < self.max_steps:
             raise ValueError("TrainConfig: schedule_steps must be >= max_steps")
-        if self.lora_r < 1 or self.lora_alpha < 1 or not 0 <= self.lora_dropout < 1:
+        if self.lora_r < 1 or self.lora_alpha < 1 or not 0 <= self.lora_dropout < 1 or self.lora_layers_from < 0:
             raise ValueError("TrainConfig: bad LoRA settings")
 
     @classmethod

@@ -112,10 +112,74 @@ def test_ui_command_runs_streamlit_headless_on_localhost_without_telemetry():
     args = build_parser().parse_args(["ui", "--port", "8123"])
     assert args.port == 8123 and args.func.__name__ == "cmd_ui"
     cmd = streamlit_command(8123)
-    assert cmd[1:4] == ["-m", "streamlit", "run"] and cmd[4] == str(app_path()) and app_path().is_file()
+    # the page itself: streamlit's command line through ui.serve (the models load from the start)
+    assert cmd[1:4] == ["-m", "ui.serve", "run"] and cmd[4] == str(app_path()) and app_path().is_file()
     flags = dict(zip(cmd[5::2], cmd[6::2]))
     assert flags["--server.headless"] == "true" and flags["--server.address"] == "127.0.0.1"
     assert flags["--server.port"] == "8123" and flags["--browser.gatherUsageStats"] == "false"
+    wrapped = streamlit_command(8123, "tests/toy_app.py")  # a page with its own assistant: plain streamlit
+    assert wrapped[1:5] == ["-m", "streamlit", "run", "tests/toy_app.py"] and wrapped[5:] == cmd[5:]
+
+
+def test_the_launcher_is_streamlits_command_line_after_starting_the_load(monkeypatch):
+    import streamlit.web.cli
+
+    from ui import serve
+
+    calls = []
+    monkeypatch.setattr(loading, "start_preload", lambda: calls.append("preload"))
+    monkeypatch.setattr(streamlit.web.cli, "main", lambda prog_name: calls.append(prog_name))
+    serve.main()
+    assert calls == ["preload", "streamlit"]
+
+
+def test_a_preloaded_assistant_is_the_one_the_first_page_gets(monkeypatch):
+    started, release = threading.Event(), threading.Event()
+    built = object()
+
+    def slow_load():
+        started.set()
+        release.wait(10)
+        return built
+
+    monkeypatch.setattr(loading, "load_assistant", slow_load)
+    loading._from_settings.clear()
+    loading.provide(None)
+    try:
+        loading.start_preload()
+        loading.start_preload()  # once per process
+        assert started.wait(10)
+        monkeypatch.setattr(loading, "load_assistant", lambda: pytest.fail("loaded twice"))
+        got: list = []
+        page = threading.Thread(target=lambda: got.append(loading.get_assistant()))
+        page.start()  # the first page waits for the load already running
+        release.set()
+        page.join(10)
+        assert got == [built] and loading.get_assistant() is built and not loading._preloading
+    finally:
+        loading._preloading.clear()
+        loading._from_settings.clear()
+        loading.provide(BUILT[-1])
+
+
+def test_a_failed_preload_is_shown_by_the_first_page_and_the_next_visit_loads_again(monkeypatch):
+    def no_store():
+        raise RuntimeError("no product store at .store: run `shopassist ingest ...`")
+
+    monkeypatch.setattr(loading, "load_assistant", no_store)
+    loading._from_settings.clear()
+    loading.provide(None)
+    try:
+        loading.start_preload()
+        with pytest.raises(RuntimeError, match="shopassist ingest"):
+            loading.get_assistant()
+        built = object()
+        monkeypatch.setattr(loading, "load_assistant", lambda: built)
+        assert loading.get_assistant() is built
+    finally:
+        loading._preloading.clear()
+        loading._from_settings.clear()
+        loading.provide(BUILT[-1])
 
 
 @pytest.mark.parametrize("port", ["0", "70000", "http"])

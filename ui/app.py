@@ -9,8 +9,7 @@ import logging
 
 import streamlit as st
 
-from ui import chat as chats
-from ui import loading, views
+from ui import loading
 
 logger = logging.getLogger("ui.app")
 
@@ -21,8 +20,15 @@ try:
     assistant = loading.get_assistant()
 except Exception as exc:  # a missing store, a bad setting: a message, never a traceback
     logger.exception("the assistant could not be built")
-    views.startup_failed(loading.startup_problem(exc))
+    loading.startup_failed(exc)
     st.stop()
+
+# Imported once the assistant is built: their imports (torch, transformers, the assistant's
+# modules) are then the load's, made on one thread, not raced against the load that
+# `shopassist ui` starts with the server (two threads importing transformers at once can
+# see it half-initialised: "cannot import name 'PretrainedConfig'").
+from ui import chat as chats  # noqa: E402
+from ui import views  # noqa: E402
 
 chat = chats.tab_chat(st.session_state, assistant)
 views.take_prompt(chat)

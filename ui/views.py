@@ -20,11 +20,6 @@ STATUS_LABELS = (("encoders", "Encoders"), ("store", "Store"), ("llm", "LLM"), (
 
 
 # --- startup ----------------------------------------------------------------------------
-def startup_failed(message: str) -> None:
-    st.error(message)
-    st.caption("The page will try again when you reload it.")
-
-
 def intro() -> None:
     st.caption("Ask in words or with a photo: *black sneakers for women under 50*, or attach a picture and say "
                "*like this but in red*. Like or dislike products to steer the next results.")

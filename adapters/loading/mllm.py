@@ -275,7 +275,7 @@ def llama_runner(loaded: LoadedMLLM, path: Path, cfg: MLLMConfig, n_seq_max: int
 
     from adapters.mllm.llamacpp_runner import LlamaCppRunner
 
-    llama = Llama(model_path=str(path), n_ctx=cfg.n_ctx, n_batch=512, n_threads=torch.get_num_threads(),
+    llama = Llama(model_path=str(path), n_ctx=cfg.n_ctx, n_batch=512, n_threads=cfg.n_threads or torch.get_num_threads(),
                   seed=cfg.seed, verbose=False)
     logger.info("llama.cpp backend: %s", llama.model_path)
     return LlamaCppRunner(loaded, llama)

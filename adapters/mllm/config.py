@@ -13,6 +13,8 @@ EMBEDDED = "embedded"
 # The trained adaptors that ship with the project (see README: `shopassist train-projector`,
 # `shopassist train-lora`). A folder with ``mllm_adapter.json`` naming what it holds.
 DEFAULT_MLLM_ADAPTER_DIR = str(Path(__file__).resolve().parents[1] / "weights" / "mllm")
+# The request reader's adaptor (`shopassist train-lora --task request`): same layout, its own LoRA.
+DEFAULT_READER_ADAPTER_DIR = str(Path(__file__).resolve().parents[1] / "weights" / "reader")
 DTYPES = ("float32", "bfloat16", "float16")
 BACKENDS = ("auto", "transformers", "llama.cpp", "openai")
 DEFAULT_CACHE_DIR = "~/.cache/shopassist"
@@ -43,6 +45,7 @@ class MLLMConfig:
     server_model: str = "default"
     cache_dir: str = DEFAULT_CACHE_DIR  # exported GGUF files
     n_ctx: int = 4096  # llama.cpp context (prompt + reply tokens)
+    n_threads: int = 0  # llama.cpp threads (0: torch's count); 1 keeps a short decode steady on busy cores
     tower_dir: str | None = DEFAULT_TOWER_DIR  # the tuned vision tower, when the adaptors name one
 
     def __post_init__(self) -> None:
@@ -65,6 +68,8 @@ class MLLMConfig:
                              "backend='transformers' for a llava-hf checkpoint")
         if self.backend == "openai" and not self.server_url:
             raise ValueError("MLLMConfig: the openai backend needs server_url (an OpenAI-compatible endpoint)")
+        if self.n_threads < 0:
+            raise ValueError("MLLMConfig: n_threads must be >= 0 (0: torch's thread count)")
         if not 256 <= self.n_ctx <= 32768:
             raise ValueError("MLLMConfig: n_ctx must be in 256..32768")
         if not self.max_time_s > 0:

@@ -29,6 +29,7 @@ import numpy as np
 import torch
 
 from adapters.imaging import ImageSource
+from adapters.mllm.grammar import GrammarFilter, complete_json, schema_gbnf
 from adapters.mllm.llamacpp_batch import SequenceBatcher, _banned
 from adapters.mllm.runner import ChatMessage, MLLMRunner
 
@@ -40,6 +41,7 @@ _END = object()
 class LlamaCppRunner(MLLMRunner):
     backend = "llama.cpp"
     batches_sessions = True  # generate_batch is thread-safe and batches concurrent callers
+    supports_json_schema = True  # generate_json: grammar-constrained decoding
 
     def __init__(self, loaded, llama):
         super().__init__(loaded)
@@ -176,6 +178,34 @@ class LlamaCppRunner(MLLMRunner):
         n, seed = self._settings(max_new_tokens, seed)
         out: list[int] = []
         self._run(self.build_inputs(messages, images), n, seed, temperature, 0, out.append)
+        return self.tokenizer.decode(out, skip_special_tokens=True).strip()
+
+    def generate_json(self, messages: Sequence[ChatMessage], schema: dict, max_new_tokens: int | None = None) -> str:
+        """Greedy text under the JSON ``schema`` (a llama.cpp grammar, :mod:`adapters.mllm.grammar`):
+        JSON of that shape unless ``max_new_tokens`` or ``max_time_s`` cut it short. Text only."""
+        n, _ = self._settings(max_new_tokens, None)
+        if any(m.image is not None for m in messages):
+            raise ValueError("generate_json reads text only")
+        ids = self.build_inputs(messages)["input_ids"][0].tolist()
+        out: list[int] = []
+        deadline = time.monotonic() + self.max_time_s
+        with self._lock:
+            grammar = GrammarFilter(self.llama, schema_gbnf(schema))
+            try:
+                self._prefill(ids, np.zeros((0, self.n_embd), np.float32))
+                for pos in range(len(ids), min(len(ids) + n, self.n_ctx - 1)):
+                    logits = np.ctypeslib.as_array(self._lib.llama_get_logits_ith(self.llama._ctx.ctx, -1),
+                                                   shape=(self.n_vocab,))
+                    tok = grammar.pick(logits)
+                    if tok is None or tok in self.stop_ids:
+                        break
+                    grammar.accept(tok)
+                    out.append(tok)
+                    if complete_json(self.tokenizer.decode(out)) or time.monotonic() > deadline:
+                        break
+                    self._decode_tokens([tok], pos, self.llama._batch)
+            finally:
+                grammar.close()
         return self.tokenizer.decode(out, skip_special_tokens=True).strip()
 
     def generate_batch(self, conversations: Sequence[Sequence[ChatMessage]], max_new_tokens: int | None = None,

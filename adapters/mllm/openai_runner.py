@@ -39,6 +39,7 @@ class RemoteModel:
 class OpenAIChatRunner:
     backend = "openai"
     batches_sessions = True  # concurrent requests; the server batches them
+    supports_json_schema = True  # generate_json: the server's response_format with a schema
 
     def __init__(self, base_url: str, model: str = "default", *, system_prompt: str = "",
                  max_new_tokens: int = 128, seed: int = 0, timeout_s: float = 60.0, api_key: str | None = None,
@@ -89,6 +90,13 @@ class OpenAIChatRunner:
     def generate(self, messages: Sequence[ChatMessage], images=None, max_new_tokens: int | None = None,
                  seed: int | None = None, temperature: float = 0.0) -> str:
         return self._post(self._body(messages, images, max_new_tokens, seed, temperature, False))
+
+    def generate_json(self, messages: Sequence[ChatMessage], schema: dict, max_new_tokens: int | None = None) -> str:
+        """Greedy JSON under ``schema``: llama_cpp.server's ``response_format`` (``json_object`` with a
+        ``schema``, which it turns into a grammar, as the local llama.cpp backend does)."""
+        body = self._body(messages, None, max_new_tokens, None, 0.0, False)
+        body["response_format"] = {"type": "json_object", "schema": schema}
+        return self._post(body)
 
     def generate_batch(self, conversations: Sequence[Sequence[ChatMessage]], max_new_tokens: int | None = None,
                        seed: int | None = None, no_repeat_ngram_size: int = 0) -> list[str]:

@@ -16,6 +16,7 @@ from typing import Literal
 import torch
 
 from adapters.imaging import ImageSource, load_image
+from adapters.mllm.grammar import JSON_BACKENDS_HINT
 from adapters.mllm.processing import IMAGE_TOKEN
 
 logger = logging.getLogger(__name__)
@@ -40,6 +41,7 @@ class MLLMRunner:
     """Wraps a :class:`adapters.loading.mllm.LoadedMLLM`."""
 
     backend = "transformers"
+    supports_json_schema = False  # see generate_json
 
     def __init__(self, loaded):
         self.loaded = loaded
@@ -122,6 +124,10 @@ class MLLMRunner:
             kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
         torch.manual_seed(self.seed if seed is None else seed)
         return kwargs
+
+    def generate_json(self, messages: Sequence[ChatMessage], schema: dict, max_new_tokens: int | None = None) -> str:
+        """Not on this backend: transformers has no grammar-constrained decoding here."""
+        raise NotImplementedError(f"the transformers backend does not decode under a grammar: {JSON_BACKENDS_HINT}")
 
     @torch.inference_mode()
     def generate(self, messages: Sequence[ChatMessage], images: Sequence[ImageSource] | None = None,

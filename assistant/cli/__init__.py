@@ -35,7 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from assistant.settings import apply_offline_defaults  # here: --help stays instant
+    from adapters.offline import apply_offline_defaults  # not assistant.settings (chromadb): `ui` starts at once
 
     apply_offline_defaults()
     args = build_parser().parse_args(argv)

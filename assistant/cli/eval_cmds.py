@@ -159,6 +159,29 @@ def cmd_eval_understanding(args) -> int:
     return 0
 
 
+def cmd_eval_readers(args) -> int:
+    from assistant.eval_readers import evaluate_readers, format_readers
+    from assistant.eval_understanding import load_requests
+    from assistant.llm_reader import LLMReaderConfig, UpdateDecoder
+    from assistant.services import load_parts, mllm_runner
+    from assistant.settings import Settings
+    from retrieval.catalog import read_catalog
+
+    given = {"store_dir": args.store, "catalog": args.catalog, "reader_adapter": args.adapter}
+    settings = Settings(**{k: v for k, v in given.items() if v}, request_reader="words")
+    catalog = read_catalog(settings.catalog)
+    parts = load_parts(settings, llm=False, generator=False)  # facts-only explanations: fast
+    runner = mllm_runner(settings.reader_mllm_config())
+    decoder = UpdateDecoder(runner, parts.search.parser.vocab, LLMReaderConfig().max_new_tokens)
+    result = evaluate_readers(parts, catalog.products, load_requests(args.split), decoder, limit=args.limit)
+    result.update(split=args.split, adapter=settings.reader_mllm_config().adapter_path, backend=runner.backend)
+    print(f"request readers on the {args.split} split of the hand-written requests")
+    print(format_readers(result))
+    if args.json:
+        _write(result, args.json)
+    return 0
+
+
 def cmd_eval_generation(args) -> int:
     from assistant.eval_generation import GenerationEvalConfig, evaluate, format_report
     from assistant.services import build_search
@@ -228,6 +251,7 @@ def register(sub) -> None:
     u.add_argument("--limit", type=int, help="only the first N requests of each suite (a quick look)")
     u.add_argument("--json", help="write the figures here")
     u.set_defaults(func=cmd_eval_understanding)
+    _register_readers(suites)
     g = suites.add_parser("generation", help="the embedded generator: attribute fidelity, realism, imagine-then-search, speed")
     g.add_argument("--split", choices=("val", "test"), default="test")
     g.add_argument("--limit", type=int, help="only the first N products of the split")
@@ -243,3 +267,15 @@ def register(sub) -> None:
     for entry in EVAL_REGISTRARS:
         module, fn = entry.split(":")
         getattr(importlib.import_module(module), fn)(suites)
+
+
+def _register_readers(suites) -> None:
+    d = suites.add_parser("readers", help="the request readers side by side on the hand-written requests: "
+                                          "words, the LLM, both")
+    d.add_argument("--split", choices=("dev", "test"), default="dev", help="dev (val products) or test (held out)")
+    d.add_argument("--catalog", help="catalog the relevance is computed over (default: the sample catalog)")
+    d.add_argument("--store", default=".store", help="store built from that catalog")
+    d.add_argument("--adapter", help="the reader's adaptor folder (default: the shipped adapters/weights/reader)")
+    d.add_argument("--limit", type=int, help="only the first N requests of each suite (a quick look)")
+    d.add_argument("--json", help="write the figures here")
+    d.set_defaults(func=cmd_eval_readers)

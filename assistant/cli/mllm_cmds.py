@@ -47,6 +47,10 @@ def cmd_train_projector(args) -> int:
 
 
 def cmd_train_lora(args) -> int:
+    if args.task == "request":  # stage 2's second task: the request reader's own adaptor
+        from finetune.train_reader import run_request_from_args
+
+        return run_request_from_args(args)
     from finetune.train_lora import run_from_args
 
     return run_from_args(args)

@@ -2,8 +2,9 @@
 
 ``shopassist ui [--port N]`` runs ``streamlit run ui/app.py`` headless on 127.0.0.1 with
 telemetry off, waits until the server answers, then prints ``Open http://127.0.0.1:N``.
-The page loads the embedded default models and the local store on its first visit
-(settings from ``SHOPASSIST_*`` as everywhere else). Ctrl-C stops it.
+The server starts loading the embedded default models and the local store at once
+(``ui/serve.py``; settings from ``SHOPASSIST_*`` as everywhere else), so the first visit
+finds them loaded or loading. Ctrl-C stops it.
 """
 
 from __future__ import annotations
@@ -56,7 +57,10 @@ def app_path() -> Path:
 
 
 def streamlit_command(port: int, app: Path | str | None = None) -> list[str]:
-    return [sys.executable, "-m", "streamlit", "run", str(app or app_path()),
+    """``streamlit run`` for ``app``; for the page itself through ``ui.serve``, which is the same
+    command with the assistant loading from the server's start (not on the first visit)."""
+    launcher = "streamlit" if app is not None else "ui.serve"
+    return [sys.executable, "-m", launcher, "run", str(app or app_path()),
             "--server.headless", "true", "--server.address", ADDRESS, "--server.port", str(port),
             "--browser.gatherUsageStats", "false", "--server.maxUploadSize", str(MAX_UPLOAD_MB),
             "--server.fileWatcherType", "none"]
