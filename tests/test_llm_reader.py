@@ -230,3 +230,15 @@ def test_the_openai_backend_asks_the_server_for_the_schema():
     decoder = UpdateDecoder(runner, VOCAB)
     assert decoder("in red") == RequestUpdate(colours=("Red",))
     assert seen[0]["response_format"] == {"type": "json_object", "schema": schema} and seen[0]["temperature"] == 0.0
+
+
+def test_the_settings_name_the_readers_and_the_readers_own_adaptor():
+    from assistant.settings import Settings
+
+    for name in ("words", "parser", "llm", "words+llm"):
+        assert Settings(request_reader=name).request_reader == name
+    cfg = Settings(request_reader="words+llm").reader_mllm_config()
+    assert cfg.adapter_path.endswith("weights/reader") and cfg.n_threads == 1
+    assert Settings(reader_adapter="/x", reader_threads=0).reader_mllm_config().adapter_path == "/x"
+    with pytest.raises(ValueError):
+        Settings(request_reader="gpt")
