@@ -16,7 +16,7 @@ from __future__ import annotations
 import itertools
 import logging
 import math
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
@@ -80,7 +80,7 @@ class SearchResult:
 class ProductSearch:
     def __init__(self, store: ProductStore, embedder, parser: QueryParser, cfg: SearchConfig = SearchConfig()):
         self._last_read: tuple | None = None  # (image, vector, readings) of the last image read
-        self._text_vecs: dict[str, np.ndarray] = {}  # the last TEXT_CACHE texts' vectors, oldest first
+        self._text_vecs: OrderedDict[str, np.ndarray] = OrderedDict()  # the last TEXT_CACHE texts' vectors
         self.store = store
         self.embedder = embedder
         self.parser = parser
@@ -221,9 +221,9 @@ class ProductSearch:
         vec = self._text_vecs.get(text)
         if vec is None:
             vec = self.embedder.embed_texts([text])[0]
-            if len(self._text_vecs) >= TEXT_CACHE:
-                self._text_vecs.pop(next(iter(self._text_vecs)), None)
             self._text_vecs[text] = vec
+            while len(self._text_vecs) > TEXT_CACHE:  # sessions share the search: popitem is atomic, iter() is not
+                self._text_vecs.popitem(last=False)
         return vec
 
     def _read(self, image) -> tuple[np.ndarray, dict | None]:

@@ -78,13 +78,18 @@ def test_tabs_answer_at_the_same_time():
 
 
 # --- start-up -----------------------------------------------------------------------------
-def test_an_assistant_that_cannot_be_built_is_a_message_not_a_traceback(monkeypatch):
+def _no_store_to_load(monkeypatch) -> None:
+    """The page's loader fails as it does with no store; nothing is provided or cached."""
     def no_store():
         raise RuntimeError("no product store at .store: run `shopassist ingest ...`")
 
     monkeypatch.setattr(loading, "load_assistant", no_store)
     loading._from_settings.clear()
     loading.provide(None)
+
+
+def test_an_assistant_that_cannot_be_built_is_a_message_not_a_traceback(monkeypatch):
+    _no_store_to_load(monkeypatch)
     try:
         at = open_page()
     finally:
@@ -163,12 +168,7 @@ def test_a_preloaded_assistant_is_the_one_the_first_page_gets(monkeypatch):
 
 
 def test_a_failed_preload_is_shown_by_the_first_page_and_the_next_visit_loads_again(monkeypatch):
-    def no_store():
-        raise RuntimeError("no product store at .store: run `shopassist ingest ...`")
-
-    monkeypatch.setattr(loading, "load_assistant", no_store)
-    loading._from_settings.clear()
-    loading.provide(None)
+    _no_store_to_load(monkeypatch)
     try:
         loading.start_preload()
         with pytest.raises(RuntimeError, match="shopassist ingest"):
