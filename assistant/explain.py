@@ -211,15 +211,22 @@ class Explainer:
         prompt = PROMPTS["intro"].format(request=_quote(request), n=len(products), top=prompt_name(top),
                                          top_facts=_record_facts(top))
         messages = [ChatMessage("system", SYSTEM_PROMPT), ChatMessage("user", prompt)]
-        buffer = ""
+        said, buffer = [lead], ""
         for piece in self.writer.stream(messages, max_new_tokens=self.max_new_tokens):
             buffer += piece
             while m := _SENTENCE_END.search(buffer):
                 sentence, buffer = buffer[: m.end()], buffer[m.end():]
-                if self._sentence_ok(sentence, products):
-                    yield from _pieces(fix_agreement(sentence, self.checker.type_phrases)[0], leading_space=True)
-        if buffer.strip().endswith((".", "!", "?")) and self._sentence_ok(buffer, products):  # not a cut-off fragment
-            yield from _pieces(fix_agreement(buffer, self.checker.type_phrases)[0], leading_space=True)
+                yield from self._let_out(sentence, products, said)
+        if buffer.strip().endswith((".", "!", "?")):  # not a cut-off fragment
+            yield from self._let_out(buffer, products, said)
+
+    def _let_out(self, sentence: str, products: list[Product], said: list[str]) -> Iterator[str]:
+        """``sentence``'s pieces when it passes the checks and does not say again what the reply
+        already said (the lead "Here are 5 watches for men" again as "I found 5 watches for men")."""
+        if not self._sentence_ok(sentence, products) or restates(sentence, said):
+            return
+        said.append(sentence)
+        yield from _pieces(fix_agreement(sentence, self.checker.type_phrases)[0], leading_space=True)
 
     def _sentence_ok(self, sentence: str, products: list[Product]) -> bool:
         if not sentence.strip() or any(f.lower() in sentence.lower() for f in FORBIDDEN):
@@ -232,6 +239,17 @@ class Explainer:
         claims_per_product = [self.checker.claims(sentence, p) for p in products]
         n = len(claims_per_product[0])
         return all(any(cl[i].supported for cl in claims_per_product) for i in range(n))
+
+
+RESTATED = 70  # rapidfuzz token_sort_ratio from which a sentence says again what was said
+
+
+def restates(sentence: str, said: Sequence[str]) -> bool:
+    """Whether ``sentence`` is, word for word in another order or nearly, one already said."""
+    from rapidfuzz import fuzz
+
+    words = normalise(sentence)
+    return any(fuzz.token_sort_ratio(words, normalise(s)) >= RESTATED for s in said if s.strip())
 
 
 def _unmet(asked: ProductFilter | None, p: Product) -> frozenset[str]:

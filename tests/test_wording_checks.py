@@ -120,6 +120,14 @@ def test_a_sentence_repeated_on_every_card_is_rewritten_and_a_false_cheapest_dro
     assert all(e.had_false_claim for e in out[1:])
 
 
+def test_the_intro_does_not_say_the_lead_or_itself_again():
+    lead = "Here are 5 red T-shirts for men under $30."
+    writer = ScriptedWriter(intro="I found 5 red tshirts for men under $30. They are all red. They are all red! "
+                                  "Here are five red T-shirts for men, under 30 dollars.")
+    text = "".join(Explainer(CHECKER, writer).intro_stream("red tshirts for men under 30", TEES, lead))
+    assert text == f"{lead} They are all red."
+
+
 def test_the_prompt_carries_the_comparison_facts():
     writer = ScriptedWriter()
     f = ProductFilter(article_types=("Tshirts",))
