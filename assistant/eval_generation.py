@@ -3,6 +3,10 @@
 For every product of a split (default ``test``: nothing was trained or tuned on it) the
 request "imagine a <colour> <type> for <gender>" is drawn once, then measured:
 
+The pictures are drawn on the default path, the shopper's description through the language
+model and the trained output projector (``prompt_embeds``); beside them, the same requests
+drawn from the prompt through the UNet's own text encoder (the packaged MiniLM, no LLM).
+
 * **attribute fidelity**: the tuned tower's heads (trained on real photos, apart from the
   generator) read the picture's article type and colour; a picture scores when they read the
   asked type / the asked colour's group (:data:`finetune.eval_describe.COLOUR_GROUPS`). Beside
@@ -37,10 +41,11 @@ from tqdm.auto import tqdm
 
 from adapters.config import ImageEncoderConfig
 from adapters.generation.diffusers_backend import DiffusersGenerator, display_size
-from adapters.generation.embedded import EMBEDDED_PIPELINE
+from adapters.generation.embedded import EMBEDDED_PIPELINE, EmbeddedGenerator
 from adapters.loading.diffusion import load_diffusion_pipeline
 from adapters.loading.encoders import load_image_encoder
 from adapters.output.adaptor import build_request
+from adapters.output.projector import SHIPPED_OUTPUT_PROJECTOR, LLMPromptEncoder
 from finetune.diffusion_data import load_shots, prompt_for, products_of, shot_array
 from finetune.diffusion_grids import GRID_PROMPTS, sample_grid
 from finetune.eval_describe import GROUP_OF
@@ -62,7 +67,7 @@ class GenerationEvalConfig:
     batch: int = 48
     seed: int = 0
     pipeline: str = str(EMBEDDED_PIPELINE)
-    projector: str | None = None  # a trained output projector: also draw through the LLM's states
+    projector: str | None = str(SHIPPED_OUTPUT_PROJECTOR)  # the output projector (None: MiniLM path only)
 
 
 def request_words(p: Product) -> str:
@@ -92,20 +97,11 @@ def draw(loaded, prompts: list[str], cfg: GenerationEvalConfig, guidance: float 
 
 
 def projected(projector_dir: str, products: list[Product]) -> torch.Tensor:
-    """The output adaptor's path: SmolLM2's states over "Imagine <request>" through the trained
-    output projector, as ``prompt_embeds``."""
-    from adapters.loading.mllm import load_smollm2
-    from adapters.output.projector import llm_request_states, load_output_projector
-
-    projector = load_output_projector(projector_dir)
-    tok, llm = load_smollm2()
-    out = []
-    with torch.inference_mode():
-        for s in tqdm(range(0, len(products), 64), desc="LLM states", unit="batch"):
-            texts = [f"Imagine {request_words(p)}" for p in products[s:s + 64]]
-            hidden, mask = llm_request_states(llm.eval(), tok, texts)
-            out.append(projector(hidden, mask))
-    return torch.cat(out)
+    """The default path's ``prompt_embeds``: the LLM's states over "Imagine <request>" through
+    the trained output projector (:class:`LLMPromptEncoder`, as the generator runs it)."""
+    encoder = LLMPromptEncoder(projector_dir)
+    words = [request_words(p) for p in products]
+    return torch.cat([encoder(words[s:s + 64]) for s in tqdm(range(0, len(words), 64), desc="LLM states", unit="batch")])
 
 
 def read_attributes(encoder, images: list[Image.Image]) -> tuple[list[str], list[str], np.ndarray]:
@@ -153,18 +149,30 @@ def relevant(p: Product, want: Product) -> bool:
 
 
 def search_precision(search, wants: list[Product], pictures: list[Image.Image], k: int = 10) -> dict:
-    """precision@k of the store's results from the picture alone, the words alone, and both."""
-    scores = {"picture": [], "words": [], "both": []}
+    """precision@k of the store's results from the picture alone, the words alone, and both; beside
+    them the product's own catalog photo alone (what a real picture finds: the ceiling of the first)."""
+    scores = {"picture": [], "words": [], "both": [], "real_photo (ceiling)": []}
     for want, pic in tqdm(list(zip(wants, pictures)), desc="imagine, then search", unit="request"):
         words = request_words(want)
-        for kind, text, image in (("picture", None, pic), ("words", words, None), ("both", words, pic)):
+        with Image.open(want.image) as im:
+            photo = im.convert("RGB")
+        for kind, text, image in (("picture", None, pic), ("words", words, None), ("both", words, pic),
+                                  ("real_photo (ceiling)", None, photo)):
             hits = [h for h in search.search(text, image, k=k + 1) if h.product.id != want.id][:k]
             scores[kind].append(sum(relevant(h.product, want) for h in hits) / k)
     return {kind: round(float(np.mean(v)), 4) for kind, v in scores.items()}
 
 
+def default_generator(loaded, cfg: GenerationEvalConfig, stamp: bool = True) -> EmbeddedGenerator:
+    """The assistant's generator over the pipeline this evaluation loaded, with its text side."""
+    return EmbeddedGenerator(cfg.pipeline, device="cpu", output_projector=cfg.projector,
+                             model=DiffusersGenerator(loaded, progress=False, stamp=stamp))
+
+
 def speed(loaded, cfg: GenerationEvalConfig) -> dict:
-    gen = DiffusersGenerator(loaded, progress=False)
+    """4 pictures as the default generator makes them (the LLM + projector included), one
+    request at a time and in one batch; the LLM's first load is left out (a warm-up)."""
+    gen = default_generator(loaded, cfg)
     requests = [build_request(f"imagine {p}", mode="imagine", seed=i) for i, p in enumerate(GRID_PROMPTS[:4])]
     gen.generate(requests[0])  # warm-up
     t = time.perf_counter()
@@ -172,10 +180,13 @@ def speed(loaded, cfg: GenerationEvalConfig) -> dict:
         gen.generate(r)
     one_by_one = time.perf_counter() - t
     t = time.perf_counter()
-    draw(gen.loaded, [r.prompt for r in requests], GenerationEvalConfig(batch=4, steps=cfg.steps, guidance=cfg.guidance))
+    embeds = gen.prompt_encoder(list(GRID_PROMPTS[:4])) if gen.prompt_encoder is not None else None
+    draw(loaded, [r.prompt for r in requests], GenerationEvalConfig(batch=4, steps=cfg.steps, guidance=cfg.guidance),
+         embeds=embeds)
     batched = time.perf_counter() - t
     return {"four_pictures_one_by_one_s": round(one_by_one, 3), "four_pictures_batched_s": round(batched, 3),
-            "steps": gen.loaded.card["num_inference_steps"], "threads": torch.get_num_threads(),
+            "steps": loaded.card["num_inference_steps"], "threads": torch.get_num_threads(),
+            "text_side": "LLM + output projector" if gen.prompt_encoder is not None else "MiniLM",
             "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}
 
 
@@ -187,7 +198,9 @@ def evaluate(cfg: GenerationEvalConfig, search, out_dir: Path) -> dict:
     loaded.pipeline.set_progress_bar_config(disable=True)  # one bar per batch, not per denoising step
     encoder = load_image_encoder(ImageEncoderConfig(), torch.device("cpu"))
     prompts = [prompt_for(request_words(p)) for p in products]
-    generated = draw(loaded, prompts, cfg)
+    by_words = draw(loaded, prompts, cfg)  # the prompt through the UNet's own text encoder
+    via_llm = draw(loaded, prompts, cfg, embeds=projected(cfg.projector, products)) if cfg.projector else None
+    generated = via_llm if via_llm is not None else by_words  # the default path
     unconditional = draw(loaded, [""] * len(prompts), cfg, guidance=1.0)
     real = [Image.fromarray(s.permute(1, 2, 0).numpy()) for s in shots]
     rng = random.Random(cfg.seed)
@@ -209,11 +222,11 @@ def evaluate(cfg: GenerationEvalConfig, search, out_dir: Path) -> dict:
                                    "unconditional_samples": frechet(read["unconditional"][2], read["real"][2]),
                                    "random_catalog_photos": frechet(read["floor"][2], read["real"][2])},
     }
-    if cfg.projector:
-        via_llm = draw(loaded, prompts, cfg, embeds=projected(cfg.projector, products))
-        pt, pc, pf = read_attributes(encoder, via_llm)
-        report["fidelity"]["generated through the LLM + output projector"] = fidelity(products, pt, pc)
-        report["frechet_tower_features"]["generated through the LLM + output projector"] = frechet(pf, read["real"][2])
+    report["default_path"] = "LLM + output projector" if via_llm is not None else "prompt through MiniLM"
+    if via_llm is not None:  # the same requests without the LLM
+        wt, wc, wf = read_attributes(encoder, by_words)
+        report["fidelity"]["generated from the prompt through MiniLM (no LLM)"] = fidelity(products, wt, wc)
+        report["frechet_tower_features"]["generated from the prompt through MiniLM (no LLM)"] = frechet(wf, read["real"][2])
     if cfg.search_requests:
         picks = rng.sample(range(len(products)), min(cfg.search_requests, len(products)))
         shown = [g.resize(display_size(loaded.card), Image.Resampling.LANCZOS) for g in generated]
@@ -221,7 +234,7 @@ def evaluate(cfg: GenerationEvalConfig, search, out_dir: Path) -> dict:
                                                              [shown[i] for i in picks])
     if cfg.grids:
         report["speed"] = speed(loaded, cfg)
-        sample_grid(loaded, out_dir / "generation_samples.png")
+        sample_grid(loaded, out_dir / "generation_samples.png", generator=default_generator(loaded, cfg, stamp=False))
         _examples(products, generated, gt, gc, out_dir / f"generation_{cfg.split}_examples.png")
     return report
 
@@ -241,7 +254,7 @@ def write(report: dict, path: Path) -> None:
 def format_report(r: dict) -> str:
     f = r["fidelity"]
     lines = [f"generation eval: {r['products']} {r['config']['split']} products, {r['config']['steps']} steps, "
-             f"guidance {r['config']['guidance']}",
+             f"guidance {r['config']['guidance']}; default path: {r.get('default_path', 'prompt through MiniLM')}",
              "attribute fidelity (tuned tower's heads)      type   colour group"]
     lines += [f"  {name:<42} {v['type']:.3f}  {v['colour_group']:.3f}" for name, v in f.items()]
     lines.append("Frechet distance (tower features, lower is closer to the real test photos)")
@@ -249,7 +262,7 @@ def format_report(r: dict) -> str:
     s = r.get("imagine_then_search_p10")
     if s:
         lines.append(f"imagine, then search P@10: picture alone {s['picture']:.3f}, words alone {s['words']:.3f}, "
-                     f"both {s['both']:.3f}")
+                     f"both {s['both']:.3f}; the product's real photo alone {s.get('real_photo (ceiling)', float('nan')):.3f}")
     sp = r.get("speed")
     if sp:
         lines.append(f"speed: 4 pictures {sp['four_pictures_one_by_one_s']:.2f} s one by one, "

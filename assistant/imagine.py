@@ -153,26 +153,24 @@ def respond_to_image_request(text: str, product: ProductRef | None, photo: str |
 
 def projected_embeds(request: ImageGenRequest, projector_dir: str, text: str, device: str = "cpu") -> ImageGenRequest:
     """``request`` conditioned on the learned path: the LLM's hidden states over ``text`` through
-    the trained output projector (the LLM named in the projector's folder is loaded)."""
+    the trained output projector (SmolLM2's, or the tiny random-init test LLM named in the folder)."""
     import dataclasses
     import json
     from pathlib import Path
 
-    from adapters.output.projector import CONFIG_FILE, llm_request_states, load_output_projector
-
-    projector = load_output_projector(projector_dir, device)
-    meta = json.loads((Path(projector_dir) / CONFIG_FILE).read_text())
-    if meta.get("llm") == "tiny":  # the random-init test LLM, rebuilt from its seed
-        from adapters.output.tiny_llm import build_tiny_llm
-
-        tok, llm = build_tiny_llm(seed=meta.get("llm_seed", 0))
-    else:
-        from adapters.loading.mllm import load_smollm2
-
-        tok, llm = load_smollm2()
-    hidden, mask = llm_request_states(llm.to(device).eval(), tok, [text], device=device)
     import torch
 
+    from adapters.output.projector import CONFIG_FILE, LLMPromptEncoder, llm_request_states, load_output_projector
+
+    meta = json.loads((Path(projector_dir) / CONFIG_FILE).read_text()) if (Path(projector_dir) / CONFIG_FILE).is_file() else {}
+    if meta.get("llm") != "tiny":
+        emb = LLMPromptEncoder(projector_dir)([description_from_prompt(request.prompt) or text])
+        return dataclasses.replace(request, prompt_embeds=emb.numpy())
+    from adapters.output.tiny_llm import build_tiny_llm  # the random-init test LLM, rebuilt from its seed
+
+    projector = load_output_projector(projector_dir, device)
+    tok, llm = build_tiny_llm(seed=meta.get("llm_seed", 0))
+    hidden, mask = llm_request_states(llm.to(device).eval(), tok, [text], device=device)
     with torch.no_grad():
         emb = projector(hidden, mask).cpu().numpy()
     return dataclasses.replace(request, prompt_embeds=emb)

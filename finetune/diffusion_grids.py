@@ -48,13 +48,14 @@ def reconstruction_grid(vae, x: torch.Tensor, out: Path) -> None:
     tile([_to_image(a) for a in x] + [_to_image(b) for b in rec], cols=len(x), scale=3).save(out)
 
 
-def sample_grid(loaded, out: Path, prompts=GRID_PROMPTS, seed: int = 0) -> Image.Image:
+def sample_grid(loaded, out: Path, prompts=GRID_PROMPTS, seed: int = 0, generator=None) -> Image.Image:
     """The fixed prompts through ``loaded`` (a :class:`~adapters.loading.diffusion.LoadedDiffusion`
-    of the saved pipeline folder) and the diffusers backend: the path the assistant uses."""
+    of the saved pipeline folder) and the diffusers backend, or through ``generator`` (the
+    assistant's own, e.g. with the LLM + output projector as its text side)."""
     from adapters.generation.diffusers_backend import DiffusersGenerator
     from adapters.output.adaptor import build_request
 
-    gen = DiffusersGenerator(loaded, progress=False, stamp=False)
+    gen = generator or DiffusersGenerator(loaded, progress=False, stamp=False)
     pictures = [gen.generate(build_request(f"imagine {p}", mode="imagine", seed=seed)).image for p in prompts]
     sheet = tile(pictures, cols=8, captions=list(prompts), scale=2)
     sheet.save(out)

@@ -28,9 +28,11 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
+from tqdm.auto import tqdm
 
 from adapters.loading.diffusion import (
     CATALOG_SIZE,
+    CATALOG_TOKENS,
     CatalogModelConfig,
     build_catalog_unet,
     build_catalog_vae,
@@ -50,6 +52,7 @@ logger = logging.getLogger(__name__)
 SHIPPED = "adapters/weights/diffusion"
 SHIPPED_NAMES = ("pipeline", "training.json", "vae_curves.png", "unet_curves.png", "vae_reconstructions.png",
                  "samples.png")
+CONTINUED_NAMES = ("pipeline", "training_continued.json", "unet_curves_continued.png", "samples.png")
 
 
 @dataclass(frozen=True)
@@ -70,6 +73,9 @@ class DiffusionRunConfig:
     val_products: int = 256
     seed: int = 0
     threads: int = 0
+    init_pipeline: str | None = None  # continue from this pipeline folder: its VAE (no VAE stage) and its UNet
+    projector: str | None = None  # an output projector folder: the UNet also learns from its prompt_embeds
+    projector_share: float = 0.5  # of the (non-dropped) examples conditioned on the projector's output
     vae_channels: tuple[int, ...] = (32, 64, 64)
     unet_channels: tuple[int, ...] = (64, 128, 128)
     attention_head_dim: int = 8
@@ -170,6 +176,17 @@ class LatentData:
     per_product: list[list[int]]  # prompt rows of each product
     states: torch.Tensor  # (prompts, tokens, 384) float16; row 0 = ""
     scale: float
+    projected: torch.Tensor | None = None  # the same prompts through the LLM + output projector
+    share: float = 0.0
+
+    def condition(self, rows: list[int], g: torch.Generator) -> torch.Tensor:
+        """Each row's MiniLM states, or for ``share`` of the non-empty ones the projector's."""
+        cond = self.states[rows].float()
+        if self.projected is not None:
+            idx = torch.tensor(rows)
+            use = (torch.rand(len(rows), generator=g) < self.share) & (idx != 0)
+            cond[use] = self.projected[idx[use]].float()
+        return cond
 
     def draw(self, picks: torch.Tensor, g: torch.Generator) -> torch.Tensor:
         lat = self.latents[picks, torch.randint(0, 2, (len(picks),), generator=g)].float()
@@ -185,9 +202,11 @@ def unet_loss(unet, noise_sched, z: torch.Tensor, cond: torch.Tensor, g: torch.G
     return F.mse_loss(pred, noise)
 
 
-def train_unet(cfg: DiffusionRunConfig, train: LatentData, val: LatentData, run: Path, fresh: bool):
+def train_unet(cfg: DiffusionRunConfig, train: LatentData, val: LatentData, run: Path, fresh: bool, init=None):
     torch.manual_seed(cfg.seed)
     unet = build_catalog_unet(cfg.model)
+    if init is not None:  # continue training: same architecture, weights of an earlier run's UNet
+        unet.load_state_dict({k: v.float() for k, v in init.state_dict().items()})
     noise_sched, _ = catalog_schedulers()
     opt = torch.optim.AdamW(unet.parameters(), lr=cfg.unet_lr, weight_decay=0.01)
     vg = torch.Generator().manual_seed(1234)
@@ -201,7 +220,7 @@ def train_unet(cfg: DiffusionRunConfig, train: LatentData, val: LatentData, run:
         while True:
             picks = torch.randint(0, len(train.latents), (cfg.unet_batch,), generator=g)
             rows = sample_rows(train.per_product, picks.tolist(), rng, cfg.drop)
-            yield train.draw(picks, g), train.states[rows].float(), g
+            yield train.draw(picks, g), train.condition(rows, g), g
 
     def validate() -> dict:
         unet.eval()
@@ -244,7 +263,13 @@ def train(cfg: DiffusionRunConfig, run: Path, catalog: str | None = None, fresh:
     shots, train_p = load_shots(products_of(products, "train", cfg.limit), cache, "train")
     val_shots, val_p = load_shots(products_of(products, "val", cfg.val_products), cache, "val")
     vae_file = run / "vae"
-    if vae_file.is_dir() and not fresh:
+    earlier = load_diffusion_pipeline(_repo_path(cfg.init_pipeline), "cpu") if cfg.init_pipeline else None
+    init = earlier.pipeline if earlier is not None else None
+    if init is not None:  # the earlier run's autoencoder: the latents (and so the UNet) stay in its space
+        vae, vae_result = init.vae.float().eval(), None
+        if not vae_file.is_dir():
+            vae.save_pretrained(vae_file)
+    elif vae_file.is_dir() and not fresh:
         from adapters.loading.diffusion import import_diffusers
 
         vae, vae_result = import_diffusers().AutoencoderKL.from_pretrained(vae_file).eval(), None
@@ -257,14 +282,44 @@ def train(cfg: DiffusionRunConfig, run: Path, catalog: str | None = None, fresh:
     tok, enc = packaged_text_encoder()
     train_data = _latent_data(vae, shots, train_p, cache, "train", tok, enc)
     val_data = _latent_data(vae, val_shots, val_p, cache, "val", tok, enc)
+    if cfg.projector:
+        train_data.projected, train_data.share = _projected(cfg.projector, cache / "train_latents.pt", cache), cfg.projector_share
     vae.register_to_config(scaling_factor=train_data.scale)
-    unet, unet_result = train_unet(cfg, train_data, val_data, run, fresh)
+    unet, unet_result = train_unet(cfg, train_data, val_data, run, fresh, init.unet if init is not None else None)
     record = _record(cfg, vae_result, unet_result, train_data, len(train_p), time.monotonic() - start)
-    save_catalog_pipeline(vae, unet, tok, run / "pipeline", _card(cfg, record))
+    save_catalog_pipeline(vae, unet, tok, run / "pipeline", _card(cfg, record, earlier.card if earlier else None))
     sample_grid(load_diffusion_pipeline(run / "pipeline", "cpu"), run / "samples.png")
-    _plots(vae_result, unet_result, run)
-    write_json(run / "training.json", record)
+    suffix = "_continued" if cfg.init_pipeline else ""  # a continuation keeps the first run's record beside it
+    _plots(vae_result, unet_result, run, suffix)
+    write_json(run / f"training{suffix}.json", record)
     return record
+
+
+def _projected(folder: str, latents_file: Path, cache: Path) -> torch.Tensor:
+    """(prompts, tokens, 384) float16: every training prompt's description through the LLM and
+    the output projector in ``folder`` (as the generator runs them), cached per projector."""
+    from adapters.output.adaptor import description_from_prompt
+    from adapters.output.projector import WEIGHTS_FILE, LLMPromptEncoder
+
+    weights = _repo_path(folder) / WEIGHTS_FILE
+    file = cache / f"train_projected_{int(weights.stat().st_mtime)}_{weights.stat().st_size}.pt"
+    if file.is_file():
+        return torch.load(file, weights_only=True)
+    prompts = torch.load(latents_file, weights_only=True)["prompts"]
+    encoder = LLMPromptEncoder(_repo_path(folder))
+    out = [torch.zeros(1, CATALOG_TOKENS, 384, dtype=torch.float16)]  # row 0, the dropped condition: unused
+    for s in tqdm(range(1, len(prompts), 64), desc="projected prompts", unit="batch"):
+        out.append(encoder([description_from_prompt(p) for p in prompts[s:s + 64]]).to(torch.float16))
+    projected = torch.cat(out)
+    torch.save(projected, file)
+    return projected
+
+
+def _repo_path(folder: str) -> Path:
+    """A relative ``init_pipeline`` is the repository's (the continuation config names the shipped model)."""
+    from finetune.runs import REPO
+
+    return REPO / folder
 
 
 def _record(cfg, vae_result, unet_result, data: LatentData, n_train: int, seconds: float) -> dict:
@@ -275,18 +330,23 @@ def _record(cfg, vae_result, unet_result, data: LatentData, n_train: int, second
             "seconds": round(seconds, 1)}
 
 
-def _card(cfg: DiffusionRunConfig, record: dict) -> dict:
+def _card(cfg: DiffusionRunConfig, record: dict, earlier: dict | None = None) -> dict:
     w, h = CATALOG_SIZE
+    steps = (record["unet"] or {}).get("steps") or 0
+    if earlier:  # a continuation: the UNet's steps in all, and where it started
+        steps += int(earlier.get("unet_steps") or 0)
     return {"name": f"embedded catalog model, {w}x{h}", "native_size": [w, h], "negative_prompt": "",
             "num_inference_steps": 20, "guidance_scale": 4.0, "trained_on": "sample catalog, train split",
             "text_encoder": "all-MiniLM-L6-v2 token states (packaged)", "command": "shopassist train-diffusion",
-            "train_products": record["train_products"], "unet_steps": (record["unet"] or {}).get("steps")}
+            "train_products": record["train_products"], "unet_steps": steps,
+            "continued_from": cfg.init_pipeline and {"pipeline": cfg.init_pipeline, "card": earlier}}
 
 
-def _plots(vae_result, unet_result, run: Path) -> None:
+def _plots(vae_result, unet_result, run: Path, suffix: str = "") -> None:
     for name, result, key in (("vae", vae_result, "val_mse"), ("unet", unet_result, "val_loss")):
         if result is not None:
-            plot_panels([step_loss_panel(result.curve, result.series(key), f"{name}: loss")], run / f"{name}_curves.png")
+            plot_panels([step_loss_panel(result.curve, result.series(key), f"{name}: loss")],
+                        run / f"{name}_curves{suffix}.png")
 
 
 def run_from_args(args) -> dict:
@@ -305,5 +365,6 @@ def run_from_args(args) -> dict:
           f"(val loss {record['unet']['history'][-1]['val_loss']:.4f}), {record['seconds'] / 60:.1f} min; "
           f"pipeline in {run / 'pipeline'}, samples in {run / 'samples.png'}")
     if args.install:
-        install_and_report(run, SHIPPED, SHIPPED_NAMES, "the embedded generator changed")
+        install_and_report(run, SHIPPED, CONTINUED_NAMES if cfg.init_pipeline else SHIPPED_NAMES,
+                           "the embedded generator changed")
     return record

@@ -1,9 +1,14 @@
 """Train the output projector: LLM hidden states at a request -> the diffusion text-conditioning space.
 
-Recipe (GILL-style): for each catalog product, the shopper-side request "Imagine <caption>"
-goes through the frozen LLM (its last hidden states are the input) and the prompt the
-output adaptor would write for it goes through the pipeline's frozen text encoder (its
-padded last hidden state, exactly what ``prompt_embeds`` replaces, is the target). The
+Recipe (GILL-style): every way the catalog's captions say a product (all the sentence shapes
+the embedded generator was trained on, each text once) becomes a shopper-side request
+"Imagine <caption>" that goes through the frozen LLM (its last hidden states are the input),
+and the prompt the output adaptor would write for it goes through the pipeline's frozen text
+encoder (its padded last hidden state, exactly what ``prompt_embeds`` replaces, is the
+target). A text is held out with its product's split unless an earlier split already has it,
+so the ``val`` and ``test`` captions are texts the projector never saw. One caption per product
+over 1,500 products (the first recipe) reached a held-out centred cosine of 0.25 and pictures
+at chance; all captions of the catalog (about 4,800 train texts) reach about 0.87. The
 projector learns MSE + cosine on the "train" split and is scored on the "val" split by the
 mean per-token cosine between projected and text-encoder embeddings, next to a baseline
 that always predicts the mean training target, and by the *centred* cosine (both sides minus
@@ -39,6 +44,7 @@ from adapters.loading import resolve_device
 from adapters.loading.diffusion import load_text_conditioner, tiny_text_encoder
 from adapters.output.adaptor import build_prompts
 from adapters.output.projector import (
+    LLM_REQUEST,
     OutputProjector,
     OutputProjectorConfig,
     embedding_loss,
@@ -50,7 +56,7 @@ from adapters.output.tiny_llm import build_tiny_llm
 from finetune.diffusion_data import descriptions
 from finetune.plots import Panel, plot_panels
 from finetune.runs import REPO, run_folder
-from finetune.trainer import LoopConfig, Task, fit, maximise
+from finetune.trainer import LoopConfig, Task, fit, get_lr, maximise
 from retrieval.catalog import SAMPLE_CATALOG, Product, read_catalog, split_of
 
 logger = logging.getLogger(__name__)
@@ -64,10 +70,11 @@ class OutputProjectorRunConfig:
     out: str = field(default_factory=lambda: str(run_folder("train-output-projector")))
     pipeline: str | None = None  # SD 1.x/2.x or the embedded catalog folder; None: tiny random-init CLIP text encoder
     llm: Literal["smollm2", "tiny"] = "smollm2"
-    limit: int | None = 1500  # first N products (the LLM pass dominates the run time on CPU)
-    epochs: int = 120
+    limit: int | None = None  # first N products (quick runs); None: the whole catalog
+    epochs: int = 20
     batch_size: int = 64
-    lr: float = 3e-3
+    lr: float = 2e-3
+    warmup_steps: int = 50
     weight_decay: float = 0.01
     mse_weight: float = 1.0
     cos_weight: float = 1.0
@@ -95,15 +102,25 @@ class OutputProjectorRunConfig:
         return cls(**data)
 
 
-def caption(p: Product) -> str:
-    """A catalog caption from real metadata, as the embedded generator was trained on it:
-    "a navy blue shirt for men" (never the title: no brand for a picture model to draw)."""
-    return descriptions(p)[0]
+SPLITS = ("train", "val", "test")
 
 
-def request_pairs(products: list[Product]) -> tuple[list[str], list[str]]:
+def caption_splits(products: list[Product]) -> tuple[list[str], list[str]]:
+    """(captions, their split): every description of every product from real metadata, as the
+    embedded generator was trained on them ("a navy blue shirt for men"; never the title: no
+    brand for a picture model to draw), each text once, in the first split that has it."""
+    texts: dict[str, str] = {}
+    for split in SPLITS:
+        for p in products:
+            if split_of(p.id) == split:
+                for d in descriptions(p):
+                    texts.setdefault(d, split)
+    return list(texts), list(texts.values())
+
+
+def request_pairs(captions: list[str]) -> tuple[list[str], list[str]]:
     """(LLM-side request texts, the prompts the output adaptor writes for them)."""
-    llm_texts = [f"Imagine {caption(p)}" for p in products]
+    llm_texts = [LLM_REQUEST.format(desc=c) for c in captions]
     return llm_texts, [build_prompts("imagine", t, None)[0] for t in llm_texts]
 
 
@@ -166,9 +183,9 @@ def train(cfg: OutputProjectorRunConfig, models=None) -> dict:
         torch.set_num_threads(cfg.threads)
     device = resolve_device(cfg.device)
     products = [p for p in read_catalog(cfg.catalog).products if p.title][: cfg.limit]
-    llm_texts, target_texts = request_pairs(products)
+    captions, split = caption_splits(products)
+    llm_texts, target_texts = request_pairs(captions)
     hidden, mask, target = features(cfg, models or (lambda: load_models(cfg, device)), llm_texts, target_texts, device)
-    split = [split_of(p.id) for p in products]
     tr, va, te = (torch.tensor([s == name for s in split]) for name in ("train", "val", "test"))
     if tr.sum() < 8 or va.sum() < 2:
         raise ValueError(f"too few captions to train ({int(tr.sum())} train, {int(va.sum())} val): raise --limit")
@@ -205,8 +222,10 @@ def _task(model: OutputProjector, train_set, val_set, base: torch.Tensor, cfg: O
         return embedding_loss(model(tr_h[idx].float(), tr_m[idx]), tr_t[idx], cfg.mse_weight, cfg.cos_weight)[0]
 
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    total = cfg.epochs * math.ceil(len(tr_h) / cfg.batch_size)
     return Task(loss=loss, batches=epoch_batches, optimizer=opt, train_mode=model.train, modules=[model],
-                validate=lambda: evaluate(model, *val_set, base, cfg))
+                validate=lambda: evaluate(model, *val_set, base, cfg),
+                lr_at=lambda s: get_lr(s, total, cfg.warmup_steps, cfg.lr))
 
 
 def plot_history(history: list[dict], path: Path) -> None:
@@ -229,9 +248,14 @@ def main(config_path: str | None = None, **overrides) -> dict:
     return train(cfg)
 
 
+SHIPPED = "adapters/weights/output_projector"
+SHIPPED_NAMES = ("output_projector.safetensors", "output_projector.json", "training.json", "loss_curve.png")
+
+
 def run_from_args(args) -> dict:
-    """``shopassist train-output-projector``: train into the run folder and print the result. Nothing
-    ships for this adaptor, so there is no ``--install``: pass the folder to ``generate --projector``."""
+    """``shopassist train-output-projector``: train into the run folder and print the result;
+    ``--install`` copies it into ``adapters/weights/output_projector/``, the embedded
+    generator's text side."""
     out = run_folder("train-output-projector", args.name, args.out)
     result = main(args.config, out=str(out), pipeline=args.pipeline, llm=args.llm, limit=args.limit,
                   epochs=args.epochs, device=args.device, catalog=args.catalog)
@@ -244,4 +268,8 @@ def run_from_args(args) -> dict:
         t = result["test"]
         print(f"test split ({result['test_captions']} captions, untouched by training and selection): cosine "
               f"{t['val_cosine']:.4f} (baseline {t['baseline_cosine']:.4f}), centred cosine {t['val_centred_cosine']:.4f}")
+    if getattr(args, "install", False):
+        from finetune.runs import install_and_report
+
+        install_and_report(out, REPO / SHIPPED, SHIPPED_NAMES, "the embedded generator's text side changed")
     return result

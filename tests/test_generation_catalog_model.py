@@ -16,6 +16,7 @@ from adapters.generation.embedded import EMBEDDED_PIPELINE, EmbeddedGenerator
 from adapters.generation.garment import garment_mask
 from adapters.loading.diffusion import load_diffusion_pipeline, packaged_text_encoder
 from adapters.output import ImageGenRequest, RequestError, build_request
+from adapters.output.projector import SHIPPED_OUTPUT_PROJECTOR
 from retrieval.catalog import read_catalog
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -61,6 +62,31 @@ def test_training_resumes_from_its_checkpoints(quick_run, tmp_path):
     assert len(record["unet"]["history"]) > len(json.loads((run / "training.json").read_text())["unet"]["history"])
 
 
+@pytest.mark.skipif(not (SHIPPED_OUTPUT_PROJECTOR / "output_projector.json").is_file(), reason="no shipped projector")
+def test_a_run_continues_an_earlier_pipeline_and_learns_from_the_projector(quick_run, tmp_path):
+    """The continuation recipe: the earlier run's autoencoder and UNet are the start, and half of
+    the captioned examples are conditioned on the output projector's prompt_embeds."""
+    import dataclasses
+
+    import torch
+
+    from finetune.train_diffusion import train
+
+    cfg, run, first = quick_run
+    more = dataclasses.replace(cfg, init_pipeline=str(run / "pipeline"), projector=str(SHIPPED_OUTPUT_PROJECTOR),
+                               unet_steps=2)
+    record = train(more, tmp_path / "more")
+    assert record["vae"] is None and record["unet"]["steps"] == 2
+    assert (tmp_path / "more" / "training_continued.json").is_file()
+    start = record["unet"]["history"][0]["val_loss"]  # the earlier UNet, not a fresh one
+    assert start == pytest.approx(min(h["val_loss"] for h in first["unet"]["history"]), rel=0.05)
+    card = load_diffusion_pipeline(tmp_path / "more" / "pipeline", "cpu").card
+    assert card["unet_steps"] == first["unet"]["steps"] + 2 and card["continued_from"]["pipeline"] == str(run / "pipeline")
+    projected = torch.load(next((tmp_path / "more" / "cache").glob("train_projected_*.pt")), weights_only=True)
+    assert projected.shape[1:] == (32, 384) and projected.shape[0] == record["prompts"] + 1
+    assert not projected[0].any() and projected[1:].abs().sum((1, 2)).min() > 0
+
+
 def test_training_conditions_on_what_the_pipeline_encodes(quick_run):
     """The captions' token states cached for training equal the pipeline's own encode_prompt."""
     from finetune.diffusion_data import encode_prompts
@@ -100,12 +126,20 @@ def test_a_generation_past_its_time_limit_stops_with_a_clear_error(quick_run):
 
 
 @pytest.mark.skipif(not SHIPPED, reason="no shipped embedded generator")
-def test_the_shipped_model_draws_the_colour_it_is_asked_for():
-    """Not noise: the same seed asked for red and for blue gives a redder and a bluer garment."""
-    gen = EmbeddedGenerator(device="cpu")
+@pytest.mark.parametrize("text_side", ["llm", "minilm"])
+def test_the_shipped_model_draws_the_colour_it_is_asked_for(text_side):
+    """Not noise: the same seed asked for red and for blue gives a redder and a bluer garment,
+    on the default path (the LLM's states through the shipped output projector) and from the
+    prompt through the UNet's own text encoder."""
+    if text_side == "llm" and not (SHIPPED_OUTPUT_PROJECTOR / "output_projector.json").is_file():
+        pytest.skip("no shipped output projector")
+    gen = EmbeddedGenerator(device="cpu", **({"output_projector": None} if text_side == "minilm" else {}))
+    assert (gen.prompt_encoder is not None) == (text_side == "llm")
     means = {}
     for colour in ("red", "blue"):
-        img = gen.generate(build_request(f"imagine a {colour} t-shirt for men", mode="imagine", seed=1)).image
+        made = gen.generate(build_request(f"imagine a {colour} t-shirt for men", mode="imagine", seed=1))
+        assert ("text_side" in made.extras) == (text_side == "llm") and made.request.prompt_embeds is None
+        img = made.image
         px = np.asarray(img.convert("RGB"), np.float32)[:-24].reshape(-1, 3)  # above the stamped label
         garment = px[px.min(1) < 200]  # not the white background
         means[colour] = garment.mean(0)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 
 import pytest
@@ -17,7 +18,7 @@ from adapters.output.projector import (
     save_output_projector,
     text_encoder_targets,
 )
-from finetune.train_output_projector import OutputProjectorRunConfig, build_tiny_llm, caption, request_pairs, train
+from finetune.train_output_projector import OutputProjectorRunConfig, build_tiny_llm, caption_splits, request_pairs, train
 
 
 @pytest.fixture(autouse=True)
@@ -74,13 +75,24 @@ def test_save_and_load_round_trip(tmp_path):
 
 
 def test_captions_come_from_catalog_metadata(sample_catalog_path):
-    from retrieval.catalog import read_catalog
+    from finetune.diffusion_data import descriptions
+    from retrieval.catalog import read_catalog, split_of
 
-    p = read_catalog(sample_catalog_path).products[0]
+    products = read_catalog(sample_catalog_path).products
+    p = products[0]
+    captions, splits = caption_splits([p])
     # the fields the embedded generator was trained on, never the title (no brand to draw)
-    assert caption(p) == f"a {p.base_colour.lower()} watch for men" and p.title not in caption(p)
-    llm_texts, prompts = request_pairs([p])
-    assert llm_texts[0].startswith("Imagine") and caption(p) in prompts[0] and "white background" in prompts[0]
+    assert f"a {p.base_colour.lower()} watch for men" in captions and all(p.title not in c for c in captions)
+    assert set(splits) == {split_of(p.id)}
+    llm_texts, prompts = request_pairs(captions)
+    assert llm_texts[0].startswith("Imagine") and captions[0] in prompts[0] and "white background" in prompts[0]
+    # every text once, held out only when no earlier split has it: val/test captions are unseen texts
+    captions, splits = caption_splits(products[:400])
+    assert len(captions) == len(set(captions)) and {"train", "val", "test"} <= set(splits)
+    train_texts = {c for c, s in zip(captions, splits) if s == "train"}
+    for q in products[:400]:
+        if split_of(q.id) == "train":
+            assert set(descriptions(q)) <= train_texts
 
 
 @torch.no_grad()
@@ -103,7 +115,8 @@ def test_training_run_saves_a_projector_that_beats_its_start(sample_catalog_path
     assert result["val_captions"] >= 2
     # held out: the "test" split of the same products, which training neither fits nor selects on
     held = [p for p in read_catalog(sample_catalog_path).products if p.title][: cfg.limit]
-    held = [p for p in held if split_of(p.id) == "test"]
+    captions, splits = caption_splits(held)
+    held = [c for c, s in zip(captions, splits) if s == "test"]
     assert len(held) >= 10
     llm_texts, prompts = request_pairs(held)
     h, m = llm_request_states(llm, llm_tok, llm_texts, cfg.max_llm_tokens)
@@ -121,3 +134,27 @@ def test_training_run_saves_a_projector_that_beats_its_start(sample_catalog_path
     assert saved["config"]["cond_dim"] == 32 and saved["config"]["num_tokens"] == 77
     model = load_output_projector(tmp_path / "out")
     assert model(torch.randn(1, 4, 64)).shape == (1, 77, 32)
+
+
+@pytest.mark.skipif(importlib.util.find_spec("llama_cpp") is None, reason="llama-cpp-python is not installed")
+def test_llama_cpp_token_states_are_per_text_and_padded():
+    """What the output projector reads at run time: SmolLM2's per-token states, one row per text."""
+    from adapters.loading.llm_states import load_token_states
+
+    states = load_token_states("llama_cpp", n_threads=1)
+    texts = ["Imagine a red t-shirt for men", "Imagine a pair of black sports shoes for women in black"]
+    hidden, mask = states(texts)
+    assert hidden.shape[0] == 2 and hidden.shape[2] == 576 and mask[0].sum() < mask[1].sum()
+    alone, alone_mask = states(texts[:1])
+    n = int(alone_mask.sum())
+    assert n == int(mask[0].sum()) and torch.allclose(hidden[0, :n], alone[0, :n], atol=1e-3)
+    assert not hidden[0, n:].any()
+
+
+def test_the_prompt_encoder_refuses_a_projector_of_the_test_llm(tmp_path):
+    from adapters.output.projector import LLMPromptEncoder
+
+    save_output_projector(OutputProjector(OutputProjectorConfig(llm_dim=64, cond_dim=32, num_tokens=8, num_heads=4)),
+                          tmp_path, extra={"llm": "tiny"})
+    with pytest.raises(ValueError, match="tiny"):
+        LLMPromptEncoder(tmp_path)

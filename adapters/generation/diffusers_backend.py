@@ -94,7 +94,7 @@ class DiffusersGenerator:
                                    "are composites of the real catalog picture (the default generator)")
             kwargs.update(native_settings(self.loaded.card, request))
         if "prompt_embeds" in kwargs:
-            kwargs.update(self._embeds(request, kwargs.get("negative_prompt", request.negative_prompt)))
+            kwargs.update(self._embeds(request, kwargs.pop("negative_prompt", request.negative_prompt)))
         edits_photo = request.mode != "imagine" or bool(request.photo)
         if edits_photo and int(request.num_inference_steps * request.strength) < 1:
             raise RequestError(f"{request.num_inference_steps} steps at strength {request.strength} leave no "

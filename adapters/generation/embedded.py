@@ -3,18 +3,25 @@
 ``imagine`` ("imagine a red t-shirt for men", "imagine this in green" with a photo) goes to
 the small latent diffusion model this project trains on the catalog (``adapters/weights/
 diffusion/pipeline``, loaded on first use so that starting the assistant stays light).
+Its text side is the learned output path: the description goes through the language model
+(the packaged SmolLM2's hidden states) and the trained output projector
+(``adapters/weights/output_projector``) into the UNet's ``prompt_embeds``; without that folder,
+the pipeline's own text encoder (the packaged MiniLM) reads the prompt.
 ``try_on`` and ``in_room`` stay composites of the real catalog picture, honestly labelled:
 a 48x64 model cannot repaint a shopper's photo better than the product's own picture.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 from pathlib import Path
 
 from adapters.generation.base import GeneratedImage
 from adapters.generation.composite import CompositeGenerator
+from adapters.output.adaptor import description_from_prompt
+from adapters.output.projector import SHIPPED_OUTPUT_PROJECTOR, CONFIG_FILE, LLMPromptEncoder
 from adapters.output.request import ImageGenRequest
 
 logger = logging.getLogger(__name__)
@@ -28,14 +35,18 @@ class EmbeddedGenerator:
     catalog_only = True  # it draws the catalog's kinds of products, nothing else
 
     def __init__(self, folder: str | Path = EMBEDDED_PIPELINE, *, device: str = "auto", progress: bool = False,
-                 compositor: CompositeGenerator | None = None, timeout_s: float = 60.0):
+                 compositor: CompositeGenerator | None = None, timeout_s: float = 60.0,
+                 output_projector: str | Path | None = SHIPPED_OUTPUT_PROJECTOR, model=None):
         self.folder = Path(folder)
+        # the learned text side (LLM states -> output projector), loaded on the first picture
+        self.prompt_encoder = LLMPromptEncoder(output_projector) if output_projector is not None and \
+            (Path(output_projector) / CONFIG_FILE).is_file() else None
         self.device = device
         self.progress = progress
         self.timeout_s = timeout_s
         self.compositor = compositor or CompositeGenerator()
         self.name = "embedded catalog model + composite"
-        self._model = None
+        self._model = model  # a DiffusersGenerator over ``folder`` already loaded (None: load on first use)
         self._lock = threading.Lock()
 
     @property
@@ -51,5 +62,10 @@ class EmbeddedGenerator:
 
     def generate(self, request: ImageGenRequest) -> GeneratedImage:
         if request.mode == "imagine":
-            return self.model.generate(request)
+            if self.prompt_encoder is None or request.prompt_embeds is not None:
+                return self.model.generate(request)
+            embeds = self.prompt_encoder([description_from_prompt(request.prompt)]).numpy()
+            result = self.model.generate(dataclasses.replace(request, prompt_embeds=embeds))
+            result.extras["text_side"] = "SmolLM2 hidden states -> output projector"
+            return dataclasses.replace(result, request=request)
         return self.compositor.generate(request)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -29,6 +30,8 @@ logger = logging.getLogger(__name__)
 
 WEIGHTS_FILE = "output_projector.safetensors"
 CONFIG_FILE = "output_projector.json"
+SHIPPED_OUTPUT_PROJECTOR = Path(__file__).resolve().parents[1] / "weights" / "output_projector"
+LLM_REQUEST = "Imagine {desc}"  # what the LLM reads for a picture request (training and run time alike)
 
 
 @dataclass(frozen=True)
@@ -128,3 +131,34 @@ def load_output_projector(folder: str | Path, device: str | torch.device = "cpu"
     model = OutputProjector(cfg)
     model.load_state_dict(load_file(str(weights)), strict=True)
     return model.to(device).eval()
+
+
+class LLMPromptEncoder:
+    """Descriptions -> ``prompt_embeds`` through the language model and the trained output
+    projector: the default generator's text side. The LLM (:mod:`adapters.loading.llm_states`)
+    and the projector load on first use; a ``tiny`` test projector is refused here."""
+
+    def __init__(self, folder: str | Path = SHIPPED_OUTPUT_PROJECTOR, states=None):
+        self.folder = Path(folder)
+        meta = json.loads((self.folder / CONFIG_FILE).read_text()) if (self.folder / CONFIG_FILE).is_file() else {}
+        if meta.get("llm", "smollm2") != "smollm2":
+            raise ValueError(f"{self.folder} was trained on the {meta.get('llm')!r} test LLM, not SmolLM2")
+        self._states = states
+        self._projector: OutputProjector | None = None
+        self._lock = threading.Lock()
+
+    def _load(self):
+        with self._lock:
+            if self._projector is None:
+                if self._states is None:
+                    from adapters.loading.llm_states import load_token_states
+
+                    self._states = load_token_states()
+                self._projector = load_output_projector(self.folder)
+            return self._states, self._projector
+
+    @torch.no_grad()
+    def __call__(self, descriptions: list[str]) -> torch.Tensor:
+        states, projector = self._load()
+        hidden, mask = states([LLM_REQUEST.format(desc=d) for d in descriptions])
+        return projector(hidden, mask)

@@ -129,7 +129,7 @@ def _imagine_and_search(args, request, generator) -> int:
 def cmd_train_output_projector(args) -> int:
     from finetune.train_output_projector import run_from_args
 
-    run_from_args(args)  # writes runs/<name>/ (or --out); nothing ships for it, so no --install
+    run_from_args(args)  # writes runs/<name>/ (or --out); --install: adapters/weights/output_projector/
     return 0
 
 
@@ -162,7 +162,8 @@ def register(sub) -> None:
     p.add_argument("--remote", default=os.environ.get("SHOPASSIST_IMAGE_GENERATOR_URL"),
                    help="http(s) URL of an image-generation server")
     p.add_argument("--tiny-pipeline", action="store_true", help="random-init test pipeline (noise; no weights)")
-    p.add_argument("--projector", help="trained output projector folder: condition on projected LLM states")
+    p.add_argument("--projector", help="another trained output projector folder (the embedded default already "
+                   "conditions on the LLM's states through the shipped one)")
     p.add_argument("--device", default="auto")
     p.add_argument("--search", type=int, metavar="K", help="imagine, then search the store for the K closest products")
     p.add_argument("--store", help="store folder for --search")
@@ -177,7 +178,7 @@ def register(sub) -> None:
     t.add_argument("--config", help="JSON run config (default finetune/configs/output_projector_default.json)")
     t.add_argument("--pipeline", help="SD 1.x/2.x folder whose text encoder is the target (default: tiny random-init)")
     t.add_argument("--llm", choices=("smollm2", "tiny"))
-    add_run_args(t, "train-output-projector", None)
+    add_run_args(t, "train-output-projector", "adapters/weights/output_projector")
     t.add_argument("--catalog")
     t.add_argument("--limit", type=int, help="use only the first N products")
     t.add_argument("--epochs", type=int)
