@@ -3,9 +3,9 @@
 For every product of a split (default ``test``: nothing was trained or tuned on it) the
 request "imagine a <colour> <type> for <gender>" is drawn once, then measured:
 
-The pictures are drawn on the default path, the shopper's description through the language
-model and the trained output projector (``prompt_embeds``); beside them, the same requests
-drawn from the prompt through the UNet's own text encoder (the packaged MiniLM, no LLM).
+The pictures are drawn on the default path, the prompt through the UNet's own text encoder
+(the packaged MiniLM); with ``projector``, the same requests also through the language model
+and the trained output projector (``prompt_embeds``: ``GENERATION_TEXT_SIDE=llm``).
 
 * **attribute fidelity**: the tuned tower's heads (trained on real photos, apart from the
   generator) read the picture's article type and colour; a picture scores when they read the
@@ -45,7 +45,7 @@ from adapters.generation.embedded import EMBEDDED_PIPELINE, EmbeddedGenerator
 from adapters.loading.diffusion import load_diffusion_pipeline
 from adapters.loading.encoders import load_image_encoder
 from adapters.output.adaptor import build_request
-from adapters.output.projector import SHIPPED_OUTPUT_PROJECTOR, LLMPromptEncoder
+from adapters.output.projector import LLMPromptEncoder
 from finetune.diffusion_data import load_shots, prompt_for, products_of, shot_array
 from finetune.diffusion_grids import GRID_PROMPTS, sample_grid
 from finetune.eval_describe import GROUP_OF
@@ -67,7 +67,7 @@ class GenerationEvalConfig:
     batch: int = 48
     seed: int = 0
     pipeline: str = str(EMBEDDED_PIPELINE)
-    projector: str | None = str(SHIPPED_OUTPUT_PROJECTOR)  # the output projector (None: MiniLM path only)
+    projector: str | None = None  # an output projector folder: also draw through the LLM's states
 
 
 def request_words(p: Product) -> str:
@@ -164,14 +164,12 @@ def search_precision(search, wants: list[Product], pictures: list[Image.Image], 
 
 
 def default_generator(loaded, cfg: GenerationEvalConfig, stamp: bool = True) -> EmbeddedGenerator:
-    """The assistant's generator over the pipeline this evaluation loaded, with its text side."""
-    return EmbeddedGenerator(cfg.pipeline, device="cpu", output_projector=cfg.projector,
-                             model=DiffusersGenerator(loaded, progress=False, stamp=stamp))
+    """The assistant's default generator over the pipeline this evaluation loaded."""
+    return EmbeddedGenerator(cfg.pipeline, device="cpu", model=DiffusersGenerator(loaded, progress=False, stamp=stamp))
 
 
 def speed(loaded, cfg: GenerationEvalConfig) -> dict:
-    """4 pictures as the default generator makes them (the LLM + projector included), one
-    request at a time and in one batch; the LLM's first load is left out (a warm-up)."""
+    """4 pictures as the default generator makes them, one request at a time and in one batch."""
     gen = default_generator(loaded, cfg)
     requests = [build_request(f"imagine {p}", mode="imagine", seed=i) for i, p in enumerate(GRID_PROMPTS[:4])]
     gen.generate(requests[0])  # warm-up
@@ -180,13 +178,10 @@ def speed(loaded, cfg: GenerationEvalConfig) -> dict:
         gen.generate(r)
     one_by_one = time.perf_counter() - t
     t = time.perf_counter()
-    embeds = gen.prompt_encoder(list(GRID_PROMPTS[:4])) if gen.prompt_encoder is not None else None
-    draw(loaded, [r.prompt for r in requests], GenerationEvalConfig(batch=4, steps=cfg.steps, guidance=cfg.guidance),
-         embeds=embeds)
+    draw(loaded, [r.prompt for r in requests], GenerationEvalConfig(batch=4, steps=cfg.steps, guidance=cfg.guidance))
     batched = time.perf_counter() - t
     return {"four_pictures_one_by_one_s": round(one_by_one, 3), "four_pictures_batched_s": round(batched, 3),
             "steps": loaded.card["num_inference_steps"], "threads": torch.get_num_threads(),
-            "text_side": "LLM + output projector" if gen.prompt_encoder is not None else "MiniLM",
             "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}
 
 
@@ -198,9 +193,8 @@ def evaluate(cfg: GenerationEvalConfig, search, out_dir: Path) -> dict:
     loaded.pipeline.set_progress_bar_config(disable=True)  # one bar per batch, not per denoising step
     encoder = load_image_encoder(ImageEncoderConfig(), torch.device("cpu"))
     prompts = [prompt_for(request_words(p)) for p in products]
-    by_words = draw(loaded, prompts, cfg)  # the prompt through the UNet's own text encoder
+    generated = draw(loaded, prompts, cfg)  # the default path: the prompt through the UNet's own text encoder
     via_llm = draw(loaded, prompts, cfg, embeds=projected(cfg.projector, products)) if cfg.projector else None
-    generated = via_llm if via_llm is not None else by_words  # the default path
     unconditional = draw(loaded, [""] * len(prompts), cfg, guidance=1.0)
     real = [Image.fromarray(s.permute(1, 2, 0).numpy()) for s in shots]
     rng = random.Random(cfg.seed)
@@ -222,11 +216,10 @@ def evaluate(cfg: GenerationEvalConfig, search, out_dir: Path) -> dict:
                                    "unconditional_samples": frechet(read["unconditional"][2], read["real"][2]),
                                    "random_catalog_photos": frechet(read["floor"][2], read["real"][2])},
     }
-    report["default_path"] = "LLM + output projector" if via_llm is not None else "prompt through MiniLM"
-    if via_llm is not None:  # the same requests without the LLM
-        wt, wc, wf = read_attributes(encoder, by_words)
-        report["fidelity"]["generated from the prompt through MiniLM (no LLM)"] = fidelity(products, wt, wc)
-        report["frechet_tower_features"]["generated from the prompt through MiniLM (no LLM)"] = frechet(wf, read["real"][2])
+    if via_llm is not None:  # the same requests through the LLM's states and the output projector
+        pt, pc, pf = read_attributes(encoder, via_llm)
+        report["fidelity"]["generated through the LLM + output projector"] = fidelity(products, pt, pc)
+        report["frechet_tower_features"]["generated through the LLM + output projector"] = frechet(pf, read["real"][2])
     if cfg.search_requests:
         picks = rng.sample(range(len(products)), min(cfg.search_requests, len(products)))
         shown = [g.resize(display_size(loaded.card), Image.Resampling.LANCZOS) for g in generated]
@@ -254,7 +247,7 @@ def write(report: dict, path: Path) -> None:
 def format_report(r: dict) -> str:
     f = r["fidelity"]
     lines = [f"generation eval: {r['products']} {r['config']['split']} products, {r['config']['steps']} steps, "
-             f"guidance {r['config']['guidance']}; default path: {r.get('default_path', 'prompt through MiniLM')}",
+             f"guidance {r['config']['guidance']}",
              "attribute fidelity (tuned tower's heads)      type   colour group"]
     lines += [f"  {name:<42} {v['type']:.3f}  {v['colour_group']:.3f}" for name, v in f.items()]
     lines.append("Frechet distance (tower features, lower is closer to the real test photos)")

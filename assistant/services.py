@@ -122,7 +122,7 @@ def load_parts(settings: Settings | None = None, *, llm: bool | None = None, gen
     pending = Pending(functools.partial(mllm_runner, settings.mllm_config()), "llm") if use_llm else None
     runner = pending if pending is None or llm_in_background else pending.ready()
     gen = make_generator(settings.diffusion_checkpoint, settings.image_generator_url, device=settings.device,
-                         progress=False) if generator else None
+                         progress=False, text_side=settings.generation_text_side) if generator else None
     status = {
         "encoders": service.encoder.fingerprint.describe(),
         "store": f"{settings.store_config().describe()} ({service.store.count()} products)",

@@ -51,6 +51,9 @@ class Settings(BaseSettings):
     # image generation (see adapters/generation): a local diffusers folder, or a server's URL
     diffusion_checkpoint: str | None = None
     image_generator_url: str | None = None
+    # the embedded model's text side: "prompt" (its MiniLM reads the prompt) or "llm" (SmolLM2's
+    # hidden states through the trained output projector, adapters/weights/output_projector)
+    generation_text_side: Literal["prompt", "llm"] = "prompt"
 
     # the multimodal LLM that writes replies and describes images
     mllm_base: str = "embedded"  # or a local llava-hf checkpoint folder

@@ -129,11 +129,11 @@ def test_a_generation_past_its_time_limit_stops_with_a_clear_error(quick_run):
 @pytest.mark.parametrize("text_side", ["llm", "minilm"])
 def test_the_shipped_model_draws_the_colour_it_is_asked_for(text_side):
     """Not noise: the same seed asked for red and for blue gives a redder and a bluer garment,
-    on the default path (the LLM's states through the shipped output projector) and from the
-    prompt through the UNet's own text encoder."""
+    from the prompt through the UNet's own text encoder (the default) and through the LLM's
+    states and the shipped output projector (GENERATION_TEXT_SIDE=llm)."""
     if text_side == "llm" and not (SHIPPED_OUTPUT_PROJECTOR / "output_projector.json").is_file():
         pytest.skip("no shipped output projector")
-    gen = EmbeddedGenerator(device="cpu", **({"output_projector": None} if text_side == "minilm" else {}))
+    gen = EmbeddedGenerator(device="cpu", **({"output_projector": SHIPPED_OUTPUT_PROJECTOR} if text_side == "llm" else {}))
     assert (gen.prompt_encoder is not None) == (text_side == "llm")
     means = {}
     for colour in ("red", "blue"):
@@ -232,3 +232,16 @@ def test_cli_imagines_on_the_embedded_default(tmp_path, capsys):
     assert "backend: diffusers:embedded catalog model" in capsys.readouterr().out
     img = Image.open(out)
     assert img.size == (192, 256) and img.info["backend"].startswith("diffusers:embedded catalog model")
+
+
+@pytest.mark.skipif(not SHIPPED, reason="no shipped embedded generator")
+def test_the_text_side_is_a_setting():
+    from adapters.generation.factory import make_generator
+
+    assert make_generator(device="cpu").prompt_encoder is None  # the default: MiniLM reads the prompt
+    if (SHIPPED_OUTPUT_PROJECTOR / "output_projector.json").is_file():
+        assert make_generator(device="cpu", text_side="llm").prompt_encoder is not None
+    with pytest.raises(ValueError, match="text_side"):
+        make_generator(device="cpu", text_side="clip")
+    with pytest.raises(FileNotFoundError, match="train-output-projector"):
+        EmbeddedGenerator(device="cpu", output_projector="/nonexistent/projector")

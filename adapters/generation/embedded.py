@@ -3,10 +3,10 @@
 ``imagine`` ("imagine a red t-shirt for men", "imagine this in green" with a photo) goes to
 the small latent diffusion model this project trains on the catalog (``adapters/weights/
 diffusion/pipeline``, loaded on first use so that starting the assistant stays light).
-Its text side is the learned output path: the description goes through the language model
-(the packaged SmolLM2's hidden states) and the trained output projector
-(``adapters/weights/output_projector``) into the UNet's ``prompt_embeds``; without that folder,
-the pipeline's own text encoder (the packaged MiniLM) reads the prompt.
+Its text side: the pipeline's own text encoder (the packaged MiniLM) reads the prompt; or,
+given ``output_projector`` (``GENERATION_TEXT_SIDE=llm``), the learned output path: the
+description goes through the language model (the packaged SmolLM2's hidden states) and the
+trained output projector (``adapters/weights/output_projector``) into the UNet's ``prompt_embeds``.
 ``try_on`` and ``in_room`` stay composites of the real catalog picture, honestly labelled:
 a 48x64 model cannot repaint a shopper's photo better than the product's own picture.
 """
@@ -21,7 +21,7 @@ from pathlib import Path
 from adapters.generation.base import GeneratedImage
 from adapters.generation.composite import CompositeGenerator
 from adapters.output.adaptor import description_from_prompt
-from adapters.output.projector import SHIPPED_OUTPUT_PROJECTOR, CONFIG_FILE, LLMPromptEncoder
+from adapters.output.projector import CONFIG_FILE, LLMPromptEncoder
 from adapters.output.request import ImageGenRequest
 
 logger = logging.getLogger(__name__)
@@ -36,11 +36,13 @@ class EmbeddedGenerator:
 
     def __init__(self, folder: str | Path = EMBEDDED_PIPELINE, *, device: str = "auto", progress: bool = False,
                  compositor: CompositeGenerator | None = None, timeout_s: float = 60.0,
-                 output_projector: str | Path | None = SHIPPED_OUTPUT_PROJECTOR, model=None):
+                 output_projector: str | Path | None = None, model=None):
         self.folder = Path(folder)
+        if output_projector is not None and not (Path(output_projector) / CONFIG_FILE).is_file():
+            raise FileNotFoundError(f"{output_projector} is not a trained output projector (no {CONFIG_FILE}); "
+                                    "train one with `shopassist train-output-projector --install`")
         # the learned text side (LLM states -> output projector), loaded on the first picture
-        self.prompt_encoder = LLMPromptEncoder(output_projector) if output_projector is not None and \
-            (Path(output_projector) / CONFIG_FILE).is_file() else None
+        self.prompt_encoder = LLMPromptEncoder(output_projector) if output_projector is not None else None
         self.device = device
         self.progress = progress
         self.timeout_s = timeout_s

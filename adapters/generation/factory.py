@@ -11,11 +11,14 @@ logger = logging.getLogger(__name__)
 
 def make_generator(checkpoint: str | None = None, remote_url: str | None = None, *, device: str = "auto",
                    tiny: bool = False, progress: bool = True, timeout_s: float = 120.0,
-                   embedded: bool = True) -> ImageGenerator:
+                   embedded: bool = True, text_side: str = "prompt") -> ImageGenerator:
     """``checkpoint`` (a diffusers folder) > ``remote_url`` > the embedded catalog model (imagine)
     with the compositor (try-on, in-room) > the compositor alone (``embedded=False``, or no shipped
     weights). ``tiny``: the random-init test pipeline (noise pictures; for trying the diffusers
-    path without weights)."""
+    path without weights). ``text_side`` of the embedded model: "prompt" (its MiniLM reads the
+    prompt) or "llm" (SmolLM2's states through the shipped output projector)."""
+    if text_side not in ("prompt", "llm"):
+        raise ValueError(f"text_side {text_side!r} must be 'prompt' or 'llm'")
     if sum(bool(x) for x in (checkpoint, remote_url, tiny)) > 1:
         raise ValueError("choose one image backend: a checkpoint folder, a remote URL, or the tiny test pipeline")
     if checkpoint or tiny:
@@ -33,5 +36,8 @@ def make_generator(checkpoint: str | None = None, remote_url: str | None = None,
     from adapters.generation.embedded import EMBEDDED_PIPELINE, EmbeddedGenerator
 
     if embedded and (EMBEDDED_PIPELINE / "model_index.json").is_file():
-        return EmbeddedGenerator(device=device, progress=progress, timeout_s=timeout_s)
+        from adapters.output.projector import SHIPPED_OUTPUT_PROJECTOR
+
+        return EmbeddedGenerator(device=device, progress=progress, timeout_s=timeout_s,
+                                 output_projector=SHIPPED_OUTPUT_PROJECTOR if text_side == "llm" else None)
     return CompositeGenerator()

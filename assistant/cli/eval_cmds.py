@@ -187,9 +187,8 @@ def cmd_eval_generation(args) -> int:
     from assistant.services import build_search
     from assistant.settings import Settings
 
-    projector = {"none": None, None: GenerationEvalConfig.projector}.get(args.projector, args.projector)
     cfg = GenerationEvalConfig(split=args.split, limit=args.limit, steps=args.steps, guidance=args.guidance,
-                               projector=projector, search_requests=args.search_requests, grids=not args.no_grids,
+                               projector=args.projector, search_requests=args.search_requests, grids=not args.no_grids,
                                **({"pipeline": args.pipeline} if args.pipeline else {}))
     service = build_search(Settings(**({"store_dir": args.store} if args.store else {})))
     out = Path(args.json)
@@ -260,8 +259,8 @@ def register(sub) -> None:
     g.add_argument("--guidance", type=float, default=4.0)
     g.add_argument("--pipeline", help="diffusers folder (default: the shipped adapters/weights/diffusion/pipeline)")
     g.add_argument("--store", help="store for imagine-then-search (default: .store)")
-    g.add_argument("--projector", help="output projector folder of the default path (default: the shipped "
-                   "adapters/weights/output_projector); 'none': draw from the prompt through MiniLM only")
+    g.add_argument("--projector", help="an output projector folder (the shipped one: adapters/weights/output_projector): "
+                   "also draw every request through SmolLM2's states and the projector")
     g.add_argument("--search-requests", type=int, default=200, help="imagine-then-search requests (0: skip)")
     g.add_argument("--no-grids", action="store_true", help="skip the speed run and the picture grids")
     g.add_argument("--json", default="bench/results/generation_eval.json")
