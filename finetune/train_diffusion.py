@@ -32,7 +32,6 @@ from tqdm.auto import tqdm
 
 from adapters.loading.diffusion import (
     CATALOG_SIZE,
-    CATALOG_TOKENS,
     CatalogModelConfig,
     build_catalog_unet,
     build_catalog_vae,
@@ -307,10 +306,9 @@ def _projected(folder: str, latents_file: Path, cache: Path) -> torch.Tensor:
         return torch.load(file, weights_only=True)
     prompts = torch.load(latents_file, weights_only=True)["prompts"]
     encoder = LLMPromptEncoder(_repo_path(folder))
-    out = [torch.zeros(1, CATALOG_TOKENS, 384, dtype=torch.float16)]  # row 0, the dropped condition: unused
-    for s in tqdm(range(1, len(prompts), 64), desc="projected prompts", unit="batch"):
-        out.append(encoder([description_from_prompt(p) for p in prompts[s:s + 64]]).to(torch.float16))
-    projected = torch.cat(out)
+    out = [encoder([description_from_prompt(p) for p in prompts[s:s + 64]]).to(torch.float16)
+           for s in tqdm(range(1, len(prompts), 64), desc="projected prompts", unit="batch")]
+    projected = torch.cat([torch.zeros_like(out[0][:1]), *out])  # row 0, the dropped condition: never used
     torch.save(projected, file)
     return projected
 
