@@ -35,6 +35,7 @@ _BOUND = re.compile(r"\b(under|below|less than|within|up to|at most|over|above|m
 _SENTENCE = re.compile(r"(?<=[.!?])\s+")
 # claim kind -> the product attribute it is about
 CLAIM_ATTR = {"colour": "base_colour", "article_type": "article_type", "gender": "gender", "usage": "usage"}
+_CENTS = re.compile(r"\b(\d+)\s?(?:cents?\b|¢)(?!\s*(?:under|below|over|above|less|more)\s+(?:your|the)\b)", re.I)
 PRICE_TOLERANCE = 0.5  # "$46" for a 45.99 product is the price, rounded
 # Words that claim a material or a pattern; each group is supported by any of its words in the title.
 MATERIALS = ({"cotton"}, {"leather", "leatherette"}, {"denim"}, {"silk", "silky"}, {"wool", "woollen", "woolen"},
@@ -144,8 +145,10 @@ class ClaimChecker:
             kind, values = self._table[m.group(1)]
             out.append(Claim(kind, m.group(1), values, _supported(kind, m.group(1), values, product, title),
                              m.start(), m.end()))
-        for m in _PRICE.finditer(text):
-            amount = float(next(g for g in m.groups() if g).replace(",", "."))  # "£44,99" is 44.99
+        cents = [(m, int(m.group(1)) / 100) for m in _CENTS.finditer(text)]  # "under 28 cents" is under $0.28
+        amounts = [(m, float(next(g for g in m.groups() if g).replace(",", "."))) for m in _PRICE.finditer(text)
+                   if not any(c.start() < m.end() and m.start() < c.end() for c, _ in cents)] + cents
+        for m, amount in amounts:  # "£44,99" is 44.99
             bound = _BOUND.search(text[: m.start()].lower())
             if bound:
                 ok = product.price is not None and _bound_holds(bound.group(1), amount, product.price)

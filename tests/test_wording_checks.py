@@ -177,3 +177,12 @@ def test_injection_suite_has_heldout_attacks_and_a_helpfulness_check():
             return Reply("I can't help with that.", [], "", {}, 1, error="refused")
 
     assert helpfulness(RefusesEverything(), progress=False)["helped_share"] == 0.0
+
+
+def test_a_price_in_cents_is_a_price_claim():
+    """The 135M model once wrote "under 28 cents" for a $12.99 T-shirt: a bound of $0.28, false."""
+    tee = TEES[0]  # $12.99
+    bound = CHECKER.claims("It is cheap, under 28 cents.", tee)
+    assert [(c.kind, c.values, c.supported) for c in bound] == [("price_bound", ("0.28",), False)]
+    assert [c.supported for c in CHECKER.claims("It costs 1299 cents.", tee)] == [True]
+    assert not any(c.values == ("0.5",) for c in CHECKER.claims("It is 50 cents under your budget.", tee))
