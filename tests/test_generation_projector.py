@@ -140,6 +140,10 @@ def test_training_run_saves_a_projector_that_beats_its_start(sample_catalog_path
 def test_llama_cpp_token_states_are_per_text_and_padded():
     """What the output projector reads at run time: SmolLM2's per-token states, one row per text."""
     from adapters.loading.llm_states import load_token_states
+    from adapters.loading.mllm import llama_cpp_runs
+
+    if not llama_cpp_runs():  # a build for another CPU dies with SIGILL: probed in a child process
+        pytest.skip("llama-cpp-python cannot decode on this machine")
 
     states = load_token_states("llama_cpp", n_threads=1)
     texts = ["Imagine a red t-shirt for men", "Imagine a pair of black sports shoes for women in black"]
