@@ -155,14 +155,12 @@ def projected_embeds(request: ImageGenRequest, projector_dir: str, text: str, de
     """``request`` conditioned on the learned path: the LLM's hidden states over ``text`` through
     the trained output projector (SmolLM2's, or the tiny random-init test LLM named in the folder)."""
     import dataclasses
-    import json
-    from pathlib import Path
 
     import torch
 
-    from adapters.output.projector import CONFIG_FILE, LLMPromptEncoder, llm_request_states, load_output_projector
+    from adapters.output.projector import LLMPromptEncoder, llm_request_states, load_output_projector, projector_meta
 
-    meta = json.loads((Path(projector_dir) / CONFIG_FILE).read_text()) if (Path(projector_dir) / CONFIG_FILE).is_file() else {}
+    meta = projector_meta(projector_dir)
     if meta.get("llm") != "tiny":
         emb = LLMPromptEncoder(projector_dir)([description_from_prompt(request.prompt) or text])
         return dataclasses.replace(request, prompt_embeds=emb.numpy())

@@ -45,6 +45,7 @@ from adapters.loading.diffusion import load_text_conditioner, tiny_text_encoder
 from adapters.output.adaptor import build_prompts
 from adapters.output.projector import (
     LLM_REQUEST,
+    SHIPPED_OUTPUT_PROJECTOR,
     OutputProjector,
     OutputProjectorConfig,
     embedding_loss,
@@ -248,14 +249,13 @@ def main(config_path: str | None = None, **overrides) -> dict:
     return train(cfg)
 
 
-SHIPPED = "adapters/weights/output_projector"
 SHIPPED_NAMES = ("output_projector.safetensors", "output_projector.json", "training.json", "loss_curve.png")
 
 
 def run_from_args(args) -> dict:
     """``shopassist train-output-projector``: train into the run folder and print the result;
     ``--install`` copies it into ``adapters/weights/output_projector/``, the embedded
-    generator's text side."""
+    generator's text side with ``GENERATION_TEXT_SIDE=llm``."""
     out = run_folder("train-output-projector", args.name, args.out)
     result = main(args.config, out=str(out), pipeline=args.pipeline, llm=args.llm, limit=args.limit,
                   epochs=args.epochs, device=args.device, catalog=args.catalog)
@@ -271,5 +271,5 @@ def run_from_args(args) -> dict:
     if getattr(args, "install", False):
         from finetune.runs import install_and_report
 
-        install_and_report(out, REPO / SHIPPED, SHIPPED_NAMES, "the embedded generator's text side changed")
+        install_and_report(out, SHIPPED_OUTPUT_PROJECTOR, SHIPPED_NAMES, "the embedded generator's LLM text side changed")
     return result

@@ -21,7 +21,7 @@ from pathlib import Path
 from adapters.generation.base import GeneratedImage
 from adapters.generation.composite import CompositeGenerator
 from adapters.output.adaptor import description_from_prompt
-from adapters.output.projector import CONFIG_FILE, LLMPromptEncoder
+from adapters.output.projector import LLMPromptEncoder
 from adapters.output.request import ImageGenRequest
 
 logger = logging.getLogger(__name__)
@@ -38,9 +38,6 @@ class EmbeddedGenerator:
                  compositor: CompositeGenerator | None = None, timeout_s: float = 60.0,
                  output_projector: str | Path | None = None, model=None):
         self.folder = Path(folder)
-        if output_projector is not None and not (Path(output_projector) / CONFIG_FILE).is_file():
-            raise FileNotFoundError(f"{output_projector} is not a trained output projector (no {CONFIG_FILE}); "
-                                    "train one with `shopassist train-output-projector --install`")
         # the learned text side (LLM states -> output projector), loaded on the first picture
         self.prompt_encoder = LLMPromptEncoder(output_projector) if output_projector is not None else None
         self.device = device

@@ -118,29 +118,34 @@ def save_output_projector(model: OutputProjector, folder: str | Path, extra: dic
     return folder
 
 
+def projector_meta(folder: str | Path) -> dict:
+    """The saved projector's ``output_projector.json`` (its config, target and LLM); a clear
+    error when ``folder`` is not a trained projector."""
+    folder = Path(folder)
+    if not (folder / CONFIG_FILE).is_file() or not (folder / WEIGHTS_FILE).is_file():
+        raise FileNotFoundError(f"{folder} is not a trained output projector (needs {CONFIG_FILE} and {WEIGHTS_FILE}); "
+                                "train one with `shopassist train-output-projector`")
+    return json.loads((folder / CONFIG_FILE).read_text())
+
+
 def load_output_projector(folder: str | Path, device: str | torch.device = "cpu") -> OutputProjector:
     """A trained projector saved by :func:`save_output_projector`; clear errors for a bad folder."""
     from safetensors.torch import load_file
 
-    folder = Path(folder)
-    cfg_path, weights = folder / CONFIG_FILE, folder / WEIGHTS_FILE
-    if not cfg_path.is_file() or not weights.is_file():
-        raise FileNotFoundError(f"{folder} is not a trained output projector (needs {CONFIG_FILE} and {WEIGHTS_FILE}); "
-                                "train one with `shopassist train-output-projector`")
-    cfg = OutputProjectorConfig(**json.loads(cfg_path.read_text())["config"])
-    model = OutputProjector(cfg)
-    model.load_state_dict(load_file(str(weights)), strict=True)
+    model = OutputProjector(OutputProjectorConfig(**projector_meta(folder)["config"]))
+    model.load_state_dict(load_file(str(Path(folder) / WEIGHTS_FILE)), strict=True)
     return model.to(device).eval()
 
 
 class LLMPromptEncoder:
     """Descriptions -> ``prompt_embeds`` through the language model and the trained output
-    projector: the default generator's text side. The LLM (:mod:`adapters.loading.llm_states`)
-    and the projector load on first use; a ``tiny`` test projector is refused here."""
+    projector: the embedded generator's text side with ``GENERATION_TEXT_SIDE=llm``. The LLM
+    (:mod:`adapters.loading.llm_states`) and the projector load on first use; a folder that
+    is not a trained projector, or a ``tiny`` test LLM's projector, is refused at once."""
 
     def __init__(self, folder: str | Path = SHIPPED_OUTPUT_PROJECTOR, states=None):
         self.folder = Path(folder)
-        meta = json.loads((self.folder / CONFIG_FILE).read_text()) if (self.folder / CONFIG_FILE).is_file() else {}
+        meta = projector_meta(self.folder)
         if meta.get("llm", "smollm2") != "smollm2":
             raise ValueError(f"{self.folder} was trained on the {meta.get('llm')!r} test LLM, not SmolLM2")
         self._states = states

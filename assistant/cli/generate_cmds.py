@@ -162,8 +162,8 @@ def register(sub) -> None:
     p.add_argument("--remote", default=os.environ.get("SHOPASSIST_IMAGE_GENERATOR_URL"),
                    help="http(s) URL of an image-generation server")
     p.add_argument("--tiny-pipeline", action="store_true", help="random-init test pipeline (noise; no weights)")
-    p.add_argument("--projector", help="another trained output projector folder (the embedded default already "
-                   "conditions on the LLM's states through the shipped one)")
+    p.add_argument("--projector", help="a trained output projector folder (the shipped one: adapters/weights/"
+                   "output_projector): condition on SmolLM2's states through it instead of the prompt's encoding")
     p.add_argument("--device", default="auto")
     p.add_argument("--search", type=int, metavar="K", help="imagine, then search the store for the K closest products")
     p.add_argument("--store", help="store folder for --search")
