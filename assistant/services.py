@@ -10,11 +10,12 @@ import functools
 import logging
 from dataclasses import dataclass
 
+from adapters.compute import single_threaded_torch
 from adapters.config import EncoderConfig
 from adapters.generation.factory import make_generator
 from adapters.imaging import DEFAULT_LIMITS, ImageLimits, load_image
 from adapters.loading import load_product_encoder
-from adapters.loading.mllm import load_runner
+from adapters.loading.mllm import load_runner, takes_the_cores
 from adapters.loading.pending import Pending
 from adapters.mllm.config import MLLMConfig
 from adapters.product_encoder import ProductEncoder
@@ -118,6 +119,8 @@ def load_parts(settings: Settings | None = None, *, llm: bool | None = None, gen
     is better not imported from two threads at once."""
     settings = settings or Settings()
     use_llm = settings.explanations == "llm" if llm is None else llm
+    if use_llm and takes_the_cores(settings.mllm_config()):  # before any torch work here: one OpenMP pool
+        single_threaded_torch()
     service = search_service or build_search(settings)
     pending = Pending(functools.partial(mllm_runner, settings.mllm_config()), "llm") if use_llm else None
     runner = pending if pending is None or llm_in_background else pending.ready()

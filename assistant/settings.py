@@ -66,7 +66,8 @@ class Settings(BaseSettings):
     request_reader: Literal["words", "parser", "llm", "words+llm"] = "words"
     reader_adapter: str | None = None  # None: the shipped request-reader adaptor (adapters/weights/reader)
     reader_fill: Literal["soft", "filter"] = "soft"  # words+llm: the LLM's facets as preferences or as filters
-    reader_threads: int = Field(1, ge=0, description="llama.cpp threads of the request reader (0: torch's count)")
+    mllm_threads: int = Field(0, ge=0, description="llama.cpp threads of the explaining LLM (0: every core)")
+    reader_threads: int = Field(1, ge=0, description="llama.cpp threads of the request reader (0: every core)")
     explanations: Literal["llm", "facts"] = "llm"  # "facts": no LLM, the checked facts only (fast)
     max_upload_mb: float = Field(20.0, gt=0, description="uploads above this are refused before decoding")
 
@@ -89,12 +90,12 @@ class Settings(BaseSettings):
 
         return MLLMConfig(base=self.mllm_base, adapter_path=self.mllm_adapter or DEFAULT_MLLM_ADAPTER_DIR,
                           device=self.device, backend=self.mllm_backend, tower_dir=self.image_tower_dir,
-                          server_url=self.mllm_server_url)
+                          server_url=self.mllm_server_url, n_threads=self.mllm_threads)
 
     def reader_mllm_config(self):
         """The LLM the request reader asks (text only): the reader's own adaptor, ``reader_threads``
-        llama.cpp threads (one by default: two decode about 1.6x faster on idle cores, but spin
-        against cores that other work keeps busy)."""
+        llama.cpp threads (one by default, so that it decodes in the asking thread and never waits
+        behind the explanations on the model thread; see :mod:`adapters.compute`)."""
         from adapters.mllm.config import DEFAULT_READER_ADAPTER_DIR, MLLMConfig
 
         return MLLMConfig(base=self.mllm_base, adapter_path=self.reader_adapter or DEFAULT_READER_ADAPTER_DIR,

@@ -36,8 +36,8 @@ def _llama_cpp_states(n_threads: int | None) -> TokenStates:
     import llama_cpp
 
     llm = llama_cpp.Llama(model_path=str(smollm2_folder() / SMOLLM2_GGUF), embedding=True, n_ctx=256,
-                          pooling_type=llama_cpp.LLAMA_POOLING_TYPE_NONE, n_threads=n_threads or torch.get_num_threads(),
-                          verbose=False)
+                          pooling_type=llama_cpp.LLAMA_POOLING_TYPE_NONE, n_threads=n_threads or 1,
+                          n_threads_batch=n_threads or 1, verbose=False)  # one: see MLLMConfig.n_threads
     lock = threading.Lock()  # one llama.cpp context: one call at a time
 
     def states(texts: Sequence[str]) -> tuple[torch.Tensor, torch.Tensor]:

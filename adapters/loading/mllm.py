@@ -14,6 +14,7 @@ from pathlib import Path
 import torch
 from safetensors import safe_open
 
+from adapters.compute import cores
 from adapters.config import DEFAULT_TOWER_DIR
 from adapters.loading.device import resolve_device
 from adapters.mllm.adapter_io import (
@@ -212,6 +213,16 @@ def resolve_backend(cfg: MLLMConfig) -> str:
     return "transformers"
 
 
+def takes_the_cores(cfg: MLLMConfig) -> bool:
+    """Whether ``cfg``'s LLM will decode with a llama.cpp context of more than one thread (then
+    on the model thread, with torch on one; :mod:`adapters.compute`). Decided without loading."""
+    if cfg.backend == "auto":
+        llama = cfg.embedded and resolve_device(cfg.device).type == "cpu" and llama_cpp_available()
+    else:
+        llama = cfg.backend == "llama.cpp"
+    return llama and (cfg.n_threads or cores()) > 1
+
+
 def _adapter_key(cfg: MLLMConfig, stage: str) -> str:
     """What decides the exported GGUF: the base file and the trained adaptor files."""
     h = hashlib.sha256(SMOLLM2_GGUF.encode())
@@ -275,7 +286,8 @@ def llama_runner(loaded: LoadedMLLM, path: Path, cfg: MLLMConfig, n_seq_max: int
 
     from adapters.mllm.llamacpp_runner import LlamaCppRunner
 
-    llama = Llama(model_path=str(path), n_ctx=cfg.n_ctx, n_batch=512, n_threads=cfg.n_threads or torch.get_num_threads(),
+    threads = cfg.n_threads or cores()  # prompts too (llama-cpp-python's default: every core)
+    llama = Llama(model_path=str(path), n_ctx=cfg.n_ctx, n_batch=512, n_threads=threads, n_threads_batch=threads,
                   seed=cfg.seed, verbose=False)
     logger.info("llama.cpp backend: %s", llama.model_path)
     return LlamaCppRunner(loaded, llama)

@@ -45,7 +45,10 @@ class MLLMConfig:
     server_model: str = "default"
     cache_dir: str = DEFAULT_CACHE_DIR  # exported GGUF files
     n_ctx: int = 4096  # llama.cpp context (prompt + reply tokens)
-    n_threads: int = 0  # llama.cpp threads (0: torch's count); 1 keeps a short decode steady on busy cores
+    # llama.cpp threads, prompts and steps alike (0: every core). More than one: the context decodes
+    # on the process's model thread only, and the assistant runs torch on one thread
+    # (adapters.compute explains why: two OpenMP pools make every decode step about 3x slower).
+    n_threads: int = 0
     tower_dir: str | None = DEFAULT_TOWER_DIR  # the tuned vision tower, when the adaptors name one
 
     def __post_init__(self) -> None:
@@ -69,7 +72,7 @@ class MLLMConfig:
         if self.backend == "openai" and not self.server_url:
             raise ValueError("MLLMConfig: the openai backend needs server_url (an OpenAI-compatible endpoint)")
         if self.n_threads < 0:
-            raise ValueError("MLLMConfig: n_threads must be >= 0 (0: torch's thread count)")
+            raise ValueError("MLLMConfig: n_threads must be >= 0 (0: every core)")
         if not 256 <= self.n_ctx <= 32768:
             raise ValueError("MLLMConfig: n_ctx must be in 256..32768")
         if not self.max_time_s > 0:

@@ -3,9 +3,11 @@
 :class:`SequenceBatcher` collects the ``generate_batch`` calls that arrive from several
 threads (one per session finishing a turn) within ``wait_s``, and decodes all their
 conversations together in a second llama.cpp context over the same model: each
-conversation is its own sequence (``seq_id``) in a unified KV cache, the prompts are
-prefilled one after another (text as tokens, image runs as the projector's rows), then each
-step decodes one token of every unfinished sequence in a single ``llama_decode``. Greedy,
+conversation is its own sequence (``seq_id``) in a unified KV cache; the start the prompts
+share is decoded once and copied to every sequence, the rest of the text prompts goes in as one
+batch (a prompt with an image: text as tokens, image runs as the projector's rows), then each
+step decodes one token of every unfinished sequence in a single ``llama_decode``. The
+decoding itself runs where the runner decodes (its model thread, see :mod:`adapters.compute`). Greedy,
 with the same stop tokens and n-gram rule as the one-at-a-time path, so a conversation gets
 the same answer whoever it shares the batch with (tested: no cross-talk).
 """
@@ -73,7 +75,7 @@ class SequenceBatcher:
                     break
                 jobs.append(nxt)
                 seqs += len(nxt.inputs)
-            self._serve(jobs)
+            self.runner.on_model_thread(self._serve, jobs)
 
     def _serve(self, jobs: list[_Job]) -> None:
         groups: dict[tuple[int, int], list[tuple[_Job, int]]] = {}
@@ -109,13 +111,10 @@ class SequenceBatcher:
     def decode(self, inputs: list[dict], max_new_tokens: int, no_repeat_ngram_size: int) -> list[list[int]]:
         r, lib = self.runner, self.lib
         lib.llama_memory_clear(lib.llama_get_memory(self.ctx.ctx), True)
-        histories, logits, pos = [], [], []
-        for s, inp in enumerate(inputs):
-            ids = inp["input_ids"][0].tolist()
-            self._prefill(s, ids, r._image_rows(inp.get("pixel_values")))
-            logits.append(self._logits(-1))
-            histories.append(list(ids))
-            pos.append(len(ids))
+        prompts = [inp["input_ids"][0].tolist() for inp in inputs]
+        logits = self._prefill_all(prompts, [inp.get("pixel_values") for inp in inputs])
+        histories = [list(ids) for ids in prompts]
+        pos = [len(ids) for ids in prompts]
         outs: list[list[int]] = [[] for _ in inputs]
         active = list(range(len(inputs)))
         deadline = time.monotonic() + r.max_time_s
@@ -134,33 +133,63 @@ class SequenceBatcher:
                     step.append((s, tok))
             if not step:
                 break
-            self._tokens([(tok, pos[s], s) for s, tok in step], logits_all=True)
-            for i, (s, _) in enumerate(step):
-                logits[s] = self._logits(i)
+            rows = self._decode([(tok, pos[s], s, True) for s, tok in step])
+            for (s, _), row in zip(step, rows):
+                logits[s] = row
                 pos[s] += 1
             active = [s for s, _ in step]
         return outs
 
+    def _prefill_all(self, prompts: list[list[int]], pixels: list) -> list[np.ndarray]:
+        """Every prompt into its sequence; each one's next-token logits. The text the prompts
+        share at the start (the system turn, a reply's request) is decoded once and copied to
+        the other sequences; the rest of all text prompts goes in as one batch (prefill runs
+        about 1.4x faster in 500-token batches than in 120-token ones on 2 cores)."""
+        lib, ctx = self.lib, self.ctx.ctx
+        shared = _shared_prefix(prompts, self.runner.image_token_id)
+        if shared:
+            self._decode([(t, p, 0, False) for p, t in enumerate(prompts[0][:shared])])
+            mem = lib.llama_get_memory(ctx)
+            for s in range(1, len(prompts)):
+                lib.llama_memory_seq_cp(mem, 0, s, 0, shared)
+        logits: list[np.ndarray | None] = [None] * len(prompts)
+        text, wanting = [], []
+        for s, (ids, pv) in enumerate(zip(prompts, pixels)):
+            rows = self.runner._image_rows(pv)
+            if len(rows):
+                self._prefill(s, ids, rows, start=shared)
+                logits[s] = self._logits(-1)
+            else:
+                text.extend((t, p, s, p == len(ids) - 1) for p, t in enumerate(ids) if p >= shared)
+                wanting.append(s)
+        for s, row in zip(wanting, self._decode(text)):
+            logits[s] = row
+        return logits
+
     def _logits(self, i: int) -> np.ndarray:
         return np.ctypeslib.as_array(self.lib.llama_get_logits_ith(self.ctx.ctx, i), shape=(self.runner.n_vocab,)).copy()
 
-    def _tokens(self, items: list[tuple[int, int, int]], logits_all: bool) -> None:
-        """Decode (token, position, sequence) items, in chunks of the batch size."""
+    def _decode(self, items: list[tuple[int, int, int, bool]]) -> list[np.ndarray]:
+        """Decode (token, position, sequence, wants logits) items in chunks of the batch size;
+        the logits of the items that want them, in order."""
         b, size = self.batch, max(self.runner.n_batch, self.max_seqs)
+        out = []
         for start in range(0, len(items), size):
             part = items[start:start + size]
-            for j, (tok, p, s) in enumerate(part):
-                b.token[j], b.pos[j], b.n_seq_id[j] = tok, p, 1
+            for j, (tok, p, s, want) in enumerate(part):
+                b.token[j], b.pos[j], b.n_seq_id[j], b.logits[j] = tok, p, 1, int(want)
                 b.seq_id[j][0] = s
-                b.logits[j] = int(logits_all)
-            b.logits[len(part) - 1] = 1
             b.n_tokens = len(part)
             rc = self.lib.llama_decode(self.ctx.ctx, b)
             if rc != 0:
                 raise RuntimeError(f"llama_decode returned {rc}")
+            out.extend(self._logits(j) for j, item in enumerate(part) if item[3])
+        return out
 
-    def _prefill(self, seq: int, ids: list[int], rows: np.ndarray) -> None:
-        image, pos, used = self.runner.image_token_id, 0, 0
+    def _prefill(self, seq: int, ids: list[int], rows: np.ndarray, start: int = 0) -> None:
+        """One prompt with an image from position ``start``: text runs as tokens, image runs as
+        the projector's rows."""
+        image, pos, used = self.runner.image_token_id, start, 0
         while pos < len(ids):
             end = pos
             while end < len(ids) and (ids[end] == image) == (ids[pos] == image):
@@ -169,7 +198,7 @@ class SequenceBatcher:
                 self._embeddings(rows[used:used + end - pos], pos, seq)
                 used += end - pos
             else:
-                self._tokens([(t, pos + j, seq) for j, t in enumerate(ids[pos:end])], logits_all=False)
+                self._decode([(t, pos + j, seq, pos + j == len(ids) - 1) for j, t in enumerate(ids[pos:end])])
             pos = end
         if used != len(rows):
             raise ValueError(f"{len(rows) - used} image feature rows have no image token in the prompt")
@@ -199,3 +228,15 @@ def _banned(history: list[int], n: int, vocab: int) -> set[int]:
     prefix = tuple(history[len(history) - n + 1:])
     return {history[i + n - 1] for i in range(len(history) - n + 1)
             if tuple(history[i:i + n - 1]) == prefix and history[i + n - 1] < vocab}
+
+
+def _shared_prefix(prompts: list[list[int]], image_token: int) -> int:
+    """How many tokens all ``prompts`` (two or more) share at the start, up to the first image
+    token and leaving each prompt at least one token of its own (its logits)."""
+    if len(prompts) < 2:
+        return 0
+    limit = min(len(p) for p in prompts) - 1
+    n = 0
+    while n < limit and prompts[0][n] != image_token and all(p[n] == prompts[0][n] for p in prompts):
+        n += 1
+    return n

@@ -10,6 +10,8 @@ rules are :class:`MLLMRunner`'s own, so both backends accept and refuse the same
 One llama.cpp context holds one conversation at a time (``generate``, ``stream``): decodes
 are serialised by a lock, and each runs in a worker thread that stops at ``max_new_tokens``
 or ``max_time_s``, so a reader that walks away from a stream never leaves the context busy.
+A context with more than one thread decodes on :func:`adapters.compute.model_thread` only
+(every call, the batcher's too): a second OpenMP pool slows every decode step about 3x.
 ``generate_batch`` (the explanations) goes through a
 :class:`~adapters.mllm.llamacpp_batch.SequenceBatcher`: the conversations of every session
 asking at the same time are decoded together, one sequence each, in a second context.
@@ -28,6 +30,7 @@ from collections.abc import Iterator, Sequence
 import numpy as np
 import torch
 
+from adapters.compute import model_thread
 from adapters.imaging import ImageSource
 from adapters.mllm.grammar import GrammarFilter, complete_json, schema_gbnf
 from adapters.mllm.llamacpp_batch import SequenceBatcher, _banned
@@ -64,6 +67,15 @@ class LlamaCppRunner(MLLMRunner):
         self._lock = threading.Lock()
         self._batcher = None
         self.batch_sequences = 8  # conversations decoded together by generate_batch (0: one at a time)
+        params = llama.context_params
+        self._model_thread = model_thread() if max(params.n_threads, params.n_threads_batch) > 1 else None
+
+    def on_model_thread(self, fn, *args, **kwargs):
+        """``fn(*args)`` where this context may decode: the model thread when it runs several
+        threads (see :mod:`adapters.compute`), the caller's thread when it runs one."""
+        if self._model_thread is None:
+            return fn(*args, **kwargs)
+        return self._model_thread.call(fn, *args, **kwargs)
 
     # --- llama.cpp calls --------------------------------------------------------------
     def _decode_tokens(self, tokens: Sequence[int], pos: int, batch) -> None:
@@ -177,7 +189,7 @@ class LlamaCppRunner(MLLMRunner):
                  max_new_tokens: int | None = None, seed: int | None = None, temperature: float = 0.0) -> str:
         n, seed = self._settings(max_new_tokens, seed)
         out: list[int] = []
-        self._run(self.build_inputs(messages, images), n, seed, temperature, 0, out.append)
+        self.on_model_thread(self._run, self.build_inputs(messages, images), n, seed, temperature, 0, out.append)
         return self.tokenizer.decode(out, skip_special_tokens=True).strip()
 
     def generate_json(self, messages: Sequence[ChatMessage], schema: dict, max_new_tokens: int | None = None) -> str:
@@ -187,6 +199,10 @@ class LlamaCppRunner(MLLMRunner):
         if any(m.image is not None for m in messages):
             raise ValueError("generate_json reads text only")
         ids = self.build_inputs(messages)["input_ids"][0].tolist()
+        out = self.on_model_thread(self._json_tokens, ids, schema, n)
+        return self.tokenizer.decode(out, skip_special_tokens=True).strip()
+
+    def _json_tokens(self, ids: list[int], schema: dict, n: int) -> list[int]:
         out: list[int] = []
         deadline = time.monotonic() + self.max_time_s
         with self._lock:
@@ -206,7 +222,7 @@ class LlamaCppRunner(MLLMRunner):
                     self._decode_tokens([tok], pos, self.llama._batch)
             finally:
                 grammar.close()
-        return self.tokenizer.decode(out, skip_special_tokens=True).strip()
+        return out
 
     def generate_batch(self, conversations: Sequence[Sequence[ChatMessage]], max_new_tokens: int | None = None,
                        seed: int | None = None, no_repeat_ngram_size: int = 0) -> list[str]:
@@ -244,7 +260,10 @@ class LlamaCppRunner(MLLMRunner):
             finally:
                 pieces.put(_END)
 
-        threading.Thread(target=work, daemon=True).start()
+        if self._model_thread is None:
+            threading.Thread(target=work, daemon=True).start()
+        else:
+            self._model_thread.submit(work)
         ids: list[int] = []
         shown = ""
         while True:
