@@ -342,7 +342,7 @@ def run_wording(assistant, conversations: list[list[tuple[str, str | None]]], by
     the shopper reads), over the given conversations; ``samples`` replies kept for reading."""
     from assistant.explain import first_sentences
 
-    checker = assistant.explainer.checker
+    checker, keep = assistant.explainer.checker, assistant.explainer.sentences
     tallies = {"before": {}, "after": {}}
     kept, full_s, llm_cards, cards = [], [], 0, 0
     for conv in tqdm(conversations, desc="wording", disable=not progress):
@@ -356,7 +356,7 @@ def run_wording(assistant, conversations: list[list[tuple[str, str | None]]], by
             products = [s.product for s in reply.products]
             contrasts = contrasts_for(products, session.constraints.filter, image_ref="your photo" if photo else None,
                                       scores=[s.score for s in reply.products])
-            raw = [first_sentences(s.explanation.raw) if s.explanation.raw else None for s in reply.products]
+            raw = [first_sentences(s.explanation.raw, keep) if s.explanation.raw else None for s in reply.products]
             shown = [s.explanation.text for s in reply.products]
             cards += len(shown)
             llm_cards += sum(s.explanation.source == "llm" for s in reply.products)

@@ -54,7 +54,7 @@ class TextWriter(Protocol):
     """What the assistant needs from a language model (``adapters.mllm.runner.MLLMRunner`` fits)."""
 
     def generate_batch(self, conversations: Sequence[Sequence[ChatMessage]], max_new_tokens: int | None = None,
-                       seed: int | None = None, no_repeat_ngram_size: int = 0) -> list[str]: ...
+                       seed: int | None = None, no_repeat_ngram_size: int = 0, sentences: int = 0) -> list[str]: ...
 
     def stream(self, messages: Sequence[ChatMessage], images=None, max_new_tokens: int | None = None,
                seed: int | None = None, temperature: float = 0.0) -> Iterator[str]: ...
@@ -130,10 +130,12 @@ def facts_sentence(matches: tuple[Match, ...]) -> str:
 class Explainer:
     """Writes and checks explanations and reply intros for one catalog vocabulary."""
 
-    def __init__(self, checker: ClaimChecker, writer: TextWriter | None = None, *, max_new_tokens: int = 32):
+    def __init__(self, checker: ClaimChecker, writer: TextWriter | None = None, *, max_new_tokens: int = 32,
+                 sentences: int = 1):
         self.checker = checker
         self.writer = writer
         self.max_new_tokens = max_new_tokens
+        self.sentences = sentences  # the model's sentences kept per card (decoding stops after them)
 
     # --- explanations --------------------------------------------------------------
     def explain(self, request: str, items: list[tuple[Product, tuple[Match, ...]]],
@@ -152,7 +154,7 @@ class Explainer:
                               ChatMessage("user", _explain_prompt(request, p, m, c))]
                              for (p, m), c in zip(items, contrasts)]
             raw = self.writer.generate_batch(conversations, max_new_tokens=self.max_new_tokens,
-                                             no_repeat_ngram_size=3)
+                                             no_repeat_ngram_size=3, sentences=self.sentences)
             out = [self._checked(r, p, m, _unmet(asked, p), c) for r, (p, m), c in zip(raw, items, contrasts)]
         for i in repeated_cards([e.text for e in out]):
             (p, m), e = items[i], out[i]
@@ -162,7 +164,7 @@ class Explainer:
 
     def _checked(self, raw: str, product: Product, matches: tuple[Match, ...],
                  unmet: frozenset[str] = frozenset(), contrasts: tuple[Contrast, ...] = ()) -> Explanation:
-        checked: CheckedText = self.checker.check(first_sentences(raw), product, forbidden=FORBIDDEN,
+        checked: CheckedText = self.checker.check(first_sentences(raw, self.sentences), product, forbidden=FORBIDDEN,
                                                   unrepairable=unmet)
         kept = [s for s in re.split(r"(?<=[.!?])\s+", checked.text)
                 if s and all(ok for _, ok in comparison_claims(s, contrasts))]

@@ -1,5 +1,5 @@
 """The model thread: one OS thread runs every multi-threaded llama.cpp decode, whoever asks;
-and the shared start of a batch's prompts (decoded once, copied to every sequence)."""
+and where a batched answer's sentences end (decoding stops after the ones asked for)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import threading
 import pytest
 
 from adapters.compute import ModelThread, model_thread
-from adapters.mllm.llamacpp_batch import _shared_prefix
+from adapters.mllm.llamacpp_batch import _sentences
 
 
 def test_calls_from_many_threads_run_on_one_thread():
@@ -39,15 +39,12 @@ def test_the_process_has_one_model_thread():
     assert model_thread() is model_thread()
 
 
-IMAGE = 99
-
-
-@pytest.mark.parametrize("prompts, shared", [
-    ([[1, 2, 3, 4], [1, 2, 3, 5], [1, 2, 7]], 2),
-    ([[1, 2, 3], [1, 2, 3]], 2),  # each keeps one token of its own: its logits come from it
-    ([[1, 2, 3]], 0),  # one prompt: nothing to share
-    ([[1, IMAGE, 3], [1, IMAGE, 3]], 1),  # image rows are not shared: they go in per sequence
-    ([[5, 2], [1, 2]], 0),
+@pytest.mark.parametrize("text, n", [
+    ("This shirt costs $12.99 and", 0),  # a price's point ends nothing
+    ("This red shirt is for men.", 0),  # not known to be over until the next word starts
+    ("This red shirt is for men. It", 1),
+    ("Great! A red shirt. \"Nice\" one? Yes", 3),
+    ('He said "fine." Then', 1),
 ])
-def test_shared_prefix(prompts, shared):
-    assert _shared_prefix(prompts, IMAGE) == shared
+def test_sentences_counted_once_the_next_word_starts(text, n):
+    assert _sentences(text) == n

@@ -60,3 +60,17 @@ def test_concurrent_sessions_share_a_batch_without_cross_talk(runner):
     for t in threads:
         t.join(timeout=300)
     assert [got[i].split()[:4] for i in range(len(convs))] == [w.split()[:4] for w in want]
+
+
+@pytest.mark.integration
+def test_answers_end_after_the_sentences_asked_for(runner):
+    from adapters.mllm.llamacpp_batch import _sentences
+
+    convs = _conversations()
+    runner.batch_sequences = 8
+    full = runner.generate_batch(convs, max_new_tokens=48, no_repeat_ngram_size=3)
+    one = runner.generate_batch(convs, max_new_tokens=48, no_repeat_ngram_size=3, sentences=1)
+    assert any(_sentences(f) >= 1 for f in full)  # some answers go on past their first sentence
+    for f, o in zip(full, one):
+        assert _sentences(o + " And") <= 1, (f, o)
+        assert o.split()[:4] == f.split()[:min(4, len(o.split()))]

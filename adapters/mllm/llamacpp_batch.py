@@ -3,9 +3,9 @@
 :class:`SequenceBatcher` collects the ``generate_batch`` calls that arrive from several
 threads (one per session finishing a turn) within ``wait_s``, and decodes all their
 conversations together in a second llama.cpp context over the same model: each
-conversation is its own sequence (``seq_id``) in a unified KV cache; the start the prompts
-share is decoded once and copied to every sequence, the rest of the text prompts goes in as one
-batch (a prompt with an image: text as tokens, image runs as the projector's rows), then each
+conversation is its own sequence (``seq_id``) in a unified KV cache; a system turn several
+prompts share is decoded once and copied to their sequences, the rest of each prompt is
+prefilled on its own (text as tokens, image runs as the projector's rows), then each
 step decodes one token of every unfinished sequence in a single ``llama_decode``. The
 decoding itself runs where the runner decodes (its model thread, see :mod:`adapters.compute`). Greedy,
 with the same stop tokens and n-gram rule as the one-at-a-time path, so a conversation gets
@@ -17,6 +17,7 @@ from __future__ import annotations
 import ctypes
 import logging
 import queue
+import re
 import threading
 import time
 from dataclasses import dataclass, field
@@ -31,6 +32,7 @@ class _Job:
     inputs: list[dict]
     max_new_tokens: int
     no_repeat_ngram_size: int
+    sentences: int = 0
     done: threading.Event = field(default_factory=threading.Event)
     answers: list[list[int]] | None = None
     error: BaseException | None = None
@@ -51,12 +53,15 @@ class SequenceBatcher:
         self.ctx = _internals.LlamaContext(model=runner.llama._model, params=params, verbose=False)
         self.n_ctx = int(self.lib.llama_n_ctx(self.ctx.ctx))
         self.batch = self.lib.llama_batch_init(max(runner.n_batch, max_seqs), 0, max_seqs)
+        self._user_turn = list(runner.tokenizer.encode("<|im_start|>user", add_special_tokens=False))
         self._jobs: queue.Queue[_Job] = queue.Queue()
         threading.Thread(target=self._work, daemon=True, name="llama-batcher").start()
 
-    def run(self, inputs: list[dict], max_new_tokens: int, no_repeat_ngram_size: int) -> list[list[int]]:
-        """Token ids of each conversation's answer; blocks until its batch is decoded."""
-        job = _Job(inputs, max_new_tokens, no_repeat_ngram_size)
+    def run(self, inputs: list[dict], max_new_tokens: int, no_repeat_ngram_size: int,
+            sentences: int = 0) -> list[list[int]]:
+        """Token ids of each conversation's answer; blocks until its batch is decoded.
+        ``sentences`` > 0: an answer ends once it has that many complete sentences."""
+        job = _Job(inputs, max_new_tokens, no_repeat_ngram_size, sentences)
         self._jobs.put(job)
         job.done.wait()
         if job.error is not None:
@@ -66,27 +71,34 @@ class SequenceBatcher:
     # --- the worker -----------------------------------------------------------------------
     def _work(self) -> None:
         while True:
-            jobs = [self._jobs.get()]
-            seqs = len(jobs[0].inputs)
-            while seqs < self.max_seqs:
-                try:
-                    nxt = self._jobs.get(timeout=self.wait_s)
-                except queue.Empty:
-                    break
-                jobs.append(nxt)
-                seqs += len(nxt.inputs)
-            self.runner.on_model_thread(self._serve, jobs)
+            first = self._jobs.get()
+            self.runner.on_model_thread(self._serve_queued, first)
+
+    def _serve_queued(self, first: _Job) -> None:
+        """``first`` and every job that is waiting when the model thread gets to it (while it
+        streamed another session's reply, say), or that comes within ``wait_s``."""
+        jobs, seqs = [first], len(first.inputs)
+        deadline = time.monotonic() + self.wait_s
+        while seqs < self.max_seqs:
+            try:
+                nxt = self._jobs.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                break
+            jobs.append(nxt)
+            seqs += len(nxt.inputs)
+        self._serve(jobs)
 
     def _serve(self, jobs: list[_Job]) -> None:
-        groups: dict[tuple[int, int], list[tuple[_Job, int]]] = {}
+        groups: dict[tuple[int, int, int], list[tuple[_Job, int]]] = {}
         for job in jobs:
             for i in range(len(job.inputs)):
-                groups.setdefault((job.max_new_tokens, job.no_repeat_ngram_size), []).append((job, i))
+                key = (job.max_new_tokens, job.no_repeat_ngram_size, job.sentences)
+                groups.setdefault(key, []).append((job, i))
             job.answers = [[] for _ in job.inputs]
-        for (n, ngram), members in groups.items():
+        for (n, ngram, sentences), members in groups.items():
             try:
                 for part in self._fit(members, n):
-                    outs = self.decode([m[0].inputs[m[1]] for m in part], n, ngram)
+                    outs = self.decode([m[0].inputs[m[1]] for m in part], n, ngram, sentences)
                     for (job, i), out in zip(part, outs):
                         job.answers[i] = out
             except BaseException as exc:  # the callers' threads re-raise it
@@ -108,7 +120,8 @@ class SequenceBatcher:
         return parts + ([part] if part else [])
 
     # --- decoding -------------------------------------------------------------------------
-    def decode(self, inputs: list[dict], max_new_tokens: int, no_repeat_ngram_size: int) -> list[list[int]]:
+    def decode(self, inputs: list[dict], max_new_tokens: int, no_repeat_ngram_size: int,
+               sentences: int = 0) -> list[list[int]]:
         r, lib = self.runner, self.lib
         lib.llama_memory_clear(lib.llama_get_memory(self.ctx.ctx), True)
         prompts = [inp["input_ids"][0].tolist() for inp in inputs]
@@ -128,6 +141,9 @@ class SequenceBatcher:
                 if tok in r.stop_ids:
                     continue
                 outs[s].append(tok)
+                if sentences and _sentences(r.tokenizer.decode(outs[s], skip_special_tokens=True)) >= sentences:
+                    outs[s].pop()  # the next sentence's first token: the answer ends before it
+                    continue
                 histories[s].append(tok)
                 if len(outs[s]) < max_new_tokens and pos[s] + 1 < self.n_ctx:
                     step.append((s, tok))
@@ -141,30 +157,40 @@ class SequenceBatcher:
         return outs
 
     def _prefill_all(self, prompts: list[list[int]], pixels: list) -> list[np.ndarray]:
-        """Every prompt into its sequence; each one's next-token logits. The text the prompts
-        share at the start (the system turn, a reply's request) is decoded once and copied to
-        the other sequences; the rest of all text prompts goes in as one batch (prefill runs
-        about 1.4x faster in 500-token batches than in 120-token ones on 2 cores)."""
+        """Every prompt into its sequence; each one's next-token logits. A system turn that
+        several prompts open with is decoded once and copied to the others' sequences; the rest
+        of each prompt is decoded on its own, so a sequence's numbers never depend on what it
+        shares the batch with (llama.cpp's kernels round differently for other batch sizes)."""
         lib, ctx = self.lib, self.ctx.ctx
-        shared = _shared_prefix(prompts, self.runner.image_token_id)
-        if shared:
-            self._decode([(t, p, 0, False) for p, t in enumerate(prompts[0][:shared])])
-            mem = lib.llama_get_memory(ctx)
-            for s in range(1, len(prompts)):
-                lib.llama_memory_seq_cp(mem, 0, s, 0, shared)
-        logits: list[np.ndarray | None] = [None] * len(prompts)
-        text, wanting = [], []
-        for s, (ids, pv) in enumerate(zip(prompts, pixels)):
+        mem = lib.llama_get_memory(ctx)
+        heads = [self._system_turn(ids) for ids in prompts]
+        first_with: dict[tuple[int, ...], int] = {}
+        for s, (ids, head) in enumerate(zip(prompts, heads)):
+            key = tuple(ids[:head])
+            if not head:
+                continue
+            if key in first_with:
+                lib.llama_memory_seq_cp(mem, first_with[key], s, 0, head)
+            else:
+                self._decode([(t, p, s, False) for p, t in enumerate(key)])
+                first_with[key] = s
+        logits = []
+        for s, (ids, pv, head) in enumerate(zip(prompts, pixels, heads)):
             rows = self.runner._image_rows(pv)
             if len(rows):
-                self._prefill(s, ids, rows, start=shared)
-                logits[s] = self._logits(-1)
+                self._prefill(s, ids, rows, start=head)
+                logits.append(self._logits(-1))
             else:
-                text.extend((t, p, s, p == len(ids) - 1) for p, t in enumerate(ids) if p >= shared)
-                wanting.append(s)
-        for s, row in zip(wanting, self._decode(text)):
-            logits[s] = row
+                logits += self._decode([(t, p, s, p == len(ids) - 1) for p, t in enumerate(ids) if p >= head])
         return logits
+
+    def _system_turn(self, ids: list[int]) -> int:
+        """How many tokens of ``ids`` come before its first user turn (0: none, or not ChatML)."""
+        marker = self._user_turn
+        for i in range(len(ids) - len(marker)):
+            if ids[i:i + len(marker)] == marker:
+                return i
+        return 0
 
     def _logits(self, i: int) -> np.ndarray:
         return np.ctypeslib.as_array(self.lib.llama_get_logits_ith(self.ctx.ctx, i), shape=(self.runner.n_vocab,)).copy()
@@ -230,13 +256,10 @@ def _banned(history: list[int], n: int, vocab: int) -> set[int]:
             if tuple(history[i:i + n - 1]) == prefix and history[i + n - 1] < vocab}
 
 
-def _shared_prefix(prompts: list[list[int]], image_token: int) -> int:
-    """How many tokens all ``prompts`` (two or more) share at the start, up to the first image
-    token and leaving each prompt at least one token of its own (its logits)."""
-    if len(prompts) < 2:
-        return 0
-    limit = min(len(p) for p in prompts) - 1
-    n = 0
-    while n < limit and prompts[0][n] != image_token and all(p[n] == prompts[0][n] for p in prompts):
-        n += 1
-    return n
+_SENTENCE_END = re.compile(r"[.!?][\"')\]]*\s")
+
+
+def _sentences(text: str) -> int:
+    """Sentences of ``text`` known to be complete: their end mark is followed by a space (so a
+    price such as "$12.99" never ends one, and a final "." is counted once the next word starts)."""
+    return len(_SENTENCE_END.findall(text))

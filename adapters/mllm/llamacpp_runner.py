@@ -33,7 +33,7 @@ import torch
 from adapters.compute import model_thread
 from adapters.imaging import ImageSource
 from adapters.mllm.grammar import GrammarFilter, complete_json, schema_gbnf
-from adapters.mllm.llamacpp_batch import SequenceBatcher, _banned
+from adapters.mllm.llamacpp_batch import SequenceBatcher, _banned, _sentences
 from adapters.mllm.runner import ChatMessage, MLLMRunner
 
 logger = logging.getLogger(__name__)
@@ -225,18 +225,28 @@ class LlamaCppRunner(MLLMRunner):
         return out
 
     def generate_batch(self, conversations: Sequence[Sequence[ChatMessage]], max_new_tokens: int | None = None,
-                       seed: int | None = None, no_repeat_ngram_size: int = 0) -> list[str]:
+                       seed: int | None = None, no_repeat_ngram_size: int = 0, sentences: int = 0) -> list[str]:
+        """``sentences`` > 0: each answer ends once it has that many complete sentences (decoding
+        stops there: the explanations want one, and every token is a shopper's wait)."""
         n, seed = self._settings(max_new_tokens, seed)
         inputs = [self.build_inputs(msgs) for msgs in conversations]  # every input checked before decoding
         if self.batch_sequences > 1:  # greedy, so the seed does not matter
-            outs = self.batcher().run(inputs, n, no_repeat_ngram_size)
+            outs = self.batcher().run(inputs, n, no_repeat_ngram_size, sentences)
             return [self.tokenizer.decode(o, skip_special_tokens=True).strip() for o in outs]
         answers = []
         for inp in inputs:
             out: list[int] = []
-            self._run(inp, n, seed, 0.0, no_repeat_ngram_size, out.append)
-            answers.append(self.tokenizer.decode(out, skip_special_tokens=True).strip())
+            self.on_model_thread(self._run, inp, n, seed, 0.0, no_repeat_ngram_size, out.append)
+            answers.append(self.tokenizer.decode(self._first_sentences(out, sentences), skip_special_tokens=True).strip())
         return answers
+
+    def _first_sentences(self, ids: list[int], sentences: int) -> list[int]:
+        """``ids`` up to the end of its first ``sentences`` sentences (the batcher's stop, afterwards)."""
+        if sentences:
+            for k in range(1, len(ids) + 1):
+                if _sentences(self.tokenizer.decode(ids[:k], skip_special_tokens=True)) >= sentences:
+                    return ids[:k - 1]
+        return ids
 
     def batcher(self):
         """The :class:`~adapters.mllm.llamacpp_batch.SequenceBatcher` (its own context), made once."""

@@ -99,7 +99,9 @@ class OpenAIChatRunner:
         return self._post(body)
 
     def generate_batch(self, conversations: Sequence[Sequence[ChatMessage]], max_new_tokens: int | None = None,
-                       seed: int | None = None, no_repeat_ngram_size: int = 0) -> list[str]:
+                       seed: int | None = None, no_repeat_ngram_size: int = 0, sentences: int = 0) -> list[str]:
+        """``no_repeat_ngram_size`` and ``sentences`` are accepted for the interface; the server
+        decodes to ``max_new_tokens`` and callers keep the sentences they want."""
         bodies = [self._body(c, None, max_new_tokens, seed, 0.0, False) for c in conversations]  # all checked first
         if len(bodies) <= 1:
             return [self._post(b) for b in bodies]

@@ -96,9 +96,11 @@ class MLLMRunner:
 
     @torch.inference_mode()
     def generate_batch(self, conversations: Sequence[Sequence[ChatMessage]], max_new_tokens: int | None = None,
-                       seed: int | None = None, no_repeat_ngram_size: int = 0) -> list[str]:
+                       seed: int | None = None, no_repeat_ngram_size: int = 0, sentences: int = 0) -> list[str]:
         """Greedy answers for several conversations at once (left-padded batch).
-        ``no_repeat_ngram_size`` > 0 forbids repeating any n-gram (short generated prose)."""
+        ``no_repeat_ngram_size`` > 0 forbids repeating any n-gram (short generated prose).
+        ``sentences``: accepted for the interface; this backend decodes to ``max_new_tokens``
+        (llama.cpp's stops early), so callers keep the sentences they want."""
         prompts, pil_images = [], []
         for msgs in conversations:
             prompt, imgs = self._prompt(msgs)
