@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterator, Sequence
+from contextlib import closing
 from dataclasses import dataclass, field, replace
 from typing import Literal, Protocol
 
@@ -205,7 +206,8 @@ class Explainer:
         """The reply text, piece by piece: ``lead`` (grounded, built from the constraints by
         the caller) first, then the LLM's comment as it is decoded. Each of the LLM's
         sentences is checked before it is let out (every claim must hold for at least one
-        shown product; nothing from the rules); a failing sentence is left out."""
+        shown product; nothing from the rules); a failing sentence is left out. Like a card's,
+        the comment is ``sentences`` long: the stream is closed (its decoding ends) after them."""
         yield from _pieces(lead, leading_space=False)
         if self.writer is None or not products:
             return
@@ -213,12 +215,15 @@ class Explainer:
         prompt = PROMPTS["intro"].format(request=_quote(request), n=len(products), top=prompt_name(top),
                                          top_facts=_record_facts(top))
         messages = [ChatMessage("system", SYSTEM_PROMPT), ChatMessage("user", prompt)]
-        said, buffer = [lead], ""
-        for piece in self.writer.stream(messages, max_new_tokens=self.max_new_tokens):
-            buffer += piece
-            while m := _SENTENCE_END.search(buffer):
-                sentence, buffer = buffer[: m.end()], buffer[m.end():]
-                yield from self._let_out(sentence, products, said)
+        said, buffer, seen = [lead], "", 0
+        with closing(self.writer.stream(messages, max_new_tokens=self.max_new_tokens)) as pieces:
+            for piece in pieces:
+                buffer += piece
+                while seen < self.sentences and (m := _SENTENCE_END.search(buffer)):
+                    sentence, buffer, seen = buffer[: m.end()], buffer[m.end():], seen + 1
+                    yield from self._let_out(sentence, products, said)
+                if seen >= self.sentences:  # the rest is not read, nor decoded
+                    return
         if buffer.strip().endswith((".", "!", "?")):  # not a cut-off fragment
             yield from self._let_out(buffer, products, said)
 

@@ -3,13 +3,14 @@
 :class:`SequenceBatcher` collects the ``generate_batch`` calls that arrive from several
 threads (one per session finishing a turn) within ``wait_s``, and decodes all their
 conversations together in a second llama.cpp context over the same model: each
-conversation is its own sequence (``seq_id``) in a unified KV cache; a system turn several
-prompts share is decoded once and copied to their sequences, the rest of each prompt is
-prefilled on its own (text as tokens, image runs as the projector's rows), then each
-step decodes one token of every unfinished sequence in a single ``llama_decode``. The
-decoding itself runs where the runner decodes (its model thread, see :mod:`adapters.compute`). Greedy,
-with the same stop tokens and n-gram rule as the one-at-a-time path, so a conversation gets
-the same answer whoever it shares the batch with (tested: no cross-talk).
+conversation is its own sequence (``seq_id``) in a unified KV cache; a start several prompts
+share (the system turn, the request line) is decoded once and copied to their sequences, the
+rest of each prompt is prefilled on its own (text as tokens, image runs as the projector's
+rows), then each step decodes one token of every unfinished sequence in a single
+``llama_decode``. The decoding runs where the runner decodes (its model thread, see
+:mod:`adapters.compute`). Greedy, with the same stop tokens and n-gram rule as the
+one-at-a-time path, so a conversation gets the same answer whoever it shares the batch with
+(tested: no cross-talk).
 """
 
 from __future__ import annotations
@@ -54,6 +55,7 @@ class SequenceBatcher:
         self.n_ctx = int(self.lib.llama_n_ctx(self.ctx.ctx))
         self.batch = self.lib.llama_batch_init(max(runner.n_batch, max_seqs), 0, max_seqs)
         self._user_turn = list(runner.tokenizer.encode("<|im_start|>user", add_special_tokens=False))
+        self._newline = set(runner.tokenizer.encode("\n", add_special_tokens=False))
         self._jobs: queue.Queue[_Job] = queue.Queue()
         threading.Thread(target=self._work, daemon=True, name="llama-batcher").start()
 
@@ -157,13 +159,13 @@ class SequenceBatcher:
         return outs
 
     def _prefill_all(self, prompts: list[list[int]], pixels: list) -> list[np.ndarray]:
-        """Every prompt into its sequence; each one's next-token logits. A system turn that
+        """Every prompt into its sequence; each one's next-token logits. A start (``_head``) that
         several prompts open with is decoded once and copied to the others' sequences; the rest
         of each prompt is decoded on its own, so a sequence's numbers never depend on what it
         shares the batch with (llama.cpp's kernels round differently for other batch sizes)."""
         lib, ctx = self.lib, self.ctx.ctx
         mem = lib.llama_get_memory(ctx)
-        heads = [self._system_turn(ids) for ids in prompts]
+        heads = [self._head(ids) for ids in prompts]
         first_with: dict[tuple[int, ...], int] = {}
         for s, (ids, head) in enumerate(zip(prompts, heads)):
             key = tuple(ids[:head])
@@ -184,13 +186,20 @@ class SequenceBatcher:
                 logits += self._decode([(t, p, s, p == len(ids) - 1) for p, t in enumerate(ids) if p >= head])
         return logits
 
-    def _system_turn(self, ids: list[int]) -> int:
-        """How many tokens of ``ids`` come before its first user turn (0: none, or not ChatML)."""
+    def _head(self, ids: list[int]) -> int:
+        """How many tokens of ``ids`` may be shared with prompts that start the same way: the
+        system turn and the user turn's first line (an explanation prompt's "I am looking for:
+        <request>", the same on every card of a reply), never an image token (0: not ChatML)."""
         marker = self._user_turn
         for i in range(len(ids) - len(marker)):
             if ids[i:i + len(marker)] == marker:
-                return i
-        return 0
+                break
+        else:
+            return 0
+        lines = [j + 1 for j in range(i + len(marker) + 1, len(ids) - 1) if ids[j] in self._newline]
+        head = lines[0] if lines else i
+        image = self.runner.image_token_id
+        return next((j for j in range(head) if ids[j] == image), head)
 
     def _logits(self, i: int) -> np.ndarray:
         return np.ctypeslib.as_array(self.lib.llama_get_logits_ith(self.ctx.ctx, i), shape=(self.runner.n_vocab,)).copy()

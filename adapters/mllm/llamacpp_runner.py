@@ -41,6 +41,10 @@ logger = logging.getLogger(__name__)
 _END = object()
 
 
+class _Left(Exception):
+    """A stream's reader has gone: its decoding stops."""
+
+
 class LlamaCppRunner(MLLMRunner):
     backend = "llama.cpp"
     batches_sessions = True  # generate_batch is thread-safe and batches concurrent callers
@@ -261,10 +265,18 @@ class LlamaCppRunner(MLLMRunner):
         n, seed = self._settings(max_new_tokens, seed)
         inputs = self.build_inputs(messages, images)  # bad input fails before any thread starts
         pieces: queue.Queue = queue.Queue()
+        left = threading.Event()  # the reader stopped reading: decoding ends at the next token
+
+        def emit(tok: int) -> None:
+            if left.is_set():
+                raise _Left
+            pieces.put(tok)
 
         def work():
             try:
-                self._run(inputs, n, seed, temperature, 0, pieces.put)
+                self._run(inputs, n, seed, temperature, 0, emit)
+            except _Left:
+                pass
             except BaseException as exc:  # re-raised in the reader's thread
                 pieces.put(exc)
             finally:
@@ -274,20 +286,23 @@ class LlamaCppRunner(MLLMRunner):
             threading.Thread(target=work, daemon=True).start()
         else:
             self._model_thread.submit(work)
-        ids: list[int] = []
-        shown = ""
-        while True:
-            item = pieces.get(timeout=max(300.0, self.max_time_s + 60))
-            if item is _END:
-                break
-            if isinstance(item, BaseException):
-                raise item
-            ids.append(item)
+        try:
+            ids: list[int] = []
+            shown = ""
+            while True:
+                item = pieces.get(timeout=max(300.0, self.max_time_s + 60))
+                if item is _END:
+                    break
+                if isinstance(item, BaseException):
+                    raise item
+                ids.append(item)
+                text = self.tokenizer.decode(ids, skip_special_tokens=True)
+                if not text.endswith("\ufffd") and len(text) > len(shown):  # wait out half a multi-byte char
+                    yield text[len(shown):]
+                    shown = text
             text = self.tokenizer.decode(ids, skip_special_tokens=True)
-            if not text.endswith("\ufffd") and len(text) > len(shown):  # wait out half a multi-byte char
+            if len(text) > len(shown):
                 yield text[len(shown):]
-                shown = text
-        text = self.tokenizer.decode(ids, skip_special_tokens=True)
-        if len(text) > len(shown):
-            yield text[len(shown):]
+        finally:
+            left.set()
 
