@@ -96,8 +96,10 @@ def matches_for(product: Product, constraints: Constraints, *, image_reference: 
         out.append(Match("gender", f"for {product.gender.lower()}", True))
     if f.usages and product.usage in f.usages:
         out.append(Match("usage", f"{product.usage.lower()} wear", True))
-    if product.price is not None and (f.max_price is not None or f.min_price is not None):
-        bound = (f"under {f.max_price:g}" if f.max_price is not None else f"over {f.min_price:g}")
+    price_asked = ProductFilter(min_price=f.min_price, max_price=f.max_price)
+    if product.price is not None and price_asked != ProductFilter() and filter_matches(price_asked, product):
+        bound = (f"between {f.min_price:g} and {f.max_price:g}" if None not in (f.min_price, f.max_price)
+                 else f"under {f.max_price:g}" if f.max_price is not None else f"over {f.min_price:g}")
         out.append(Match("price", f"${product.price:.2f}, {bound}", True))
     title = normalise(product.title)
     hit_words = [w for w in constraints.words if w in title.split()]
@@ -207,7 +209,8 @@ class Explainer:
         the caller) first, then the LLM's comment as it is decoded. Each of the LLM's
         sentences is checked before it is let out (every claim must hold for at least one
         shown product; nothing from the rules); a failing sentence is left out. Like a card's,
-        the comment is ``sentences`` long: the stream is closed (its decoding ends) after them."""
+        the comment is ``sentences`` long: once that many are let out, the stream is closed (its
+        decoding ends)."""
         yield from _pieces(lead, leading_space=False)
         if self.writer is None or not products:
             return
@@ -215,14 +218,14 @@ class Explainer:
         prompt = PROMPTS["intro"].format(request=_quote(request), n=len(products), top=prompt_name(top),
                                          top_facts=_record_facts(top))
         messages = [ChatMessage("system", SYSTEM_PROMPT), ChatMessage("user", prompt)]
-        said, buffer, seen = [lead], "", 0
+        said, buffer = [lead], ""
         with closing(self.writer.stream(messages, max_new_tokens=self.max_new_tokens)) as pieces:
             for piece in pieces:
                 buffer += piece
-                while seen < self.sentences and (m := _SENTENCE_END.search(buffer)):
-                    sentence, buffer, seen = buffer[: m.end()], buffer[m.end():], seen + 1
+                while len(said) <= self.sentences and (m := _SENTENCE_END.search(buffer)):
+                    sentence, buffer = buffer[: m.end()], buffer[m.end():]
                     yield from self._let_out(sentence, products, said)
-                if seen >= self.sentences:  # the rest is not read, nor decoded
+                if len(said) > self.sentences:  # enough let out: the rest is not read, nor decoded
                     return
         if buffer.strip().endswith((".", "!", "?")):  # not a cut-off fragment
             yield from self._let_out(buffer, products, said)
