@@ -233,7 +233,8 @@ def test_streaming_gives_products_first_then_the_text_piece_by_piece(tmp_path):
     pieces = list(turn.stream())
     assert len(pieces) > 3
     reply = turn.finish()
-    assert reply.text == "".join(pieces).strip() and "Enjoy!" in reply.text
+    assert reply.text == "".join(pieces).strip() and "Some sharp picks for you." in reply.text
+    assert "Enjoy!" not in reply.text  # the comment is one sentence; decoding stops after it
 
 
 def test_llm_explanations_are_checked_before_the_shopper_sees_them(tmp_path):
