@@ -61,6 +61,10 @@ _REFERENCE = re.compile(
     r"\b(?:the\s+)?(first|second|third|fourth|fifth|last|1st|2nd|3rd|4th|5th)\s+(?:one|item|product|pick|option|result)?\b"
     r"|#\s?([1-9])\b|\b(?:number|item|no\.?|option)\s?([1-9])\b", re.I)
 _MORE_LIKE = re.compile(r"\b(?:more like|similar to|something like|others? like|like (?:that|this|it|those|these))\b", re.I)
+# Words by which a message goes on about a photo shown earlier ("the same look as boots", "something to go with
+# this"); a message naming a new subject without any of them leaves the photo behind ("red tshirts for men").
+_POINTS_AT_PHOTO = re.compile(r"\b(?:this|that|these|those|it|its|same|similar|like|look|looks|style|match|matching|"
+                              r"(?:go|goes|wear|pair)\s+with|version|photo|picture|pic|image)\b", re.I)
 
 Command = Literal["search", "reset", "skip", "empty"]
 
@@ -162,7 +166,9 @@ def interpret(text: str | None, constraints: Constraints, shown: list[Product], 
     return Interpretation(command, Constraints(merged, words + new_words, soft, sort, edits), parsed, reference,
                           use_reference_image=reference is not None and (more_like or _has_content(parsed.filter,
                                                                                                    new_words)),
-                          drop_image=bool(_DROP_IMAGE.search(text)), new_subject=new_subject, notes=notes)
+                          drop_image=bool(_DROP_IMAGE.search(text)) or (
+                              new_subject and photo_in_force and not has_image and not _POINTS_AT_PHOTO.search(text)),
+                          new_subject=new_subject, notes=notes)
 
 
 def _subject(text: str, parsed: ParsedQuery, constraints: Constraints, reference: Product | None,

@@ -137,3 +137,18 @@ def test_a_negated_person_is_not_who_it_is_for(reader):
 def test_bright_alone_prefers_bright_colours(reader):
     parsed = reader.parse("something bright")
     assert parsed.relative_colour == "brighter" and parsed.soft.colours and not parsed.filter.colours
+
+
+@pytest.mark.parametrize("text, drops", [
+    ("red tshirts for men", True),  # a new subject that says nothing of the photo: the photo is left behind
+    ("the same look as boots", False),
+    ("a belt to go with it", False),
+    ("what about loafers instead", False),  # a swap of the kind keeps the photo's look
+    ("for my dad", False),  # no new subject
+])
+def test_a_new_subject_leaves_an_earlier_photo_behind_unless_it_points_at_it(reader, text, drops):
+    from assistant.dialogue import Constraints, interpret
+    before = Constraints(ProductFilter(article_types=("Shirts",), genders=("Men",)))
+    interp = interpret(text, before, [], reader, photo_in_force=True)
+    assert interp.drop_image == drops
+    assert not interpret(text, before, [], reader, has_image=True).drop_image  # a photo sent with it is its own
