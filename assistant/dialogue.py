@@ -16,7 +16,9 @@ evaluation checks turn by turn:
 * "any colour" / "any price" / "any style" remove that facet; "not black" excludes a colour.
 * "the second one", "#2", "number 2" refer to the last shown list; "more like that" makes
   the referred product (or the top of the last list) the visual reference.
-* An uploaded image stays the reference until replaced or dropped ("forget the photo").
+* An uploaded image stays the reference until replaced or dropped ("forget the photo"), or
+  until a message names a new subject without pointing at it ("red tshirts for men"; but
+  "the same look as boots", "a belt to go with it" keep it).
 * A message that asks for something new ("something for my dad", "I need a watch") starts
   afresh: only what it states is in force ("something cheaper" is a refinement, not a new request).
 * A new photo is the reference for its own message's "this" and starts a new subject (who
