@@ -29,6 +29,7 @@ from adapters.mllm.runner import ChatMessage
 from assistant.claims import CLAIM_ATTR, CheckedText, ClaimChecker
 from assistant.compare import Contrast, comparison_claims, repeated_cards, states_contrast
 from assistant.dialogue import Constraints
+from assistant.lead import price_bound
 from retrieval.wording import contrast_sentence, facts_line, fix_agreement
 from retrieval.catalog import Product
 from retrieval.filters import FILTER_FIELD_OF, ProductFilter
@@ -98,9 +99,7 @@ def matches_for(product: Product, constraints: Constraints, *, image_reference: 
         out.append(Match("usage", f"{product.usage.lower()} wear", True))
     price_asked = ProductFilter(min_price=f.min_price, max_price=f.max_price)
     if product.price is not None and price_asked != ProductFilter() and filter_matches(price_asked, product):
-        bound = (f"between {f.min_price:g} and {f.max_price:g}" if None not in (f.min_price, f.max_price)
-                 else f"under {f.max_price:g}" if f.max_price is not None else f"over {f.min_price:g}")
-        out.append(Match("price", f"${product.price:.2f}, {bound}", True))
+        out.append(Match("price", f"${product.price:.2f}, {price_bound(f, unit='')}", True))
     title = normalise(product.title)
     hit_words = [w for w in constraints.words if w in title.split()]
     if hit_words:

@@ -4,6 +4,7 @@ it says exactly what was searched: "Here are 5 red tshirts for men under $30."."
 from __future__ import annotations
 
 from assistant.dialogue import Constraints
+from retrieval.filters import ProductFilter
 
 
 def lead_sentence(c: Constraints, n: int, image_ref: str | None, relaxed: str | None,
@@ -57,10 +58,13 @@ def _qualifiers(c: Constraints) -> list[str]:
         bits.append("for " + " or ".join(u.lower() for u in f.usages) + " wear")
     if f.exclude_colours:
         bits.append("not " + " or ".join(x.lower() for x in f.exclude_colours))
-    if f.min_price is not None and f.max_price is not None:
-        bits.append(f"between ${f.min_price:g} and ${f.max_price:g}")
-    elif f.max_price is not None:
-        bits.append(f"under ${f.max_price:g}")
-    elif f.min_price is not None:
-        bits.append(f"over ${f.min_price:g}")
+    if f.min_price is not None or f.max_price is not None:
+        bits.append(price_bound(f))
     return bits
+
+
+def price_bound(f: ProductFilter, unit: str = "$") -> str:
+    """The price bound of ``f`` in words ("under $30", "between $15 and $25", "over $40")."""
+    if f.min_price is not None and f.max_price is not None:
+        return f"between {unit}{f.min_price:g} and {unit}{f.max_price:g}"
+    return f"under {unit}{f.max_price:g}" if f.max_price is not None else f"over {unit}{f.min_price:g}"

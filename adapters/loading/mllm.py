@@ -208,18 +208,18 @@ def resolve_backend(cfg: MLLMConfig) -> str:
             raise ModuleNotFoundError("backend 'llama.cpp' needs llama-cpp-python and gguf "
                                       "(`make setup` installs them; or pip install llama-cpp-python gguf)")
         return cfg.backend
-    if cfg.embedded and resolve_device(cfg.device).type == "cpu" and llama_cpp_available() and llama_cpp_runs():
-        return "llama.cpp"
-    return "transformers"
+    return "llama.cpp" if _auto_takes_llama(cfg) and llama_cpp_runs() else "transformers"
+
+
+def _auto_takes_llama(cfg: MLLMConfig) -> bool:
+    """Whether "auto" means llama.cpp for ``cfg``, short of probing that the build decodes."""
+    return cfg.embedded and resolve_device(cfg.device).type == "cpu" and llama_cpp_available()
 
 
 def takes_the_cores(cfg: MLLMConfig) -> bool:
     """Whether ``cfg``'s LLM will decode with a llama.cpp context of more than one thread (then
     on the model thread, with torch on one; :mod:`adapters.compute`). Decided without loading."""
-    if cfg.backend == "auto":
-        llama = cfg.embedded and resolve_device(cfg.device).type == "cpu" and llama_cpp_available()
-    else:
-        llama = cfg.backend == "llama.cpp"
+    llama = _auto_takes_llama(cfg) if cfg.backend == "auto" else cfg.backend == "llama.cpp"
     return llama and (cfg.n_threads or cores()) > 1
 
 

@@ -168,9 +168,9 @@ class SequenceBatcher:
         heads = [self._head(ids) for ids in prompts]
         first_with: dict[tuple[int, ...], int] = {}
         for s, (ids, head) in enumerate(zip(prompts, heads)):
-            key = tuple(ids[:head])
             if not head:
                 continue
+            key = tuple(ids[:head])
             if key in first_with:
                 lib.llama_memory_seq_cp(mem, first_with[key], s, 0, head)
             else:
@@ -196,8 +196,7 @@ class SequenceBatcher:
                 break
         else:
             return 0
-        lines = [j + 1 for j in range(i + len(marker) + 1, len(ids) - 1) if ids[j] in self._newline]
-        head = lines[0] if lines else i
+        head = next((j + 1 for j in range(i + len(marker) + 1, len(ids) - 1) if ids[j] in self._newline), i)
         image = self.runner.image_token_id
         return next((j for j in range(head) if ids[j] == image), head)
 
