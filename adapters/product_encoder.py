@@ -76,14 +76,14 @@ class ProductEncoder:
             text_dim=text_encoder.dim,
         )
 
-    def for_ingest(self, products: int, batch_size: int, mode: str = "auto") -> tuple["ProductEncoder", BulkEncoding]:
+    def for_ingest(self, products: int, mode: str = "auto") -> tuple["ProductEncoder", BulkEncoding]:
         """(encoder, speed-ups) for ingesting ``products`` products: see
         :func:`adapters.loading.device.bulk_encoding`."""
         from adapters.loading.device import bulk_encoding
 
         device = "cpu" if all(getattr(e, "device", torch.device("cpu")).type == "cpu"
                               for e in (self.image_encoder, self.text_encoder)) else "gpu"
-        bulk = bulk_encoding(products, batch_size, mode, device)
+        bulk = bulk_encoding(products, mode, device)
         return self.for_bulk(bulk), bulk
 
     def for_bulk(self, bulk: BulkEncoding) -> "ProductEncoder":
@@ -91,7 +91,7 @@ class ProductEncoder:
         bf16 rounding, answers), for ingestion. Encoders without such a mode are kept as they are."""
         image, text = self.image_encoder, self.text_encoder
         if bulk.compile_images and hasattr(image, "compiled"):
-            image = image.compiled(bulk.batch_size)
+            image = image.compiled()
         if bulk.bf16_text and hasattr(text, "in_bf16"):
             text = text.in_bf16()
         if image is self.image_encoder and text is self.text_encoder:

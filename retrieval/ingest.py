@@ -87,7 +87,7 @@ def ingest(catalog: Catalog, store: ProductStore, embedder, load_image: ImageLoa
                        len(half), ", ".join(half[:10]) + (" ..." if len(half) > 10 else ""))
     record_vocabulary(store, Vocabulary.from_products(products))
     if todo and hasattr(embedder, "for_ingest"):
-        embedder, speedups = embedder.for_ingest(len(todo), batch_size, bulk)
+        embedder, speedups = embedder.for_ingest(len(todo), bulk)
         report.encoding = speedups.describe()
     batches = [todo[s:s + batch_size] for s in range(0, len(todo), batch_size)]
     bar = tqdm(total=len(todo), desc="ingest", unit="product", disable=not progress)

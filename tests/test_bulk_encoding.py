@@ -2,6 +2,8 @@
 (padding, chunking, eager fallback), bf16 text, the policy that picks them, and store writes
 coalesced across encoded batches."""
 
+import copy
+
 import numpy as np
 import pytest
 import torch
@@ -41,8 +43,8 @@ def test_compiled_view_pads_and_chunks_to_one_shape_with_the_same_answers(image_
                                                                           one_torch_thread):
     shapes = []
 
-    def fake_compile(fn, dynamic):  # inductor's answer is the eager one; what matters here is the shape
-        assert dynamic is False
+    def fake_compile(fn, dynamic, options):  # inductor's answer is the eager one; what matters here is the shape
+        assert dynamic is False and options == {"freezing": True}
 
         def run(x):
             shapes.append(tuple(x.shape))
@@ -56,11 +58,31 @@ def test_compiled_view_pads_and_chunks_to_one_shape_with_the_same_answers(image_
     for n in (1, 4, 6):
         torch.testing.assert_close(view.encode(images[:n]), image_encoder.encode(images[:n]), atol=1e-5, rtol=0)
     assert set(shapes) == {(4, 3, 128, 96)}  # 1 -> padded to 4; 6 -> 4 + (2 padded to 4)
+    shapes.clear()
+    default = image_encoder.compiled()  # the encoder's own pass size
+    assert default is image_encoder.compiled(image_encoder.cfg.batch_size)
+    default.encode(images)
+    assert shapes == [(image_encoder.cfg.batch_size, 3, 128, 96)]
+
+
+def test_the_backbone_runs_in_passes_of_the_configured_size_with_the_same_answers(image_encoder, monkeypatch,
+                                                                                  one_torch_thread):
+    images = [shirt_image(c, s) for c in ("Red", "Blue", "Green") for s in ("shirt", "shoe")]
+    whole = image_encoder.encode(images)
+    small = copy.copy(image_encoder)
+    small.cfg = ImageEncoderConfig(batch_size=4)
+    passes = []
+    real = image_encoder._pooled
+    monkeypatch.setattr(small, "_pooled", lambda x: passes.append(len(x)) or real(x))
+    torch.testing.assert_close(small.encode(images), whole, atol=1e-5, rtol=0)
+    assert passes == [4, 2]
+    with pytest.raises(ValueError, match="batch_size must be >= 1"):
+        ImageEncoderConfig(batch_size=0)
 
 
 def test_compiled_view_falls_back_to_eager_when_compiling_fails(image_encoder, monkeypatch, caplog,
                                                                one_torch_thread):
-    def broken_compile(fn, dynamic):
+    def broken_compile(fn, dynamic, options):
         def run(x):
             raise RuntimeError("no C++ compiler found\nlong trace")
         return run
@@ -109,17 +131,17 @@ def test_bf16_text_view_runs_under_autocast_and_stays_close_to_fp32():
 def test_bulk_policy(monkeypatch):
     monkeypatch.setattr(device_mod, "native_bf16", lambda: True)
     monkeypatch.setattr(device_mod.shutil, "which", lambda name: "/usr/bin/" + name)
-    few = device_mod.bulk_encoding(100, 64)
-    many = device_mod.bulk_encoding(device_mod.COMPILE_MIN_PRODUCTS, 64)
-    assert (few.bf16_text, few.compile_images) == (True, False) and many.compile_images and many.batch_size == 64
-    assert device_mod.bulk_encoding(10**6, 64, "off") == BulkEncoding(batch_size=64)
-    assert device_mod.bulk_encoding(1, 64, "on") == BulkEncoding(True, True, 64)
-    assert device_mod.bulk_encoding(10**6, 64, "auto", device="gpu") == BulkEncoding(batch_size=64)
+    few = device_mod.bulk_encoding(100)
+    many = device_mod.bulk_encoding(device_mod.COMPILE_MIN_PRODUCTS)
+    assert (few.bf16_text, few.compile_images) == (True, False) and many.compile_images
+    assert device_mod.bulk_encoding(10**6, "off") == BulkEncoding()
+    assert device_mod.bulk_encoding(1, "on") == BulkEncoding(True, True)
+    assert device_mod.bulk_encoding(10**6, "auto", device="gpu") == BulkEncoding()
     monkeypatch.setattr(device_mod.shutil, "which", lambda name: None)  # no compiler: no compile
     monkeypatch.setattr(device_mod, "native_bf16", lambda: False)  # emulated bf16 is slower: no bf16
-    assert device_mod.bulk_encoding(10**6, 64) == BulkEncoding(batch_size=64)
+    assert device_mod.bulk_encoding(10**6) == BulkEncoding()
     with pytest.raises(ValueError, match="bulk encoding mode 'fast'"):
-        device_mod.bulk_encoding(1, 64, "fast")
+        device_mod.bulk_encoding(1, "fast")
     assert BulkEncoding(True, True).describe() == "compiled image backbone, bf16 text encoder"
 
 
@@ -127,9 +149,9 @@ def test_for_bulk_keeps_the_fingerprint_and_swaps_only_what_has_a_fast_mode(imag
     text = SentenceTransformerTextEncoder(_TinySentenceModel(), "tiny")
     adaptor = AlignmentAdaptor(AlignmentConfig(image_dim=image_encoder.dim, text_dim=32, shared_dim=8)).eval()
     enc = ProductEncoder(image_encoder, text, adaptor, "a")
-    fast = enc.for_bulk(BulkEncoding(compile_images=True, bf16_text=True, batch_size=8))
+    fast = enc.for_bulk(BulkEncoding(compile_images=True, bf16_text=True))
     assert fast.fingerprint == enc.fingerprint and fast.alignment is enc.alignment
-    assert fast.text_encoder.bf16 and fast.image_encoder is image_encoder.compiled(8)
+    assert fast.text_encoder.bf16 and fast.image_encoder is image_encoder.compiled()
     assert enc.text_encoder is text and enc.image_encoder is image_encoder  # the original is untouched
     hashing = ProductEncoder(ColourImageEncoder(), HashTextEncoder(32),
                              AlignmentAdaptor(AlignmentConfig(image_dim=4, text_dim=32, shared_dim=8)), "h")

@@ -10,8 +10,8 @@ from adapters.config import BulkEncoding
 
 BULK_MODES = ("auto", "on", "off")
 # From this many products to encode, compiling the image backbone pays for itself: the
-# compile takes about 60 s on 2 cores with a cold inductor cache (10 s warm), and ingestion
-# then runs at 105-110 products/s instead of 85-92 (about 2 ms less per product;
+# compile takes about 28 s on 2 cores with a cold inductor cache (6.5 s warm), and ingestion
+# then runs at 224-251 products/s instead of 203-204 (about 0.5-1 ms less per product;
 # bench/bench_ingest.py).
 COMPILE_MIN_PRODUCTS = 40_000
 
@@ -33,16 +33,15 @@ def native_bf16() -> bool:
     return any(p is not None and p() for p in probes)
 
 
-def bulk_encoding(products: int, batch_size: int, mode: str = "auto", device: str = "cpu") -> BulkEncoding:
+def bulk_encoding(products: int, mode: str = "auto", device: str = "cpu") -> BulkEncoding:
     """The ingestion speed-ups for encoding ``products`` products on ``device``: ``off`` none,
     ``on`` both, ``auto`` bf16 text where the CPU has native bf16, and the compiled image
     backbone from ``COMPILE_MIN_PRODUCTS`` products where a C++ compiler is on PATH."""
     if mode not in BULK_MODES:
         raise ValueError(f"bulk encoding mode {mode!r}: use one of {', '.join(BULK_MODES)}")
     if mode == "off" or device != "cpu":
-        return BulkEncoding(batch_size=batch_size)
+        return BulkEncoding()
     if mode == "on":
-        return BulkEncoding(compile_images=True, bf16_text=True, batch_size=batch_size)
+        return BulkEncoding(compile_images=True, bf16_text=True)
     compiler = any(shutil.which(c) for c in ("c++", "g++", "clang++"))
-    return BulkEncoding(compile_images=compiler and products >= COMPILE_MIN_PRODUCTS, bf16_text=native_bf16(),
-                        batch_size=batch_size)
+    return BulkEncoding(compile_images=compiler and products >= COMPILE_MIN_PRODUCTS, bf16_text=native_bf16())
