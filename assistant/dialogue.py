@@ -235,8 +235,10 @@ def _price_moves(text: str, parsed: ParsedQuery, merged: ProductFilter, anchor: 
 
 def _relative_colour(parsed: ParsedQuery, parser, merged: ProductFilter, shown: list[Product]) -> ProductFilter:
     """"a darker one", "paler please": the catalog colours that way of the colours in force
-    (or of the colours shown last, when none was asked)."""
-    if parsed.relative_colour is None or parsed.filter.colours:
+    (or of the colours shown last, when none was asked). A kind of colour said outright
+    ("something bright") moves only colours the shopper asked for; with none, the reader's
+    preference for that band of colours stands (the colours shown were never asked for)."""
+    if parsed.relative_colour is None or parsed.filter.colours or (parsed.absolute_colour and not merged.colours):
         return merged
     dominant = Counter(p.base_colour for p in shown if p.base_colour).most_common(1)
     current = merged.colours or (tuple(c for c, n in dominant if n * 2 > len(shown)))  # what most of the list is

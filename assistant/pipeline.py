@@ -241,12 +241,13 @@ def retrieve(shop: Shop, state: SessionState) -> Candidates:
     hits = shop.retrieve(query, image, c.filter, exclude, c.soft, c.sort, c.edits)
     if hits:
         return Candidates(hits, None, c.filter)
+    asked = request_phrase(Constraints(c.filter))  # in the shopper's words, not the filter's syntax
     for looser, how in relaxations(c.filter):
         loose_query = Constraints(looser, c.words).query_text() if query else None
         hits = shop.retrieve(loose_query, image, looser, exclude, c.soft, c.sort, c.edits)
         if hits:
-            return Candidates(hits, f"Nothing matches {c.filter.describe()}; here are the nearest ones {how}.", looser)
-    return Candidates([], f"Nothing in the catalog matches {c.filter.describe()}.", c.filter)
+            return Candidates(hits, f"Nothing matches {asked}; here are the nearest ones {how}.", looser)
+    return Candidates([], f"Nothing in the catalog matches {asked}.", c.filter)
 
 
 # --- clarify --------------------------------------------------------------------------

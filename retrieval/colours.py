@@ -67,6 +67,18 @@ def srgb_to_lab(rgb) -> np.ndarray:
     return np.stack([116 * f[..., 1] - 16, 500 * (f[..., 0] - f[..., 1]), 200 * (f[..., 1] - f[..., 2])], -1)
 
 
+def srgb_to_oklab(rgb) -> np.ndarray:
+    """sRGB (0-255, shape (..., 3)) to OKLab (Ottosson 2020). Its hue angles follow perceived hue
+    where CIELAB's bend: CIELAB puts Purple 24 degrees from Blue, OKLab 48."""
+    c = np.asarray(rgb, np.float64) / 255.0
+    c = np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
+    m1 = np.array([[0.4122214708, 0.5363325363, 0.0514459929], [0.2119034982, 0.6806995451, 0.1073969566],
+                   [0.0883024619, 0.2817188376, 0.6299787005]])
+    m2 = np.array([[0.2104542553, 0.7936177850, -0.0040720468], [1.9779984951, -2.4285922050, 0.4505937099],
+                   [0.0259040371, 0.7827717662, -0.8086757660]])
+    return np.cbrt(c @ m1.T) @ m2.T
+
+
 def near_colours(colours: tuple[str, ...], catalog_colours: tuple[str, ...], n: int = 2,
                  max_delta_e: float = 28.0) -> tuple[str, ...]:
     """Catalog colours perceptually next to ``colours`` (Navy Blue -> Blue, Charcoal), nearest
@@ -89,11 +101,15 @@ def colour_space(catalog_colours: tuple[str, ...]) -> "ColourSpace":
 
 
 class ColourSpace:
-    """The colours of one catalog (those with a known rendering) in CIELAB."""
+    """The colours of one catalog (those with a known rendering) in CIELAB, with their hue
+    angles from OKLab (what "keeps its hue" compares)."""
 
     def __init__(self, catalog_colours: tuple[str, ...]):
         self.names = tuple(c for c in catalog_colours if c in CATALOG_RGB)
-        self.lab = srgb_to_lab([CATALOG_RGB[c] for c in self.names]) if self.names else np.zeros((0, 3))
+        rgb = [CATALOG_RGB[c] for c in self.names]
+        self.lab = srgb_to_lab(rgb) if self.names else np.zeros((0, 3))
+        ok = srgb_to_oklab(rgb) if self.names else np.zeros((0, 3))
+        self.hue = np.degrees(np.arctan2(ok[:, 2], ok[:, 1]))
 
     def words(self) -> tuple[str, ...]:
         """The colour words this model can place (beyond the catalog's own names)."""
@@ -114,9 +130,22 @@ class ColourSpace:
         return tuple(self.names[i] for i in order[:n] if d[i] <= best + max_delta_e * 0.5 or i == order[0])
 
     def of_word(self, word: str, n: int = 2) -> tuple[str, ...]:
-        """The catalog colours a colour word means ("wine" -> Burgundy, Maroon)."""
+        """The catalog colours a colour word means ("wine" -> Burgundy, Maroon): the nearest, and
+        near ones of the same hue when the word has one ("dark blue" is Navy Blue, not Purple)."""
         rgb = WORD_RGB.get(word)
-        return self.nearest(srgb_to_lab(rgb), n) if rgb is not None else ()
+        if rgb is None or not self.names:
+            return ()
+        lab = srgb_to_lab(rgb)
+        if np.hypot(lab[1], lab[2]) <= 20:  # a grey, a beige: hue says little
+            return self.nearest(lab, n)
+        ok = srgb_to_oklab(rgb)
+        mask = self._hue_gap(float(np.degrees(np.arctan2(ok[2], ok[1])))) < 40
+        mask[self.names.index(self.nearest(lab, 1)[0])] = True  # the nearest always
+        return self.nearest(lab, n, mask=mask)
+
+    def _hue_gap(self, hue: float) -> np.ndarray:
+        """Each catalog colour's OKLab hue angle from ``hue`` (degrees, 0-180)."""
+        return np.abs((self.hue - hue + 180) % 360 - 180)
 
     def shifted(self, colours: tuple[str, ...], direction: Direction, n: int = 2) -> tuple[str, ...]:
         """Catalog colours that are ``direction`` of ``colours`` ("darker" than Red: Maroon,
@@ -149,8 +178,7 @@ class ColourSpace:
         else:
             mask = all_chroma < chroma - 5
         if chroma > 20:  # a chromatic colour keeps its hue ("darker red" is no purple)...
-            hues = np.degrees(np.arctan2(self.lab[:, 2], self.lab[:, 1]))
-            hue_gap = np.abs((hues - np.degrees(np.arctan2(b, a)) + 180) % 360 - 180)
+            hue_gap = self._hue_gap(self.hue[self.names.index(colour)])
             in_hue = mask & ((hue_gap < 40) | (all_chroma < 12) if direction == "muted" else hue_gap < 40)
             # ...unless nothing lighter (darker) lies in it ("lighter" than pink: the nearest light ones)
             mask = in_hue if in_hue.any() or direction not in ("lighter", "darker", "deeper", "pastel") else mask

@@ -45,6 +45,7 @@ class ParsedQuery:
     soft: ProductFilter = ProductFilter()  # inferred (an occasion's usage, an age's gender): boosts, not filters
     sort: Literal["price"] | None = None  # "the cheapest"
     relative_colour: str | None = None  # "darker", "lighter", "brighter", "muted", "pastel", "deeper"
+    absolute_colour: bool = False  # said as a kind of colour ("something bright"), not a move ("brighter")
     relative_price: Literal["lower", "higher"] | None = None  # "cheaper", "less pricey"
     clear_price: bool = False  # "money is no object"
     complement: bool = False  # "something to wear with this"

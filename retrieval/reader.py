@@ -51,6 +51,9 @@ RELATIVE_COLOUR = {"darker": "darker", "deeper": "deeper", "richer": "deeper", "
                    "bolder": "brighter", "more vibrant": "brighter", "pastel": "pastel", "pastels": "pastel",
                    "muted": "muted", "not so loud": "muted", "less loud": "muted", "less flashy": "muted",
                    "toned down": "muted", "subtler": "muted", "more subtle": "muted"}
+# The words above that name a kind of colour (positive degree) rather than a move from one
+# (comparative): "something bright" wants bright colours, "something brighter" brighter ones than these.
+ABSOLUTE_COLOUR = frozenset({"bright", "colourful", "colorful", "vibrant", "vivid", "pastel", "pastels", "pale", "muted"})
 NEGATION = re.compile(r"\b(?:not|no|none|never|except|without|(?:aren|isn|don|doesn|didn|wasn|weren|won|can|couldn|"
                       r"shouldn|wouldn|haven|hasn|ain) ?t|but not|anything but|everything but|nothing|avoid|hates?|"
                       r"dislikes?|don ?t (?:like|want)|doesn ?t (?:like|want)|no more|sick of|tired of|other than|"
@@ -91,6 +94,7 @@ class _Reading:
     pronoun_genders: list[str] = field(default_factory=list)
     relative_colour: str | None = None
     relative_end: int | None = None  # where "darker" ended: a colour right after it is the one moved
+    absolute_colour: bool = False  # "bright", not "brighter" (ABSOLUTE_COLOUR)
     moved_colours: bool = False
     reference_types: list[str] = field(default_factory=list)  # "goes with these jeans"
     reference_only: list[str] = field(default_factory=list)  # "dressier than these jeans": never the one wanted
@@ -197,6 +201,7 @@ class RequestReader:
             covered.append((m.start(), m.end()))
             if entry.facet == "relative":
                 reading.relative_colour = entry.values[0]
+                reading.absolute_colour = phrase in ABSOLUTE_COLOUR
                 reading.relative_end = m.end()
                 reading.phrases.setdefault("relative", []).append(phrase)
             elif entry.facet == "colours" and reading.relative_end is not None and m.start() - reading.relative_end <= 1:
@@ -317,6 +322,7 @@ class RequestReader:
             matched["price"] = tuple(prices.phrases)
         return ParsedQuery(text=text, filter=filt, semantic_text=semantic, matched=matched, soft=soft_filter,
                            sort=prices.sort, relative_colour=reading.relative_colour,
+                           absolute_colour=reading.absolute_colour and reading.relative_colour is not None,
                            relative_price=prices.relative, clear_price=prices.clear,
                            complement=bool(COMPLEMENT.search(norm)), confidence=dict(reading.confidence),
                            free_words=words[:8], reference_types=tuple(reading.reference_types))

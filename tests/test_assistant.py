@@ -166,6 +166,7 @@ def test_nothing_matches_offers_the_nearest_relaxation(shop):
     assert r.relaxation and "Nothing matches" in r.relaxation and r.products
     assert s.constraints.filter.max_price == 5  # the shopper's own constraint is kept
     assert r.text.startswith("Nothing matches")
+    assert "black watches" in r.relaxation and "=" not in r.relaxation  # in words, not the filter's syntax
 
 
 def test_feedback_steers_the_next_results(shop):

@@ -118,6 +118,35 @@ def test_lighter_than_a_light_colour_still_moves(vocab):
     assert moved and "Pink" not in moved
 
 
+def test_a_colour_moved_darker_keeps_its_perceived_hue(vocab):
+    # CIELAB's hue angle bends in the blues (Purple 24 degrees from Blue); OKLab's does not (48)
+    space = colour_space(vocab.colours)
+    assert space.shifted(("Blue",), "darker") == ("Navy Blue",)
+    assert set(space.shifted(("Red",), "darker")) <= {"Maroon", "Burgundy"}
+
+
+def test_a_colour_word_keeps_its_hue(vocab):
+    assert "Purple" not in colour_space(vocab.colours).of_word("dark blue")
+
+
+def test_a_kind_of_colour_said_outright_is_no_move_from_the_colours_shown(reader):
+    from assistant.dialogue import Constraints, interpret
+    catalog = read_catalog(SAMPLE_CATALOG).products
+    shown = [p for p in catalog if p.article_type == "Dresses" and p.base_colour == "Black"][:5]
+    before = Constraints(ProductFilter(article_types=("Dresses",), genders=("Girls",)))
+    bright = interpret("something bright", before, shown, reader).constraints
+    assert bright.filter.colours == () and "Black" not in bright.soft.colours and bright.soft.colours
+    moved = interpret("something brighter", before, shown, reader).constraints  # a move from what is shown
+    assert moved.filter.colours and "Black" not in moved.filter.colours
+    asked = Constraints(ProductFilter(article_types=("Dresses",), colours=("Red",)))
+    assert interpret("something pastel", asked, shown, reader).constraints.filter.colours != ("Red",)
+
+
+def test_pronouns_are_no_product_words(reader):
+    parsed = reader.parse("looking for a shirt for myself")
+    assert parsed.filter.article_types == ("Shirts",) and "myself" not in parsed.free_words
+
+
 @pytest.mark.parametrize("text", ["what would go well with these shorts", "something to complete this look",
                                   "a belt that pairs nicely with this"])
 def test_complements_in_other_words(reader, text):
