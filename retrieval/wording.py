@@ -136,7 +136,10 @@ def number_errors(text: str, nouns: frozenset[str]) -> list[tuple[int, int, str]
             rest = low[m.end(1):m.end(1) + 60]
             for noun in ordered:
                 hit = re.match(rf"\s+((?:[a-z-]+\s+){{0,4}}?){re.escape(noun)}(?![a-z])", rest)
-                if hit and not re.search(r"\b(?:pair|set|pack|one|two|both|of)\b", hit.group(1)):
+                # the words between are the noun's modifiers: no count word, and no article,
+                # conjunction or verb ("it is cheap and offers a dresses" is two phrases)
+                if hit and not re.search(r"\b(?:pair|set|pack|one|two|both|of|a|an|the|and|or|but|with|is|are|"
+                                         r"has|have|offers?|comes?|makes?|gives?)\b", hit.group(1)):
                     start, end = m.end(1) + hit.start(1), m.end(1) + hit.end()
                     rep = _agree(text[start:end], noun)
                     out.append((start, end, f"{article(rep)} {rep}" if add_article else rep))
@@ -157,9 +160,13 @@ def fix_agreement(text: str, nouns: frozenset[str]) -> tuple[str, list[str]]:
     notes: list[str] = []
     out = text
     for find in (lambda t: number_errors(t, nouns), article_errors):
+        done_from = len(out) + 1  # where the last fix applied began: a span reaching past it overlaps
         for start, end, rep in sorted(find(out), key=lambda e: -e[0]):  # right to left keeps spans valid
+            if end > done_from:  # two rules on the same words: the first fix stands (else text is lost)
+                continue
             notes.append(f"{out[start:end]!r} -> {rep!r}")
             out = out[:start] + rep + out[end:]
+            done_from = start
     return out, notes
 
 

@@ -43,6 +43,10 @@ def test_agreement_errors_are_fixed_singular_pair_and_an():
     assert fix("It is status navy blue tshirts.") == "It is a status navy blue T-shirt."
     assert fix("A pair of blue jeans, an orange dress.") == "A pair of blue jeans, an orange dress."
     assert not agreement_errors("This is one of the watches.", CHECKER.type_phrases)
+    # the noun's modifiers never run across a conjunction, a verb or another article, and two
+    # fixes of the same words never swallow what follows them (the full stop here)
+    assert fix("It is cheap and offers a dresses.") == "It is cheap and offers a dress."
+    assert fix("It is red tshirts and a dresses.") == "It is a red T-shirt and a dress."
 
 
 def test_noun_phrases_agree():
