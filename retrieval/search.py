@@ -121,21 +121,30 @@ class ProductSearch:
             parsed = replace(parsed, semantic_text=" ".join([parsed.semantic_text, *soft.article_types, *soft.usages]))
         preferring = bool(sort) or (soft is not None and not soft.is_empty())
         wide = max(k, SORT_POOL) if preferring else k
-        result = self._route(text, image, parsed, base, filters, wide, exclude_ids, strategy)
+        # a colour asked of a photo: the photo's kinds in near colours (marked close) come before
+        # other kinds in that colour, which come last ("this in nude": nude-ish tops, then nude socks)
+        keep_kind = image is not None and bool(base.colours)
+        result = self._route(text, image, parsed, base, filters, wide, exclude_ids, strategy, keep_kind)
         if len(result.hits) < wide:  # a short (or empty) page: fill it with the nearest alternatives
             result = replace(result, hits=result.hits + self._closest(text, image, parsed, base, filters, wide,
-                                                                      exclude_ids, strategy, result.hits))
+                                                                      exclude_ids, strategy, result.hits, keep_kind))
+        if len(result.hits) < wide and keep_kind:  # still short: what the picture shows is loosened last
+            seen = {h.product.id for h in result.hits}
+            more = self._route(text, image, parsed, base, filters, wide, exclude_ids + tuple(seen), strategy,
+                               keep_kind=False).hits
+            result = replace(result, hits=result.hits + [h for h in more if h.product.id not in seen][
+                : wide - len(result.hits)])
         if soft is not None and not soft.is_empty():  # what matches the preferences first, then the rest
             preferred = base.merged(soft)  # a picture alone searches under its filter: the preferred one here
             first = self._route(text, image, parsed, preferred, filters if parsed else preferred, wide, exclude_ids,
-                                strategy).hits
+                                strategy, keep_kind).hits
             seen = {h.product.id for h in first}
             result = replace(result, hits=first + [h for h in result.hits if h.product.id not in seen])
             soft = None  # what meets every preference leads as found: a score boost would let the photo's own kind back
         return replace(result, hits=prefer(result.hits, soft, sort, k)) if preferring else result
 
     def _closest(self, text, image, parsed, base: ProductFilter, filters, k: int, exclude_ids, strategy,
-                 have: list[Hit]) -> list[Hit]:
+                 have: list[Hit], keep_kind: bool = False) -> list[Hit]:
         """Products under the filter loosened to its neighbours: perceptually nearest colours,
         and Unisex beside a gender (marked ``close:``; the explanations say their real colour)."""
         near = near_colours(base.colours, self.parser.vocab.colours, n=CLOSE_COLOURS, max_delta_e=CLOSE_DELTA_E)
@@ -145,11 +154,15 @@ class ProductSearch:
             return []
         looser = replace(base, colours=base.colours + near, genders=base.genders + unisex)
         seen = {h.product.id for h in have}
-        more = self._route(text, image, parsed, looser, filters, k, exclude_ids + tuple(seen), strategy).hits
+        more = self._route(text, image, parsed, looser, filters, k, exclude_ids + tuple(seen), strategy, keep_kind).hits
         return [replace(h, signals=h.signals + ("close:" + looser.describe(),)) for h in more
                 if h.product.id not in seen][: k - len(have)]
 
-    def _route(self, text, image, parsed, base, filters, k, exclude_ids, strategy) -> SearchResult:
+    def _route(self, text, image, parsed, base, filters, k, exclude_ids, strategy,
+               keep_kind: bool = False) -> SearchResult:
+        """``keep_kind``: a composed search fills its page only with what the picture shows (its
+        kinds and genders read off it), short if need be; the caller then tries near colours
+        before other kinds (``run``)."""
         fetch = k + len(exclude_ids)
         if image is None:
             return self._text(parsed, base, fetch, exclude_ids, k)
@@ -160,7 +173,7 @@ class ProductSearch:
             return self._text(parsed, base, fetch, exclude_ids, k)
         if strategy == "sum":
             return self._sum(image, parsed, filters or ProductFilter(), fetch, exclude_ids, k)
-        return self._composed(image, parsed, base, fetch, exclude_ids, k)
+        return self._composed(image, parsed, base, fetch, exclude_ids, k, keep_kind)
 
     def _photo_edit(self, image, edits: Edits, base: ProductFilter) -> tuple[ProductFilter, ProductFilter]:
         """A composed edit that needs what the photo shows (its colour, type, price)."""
@@ -201,14 +214,15 @@ class ProductSearch:
         matches = self.store.query(vec, space="image", where=to_where(filt), k=fetch)
         return SearchResult(_hits(matches, ("image", "text"), exclude, k), parsed, filt)
 
-    def _composed(self, image, parsed: ParsedQuery, filt: ProductFilter, fetch, exclude, k) -> SearchResult:
+    def _composed(self, image, parsed: ParsedQuery, filt: ProductFilter, fetch, exclude, k,
+                  keep_kind: bool = False) -> SearchResult:
         """Keep what the picture shows (type, gender) except what the text changes (its filters)."""
         img, reading = self._read(image)
         # The words' own pull, when they say more than the filters do ("floral", "slim"); none otherwise.
         described = parsed.free_words is None or bool(parsed.free_words)
         txt = self.embedder.embed_texts_shared([parsed.semantic_text])[0] if described else None
         matches, hypotheses = self._by_readings(img, txt, filt, k, fetch, exclude, ("article_types", "genders"),
-                                                None, reading)
+                                                None, reading, relax=not keep_kind)
         top = hypotheses[0][0] if hypotheses else {}
         inferred = {_ATTR[f]: v for f, v in top.items()}
         signals = ("image", "text") + _filter_signals(filt) + tuple(f"inferred:{a}={v}" for a, v in inferred.items())
@@ -237,18 +251,19 @@ class ProductSearch:
         return vecs[0], (readings[0] if readings else None)
 
     def _by_readings(self, img, txt, filt: ProductFilter, k: int, fetch: int, exclude, fields, neighbour_where,
-                     reading: dict | None = None):
+                     reading: dict | None = None, relax: bool = True):
         """Read ``fields`` off the image (its neighbours' vote and the tower's own readings),
-        fill the slots per reading, most likely first."""
+        fill the slots per reading, most likely first; ``relax``: then, if too few, under
+        ``filt`` alone."""
         neighbours = self.store.query(img, space="image", where=neighbour_where, k=self.cfg.neighbours + len(exclude))
         neighbours = [m for m in neighbours if m.product.id not in exclude][: self.cfg.neighbours]
         hypotheses = self._hypotheses(neighbours, filt, k, fields, reading)
-        taken = self._fill(img, txt, filt, hypotheses, k, fetch, exclude)
+        taken = self._fill(img, txt, filt, hypotheses, k, fetch, exclude, relax or not hypotheses)
         ordered = _interleave(taken.values(), [slots for _, slots in hypotheses])
         return [StoredMatch(m.product, score, m.has_image) for m, score, _ in ordered], hypotheses
 
-    def _fill(self, img, txt, filt: ProductFilter, hypotheses, k: int, fetch: int, exclude) -> dict:
-        """Fill each reading's slots from its own filtered candidates, then relax to ``filt`` alone."""
+    def _fill(self, img, txt, filt: ProductFilter, hypotheses, k: int, fetch: int, exclude, relax: bool = True) -> dict:
+        """Fill each reading's slots from its own filtered candidates, then (``relax``) to ``filt`` alone."""
         taken: dict[str, tuple[StoredMatch, float, int]] = {}
         for rank, (attrs, slots) in enumerate(hypotheses):
             applied = ProductFilter(**{**_filter_kwargs(filt), **{f: (v,) for f, v in attrs.items()}})
@@ -256,7 +271,7 @@ class ProductSearch:
             if got < slots and "colours" in attrs and "article_types" in attrs:  # too few of that kind and colour:
                 same_kind = replace(applied, colours=filt.colours)  # the same kind in other colours, in its slots
                 self._take(taken, self._ranked(img, txt, same_kind, slots + fetch, exclude), slots - got, rank)
-        if len(taken) < k:  # too few under the inferred attributes: relax them
+        if relax and len(taken) < k:  # too few under the inferred attributes: relax them
             self._take(taken, self._ranked(img, txt, filt, k + fetch, exclude), k - len(taken), len(hypotheses))
         return taken
 

@@ -67,6 +67,20 @@ def test_image_and_composed_queries(slice_store, tmp_path):
     assert sum(h["article_type"] == "Tshirts" for h in composed) >= 4
 
 
+def test_a_colour_the_photos_kind_lacks_brings_that_kind_in_near_colours_before_other_kinds(slice_store):
+    _, store, chosen = slice_store
+    assert not any(r["article_type"] == "Tshirts" and r["base_colour"] == "Cream" for r in chosen)
+    assert any(r["article_type"] != "Tshirts" and r["base_colour"] == "Cream" for r in chosen)
+    ref = next(r for r in chosen if r["article_type"] == "Tshirts" and r["base_colour"] == "Black"
+               and r["gender"] == "Men")
+    image = SAMPLE_CATALOG.parent / ref["image"]
+    hits = json.loads(_cli("search", "--store", str(store), "--image", str(image), "--text", "like this in cream",
+                           "--json", "-k", "8"))
+    kinds = [h["article_type"] for h in hits]
+    assert kinds.count("Tshirts") >= 6, kinds  # before: the cream products of other kinds led the page
+    assert all(any(s.startswith("close:") for s in h["signals"]) for h in hits if h["base_colour"] != "Cream")
+
+
 def test_batch_queries_answer_in_order_and_report_bad_lines(slice_store, tmp_path):
     _, store, chosen = slice_store
     (tmp_path / "q.png").write_bytes((SAMPLE_CATALOG.parent / chosen[0]["image"]).read_bytes())
