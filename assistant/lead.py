@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from assistant.dialogue import Constraints
 from retrieval.filters import ProductFilter
+from retrieval.wording import singular
 
 
 def lead_sentence(c: Constraints, n: int, image_ref: str | None, relaxed: str | None,
@@ -13,10 +14,11 @@ def lead_sentence(c: Constraints, n: int, image_ref: str | None, relaxed: str | 
     ``close`` of them only come near it (a neighbouring colour, unisex)."""
     if n == 0:
         return relaxed or "I found nothing for that."
-    bits = [_what(c)] + _qualifiers(c)
-    if image_ref:
-        bits.append(f"that look like {image_ref}")
     exact = n - close
+    one = exact == 1 if close else n == 1  # "Here is 1 maroon top", "Nothing is exactly maroon tops"
+    bits = [_what(c, one=one)] + _qualifiers(c)
+    if image_ref:
+        bits.append(f"that look{'s' if one else ''} like {image_ref}")
     if close and exact:
         out = f"Here {'are' if exact > 1 else 'is'} {exact} {' '.join(bits)}, and {close} close to it."
     elif close:
@@ -40,9 +42,10 @@ def request_phrase(c: Constraints, image_ref: str | None = None) -> str:
     return " ".join(bits)
 
 
-def _what(c: Constraints) -> str:
+def _what(c: Constraints, one: bool = False) -> str:
+    """"red tshirts", or for ``one`` product "red T-shirt" (a pair word stays: "jeans")."""
     f = c.filter
-    what = " or ".join(t.lower() for t in f.article_types) or "products"
+    what = " or ".join(singular(t) if one else t.lower() for t in f.article_types) or ("product" if one else "products")
     colour = " or ".join(x.lower() for x in f.colours)
     return f"{colour} {what}".strip()
 

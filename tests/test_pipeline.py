@@ -24,8 +24,11 @@ def test_lead_for_one_product_words_image_and_bounds():
     c = Constraints(ProductFilter(article_types=("Watches",), min_price=10.0, max_price=40.0,
                                   exclude_colours=("Black",), usages=("Formal",)), words=("slim",))
     lead = lead_sentence(c, 1, "your photo", None)
-    assert lead == "Here is one match: watches (slim) for formal wear not black between $10 and $40 " \
-                   "that look like your photo."
+    assert lead == "Here is one match: watch (slim) for formal wear not black between $10 and $40 " \
+                   "that looks like your photo."
+    tops = Constraints(ProductFilter(colours=("Maroon",), article_types=("Tops",), genders=("Women",)))
+    assert lead_sentence(tops, 5, None, None, close=4) == "Here is 1 maroon top for women, and 4 close to it."
+    assert lead_sentence(tops, 5, None, None, close=5) == "Nothing is exactly maroon tops for women; here are the 5 closest."
     assert lead_sentence(Constraints(ProductFilter(min_price=50.0)), 2, None, None) == "Here are 2 products over $50."
 
 
@@ -69,7 +72,7 @@ def test_every_kind_of_turn_gets_the_same_handle(tmp_path):
     a = toy_assistant(tmp_path, writer=ScriptedWriter(intro="Nice."), generator=make_generator(progress=False))
     s = a.new_session()
     search = s.start("red tshirts for women")
-    assert search.kind == "search" and search.preview() and "".join(search.stream()).startswith("Here is one match: red tshirts for women.")
+    assert search.kind == "search" and search.preview() and "".join(search.stream()).startswith("Here is one match: red T-shirt for women.")
     assert search.finish().products
     question = s.start("shoes")  # a clarifying question comes beside the best guesses
     assert question.kind == "search" and question.preview() and question.finish().clarification
