@@ -80,3 +80,27 @@ def test_llama_cpp_refuses_what_transformers_refuses(both_runners):
         lc.generate([ChatMessage("assistant", "hi")])
     typed = lc.generate([ChatMessage("user", "<image> Name a colour.")], max_new_tokens=6)  # marker stripped
     assert typed == lc.generate([ChatMessage("user", " Name a colour.")], max_new_tokens=6)
+
+
+def _trigrams(tokenizer, text: str) -> list[tuple[int, ...]]:
+    ids = tokenizer(text, add_special_tokens=False)["input_ids"]
+    return [tuple(ids[i:i + 3]) for i in range(len(ids) - 2)]
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("backend", ["transformers", "llama.cpp"])
+def test_no_repeat_ngrams_let_the_answer_copy_the_prompts_facts(both_runners, backend):
+    """The n-gram ban keeps an answer from repeating itself, never from copying its prompt: an
+    explanation must be able to say the "$24.99" and "the most expensive of the five" it is given
+    (banning the prompt's n-grams made the model write "$20.97" and "mostexpensive of thefive")."""
+    from adapters.mllm.runner import ChatMessage
+
+    runner = dict(zip(("transformers", "llama.cpp"), both_runners))[backend]
+    prompt = ("Copy this sentence exactly: This pair of black sports shoes for men costs $24.99 "
+              "and is the most expensive of the five.")
+    free, banned = (runner.generate_batch([[ChatMessage("user", prompt)]], max_new_tokens=24,
+                                          no_repeat_ngram_size=n)[0] for n in (0, 3))
+    grams = _trigrams(runner.tokenizer, free)
+    assert set(grams) & set(_trigrams(runner.tokenizer, prompt))  # free to, the model copies the prompt
+    if len(grams) == len(set(grams)):
+        assert banned == free  # nothing of its own to ban: the prompt's words stay allowed

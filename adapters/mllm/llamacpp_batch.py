@@ -128,7 +128,7 @@ class SequenceBatcher:
         lib.llama_memory_clear(lib.llama_get_memory(self.ctx.ctx), True)
         prompts = [inp["input_ids"][0].tolist() for inp in inputs]
         logits = self._prefill_all(prompts, [inp.get("pixel_values") for inp in inputs])
-        histories = [list(ids) for ids in prompts]
+        histories: list[list[int]] = [[] for _ in prompts]  # the answer's own n-grams: the prompt's facts may be copied
         pos = [len(ids) for ids in prompts]
         outs: list[list[int]] = [[] for _ in inputs]
         active = list(range(len(inputs)))
@@ -256,7 +256,10 @@ class SequenceBatcher:
 
 
 def _banned(history: list[int], n: int, vocab: int) -> set[int]:
-    """Tokens that would repeat an n-gram of ``history`` (transformers' no_repeat_ngram_size)."""
+    """Tokens that would repeat an n-gram of ``history`` (transformers' no_repeat_ngram_size rule).
+    Callers pass the answer so far, not the prompt: banning the prompt's n-grams would forbid
+    copying its facts ("$24.99", "the most expensive of the five"), and a small model then
+    writes near-copies ("$20.97", "mostexpensive of thefive")."""
     if len(history) < n:
         return set()
     prefix = tuple(history[len(history) - n + 1:])

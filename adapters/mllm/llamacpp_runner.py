@@ -168,7 +168,7 @@ class LlamaCppRunner(MLLMRunner):
         deadline = time.monotonic() + self.max_time_s
         with self._lock:
             self._prefill(ids, rows)
-            history, pos = list(ids), len(ids)
+            history, pos = [], len(ids)  # the answer's own n-grams (llamacpp_batch._banned)
             for step in range(max_new_tokens):
                 tok = self._next_token(history, rng, temperature, no_repeat_ngram_size)
                 if tok in self.stop_ids:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 import torch
+from transformers import LogitsProcessor, LogitsProcessorList, NoRepeatNGramLogitsProcessor
 
 from adapters.imaging import ImageSource, load_image
 from adapters.mllm.grammar import JSON_BACKENDS_HINT
@@ -98,7 +99,8 @@ class MLLMRunner:
     def generate_batch(self, conversations: Sequence[Sequence[ChatMessage]], max_new_tokens: int | None = None,
                        seed: int | None = None, no_repeat_ngram_size: int = 0, sentences: int = 0) -> list[str]:
         """Greedy answers for several conversations at once (left-padded batch).
-        ``no_repeat_ngram_size`` > 0 forbids repeating any n-gram (short generated prose).
+        ``no_repeat_ngram_size`` > 0 forbids the answer repeating an n-gram of its own (short
+        generated prose); it may copy the prompt's (its facts).
         ``sentences``: accepted for the interface; this backend decodes to ``max_new_tokens``
         (llama.cpp's stops early), so callers keep the sentences they want."""
         prompts, pil_images = [], []
@@ -108,10 +110,10 @@ class MLLMRunner:
             pil_images += imgs
         inputs = self._encode(prompts, pil_images)
         kwargs = self._gen_kwargs(max_new_tokens, seed, 0.0)
-        if no_repeat_ngram_size:
-            kwargs["no_repeat_ngram_size"] = no_repeat_ngram_size
-        out = self.model.generate(**inputs, **kwargs)
         n = inputs["input_ids"].shape[1]
+        if no_repeat_ngram_size:
+            kwargs["logits_processor"] = LogitsProcessorList([_AnswerNoRepeatNGram(no_repeat_ngram_size, n)])
+        out = self.model.generate(**inputs, **kwargs)
         return [t.strip() for t in self.tokenizer.batch_decode(out[:, n:], skip_special_tokens=True)]
 
     def _gen_kwargs(self, max_new_tokens: int | None, seed: int | None, temperature: float) -> dict:
@@ -164,3 +166,15 @@ class MLLMRunner:
         thread.join()
         if failure:
             raise failure[0]
+
+
+class _AnswerNoRepeatNGram(LogitsProcessor):
+    """transformers' no-repeat-n-gram rule over the generated tokens only: its own processor
+    also bans the prompt's n-grams, so the facts a prompt gives could not be copied."""
+
+    def __init__(self, n: int, prompt_len: int):
+        self.rule, self.prompt_len = NoRepeatNGramLogitsProcessor(n), prompt_len
+
+    def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
+        return self.rule(input_ids[:, self.prompt_len:], scores)
+
