@@ -11,6 +11,7 @@ from PIL import Image
 
 from assistant.dialogue import Clarification, Constraints
 from retrieval.catalog import Product
+from retrieval.contrasts import singular_type
 
 
 @dataclass(frozen=True)
@@ -39,9 +40,13 @@ class Reference:
 
     @property
     def label(self) -> str:
-        """How the explanations name it: "your photo", "'<title>'", "the imagined picture"."""
+        """How the explanations name it: "your photo", "the handbag you picked", "the imagined
+        picture". Never the product's title: titles are free text the model is not shown (an
+        instruction may hide in one), and their colour words would read as claims about the
+        products that look like it ("a brown handbag ... looks like '... Pink Handbag'")."""
         if self.kind == "product" and self.product is not None:
-            return f"'{self.product.title}'"
+            kind = singular_type(self.product.article_type.lower()) if self.product.article_type else "product"
+            return f"the {kind} you picked"
         return "your photo" if self.kind == "photo" else "the imagined picture"
 
 

@@ -10,7 +10,7 @@ from assistant.dialogue import Constraints, interpret
 from assistant.explain import FORBIDDEN, SYSTEM_PROMPT
 from retrieval.catalog import Product
 from retrieval.filters import ProductFilter, matches
-from retrieval.query_parser import QueryParser, Vocabulary
+from retrieval.query_parser import QueryParser, Vocabulary, normalise
 from tests.helpers import ScriptedWriter, shirt_image, toy_assistant, toy_shop_catalog
 
 VOCAB = Vocabulary(colours=("Black", "Blue", "Green", "Red", "White", "Navy Blue", "Maroon"),
@@ -208,6 +208,21 @@ def test_uploaded_image_stays_the_reference_until_replaced(shop):
     assert any("photo" in m.text for m in r.products[0].explanation.matches)
     r = s.send("forget the photo")
     assert s.reference is None
+
+
+def test_a_shown_product_as_reference_is_named_by_its_kind_never_its_title(shop):
+    """"more like the second one": the explanations say "looks like the T-shirt you picked", not
+    the title (free text the model is never shown, whose colour word would read as a claim)."""
+    s = shop.new_session()
+    s.send("tshirts")
+    r = s.send("more like the second one, but in blue")
+    assert s.reference.kind == "product"
+    title_words = set(normalise(s.reference.product.title).split()) - {"t", "shirt", "tshirt", "tshirts"}
+    assert s.reference.label.startswith("the ") and s.reference.label.endswith(" you picked")
+    assert not title_words & set(normalise(s.reference.label).split())
+    for card in r.products:
+        for m in card.explanation.matches:
+            assert s.reference.product.title not in m.text
 
 
 def test_bad_input_gets_a_clear_message_and_loses_nothing(shop):
