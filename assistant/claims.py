@@ -215,7 +215,7 @@ class ClaimChecker:
         out: list[Unsupported] = []
         for m in _WORD.finditer(text):
             word = m.group(0)
-            parts = [w for w in re.split(r"[-'&.]", normalise(word)) if w] or [word.lower()]
+            parts = [w for w in re.split(r"[-'&.\s]", normalise(word)) if w] or [word.lower()]  # "Q&Q" -> q, q
             group = _WORD_GROUP.get(word.lower())
             if group is not None:
                 if not group[1] & known:

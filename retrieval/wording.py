@@ -100,6 +100,7 @@ def noun_phrase(product: Product, *, colour: bool = True, with_article: bool = T
 _A_WORD = re.compile(r"\b(a|an)\s+([A-Za-z][\w-]*)", re.I)
 _EXEMPT_AFTER_A = frozenset({"pair", "set", "pack", "lot", "few", "couple", "range", "number", "bit"})
 _IT_IS = re.compile(r"\b((?:it|this|that)\s+is|it's)\s+([A-Za-z][\w-]*)", re.I)
+_THIS_WORD = re.compile(r"\b(this|that)\s+([A-Za-z][\w-]*)", re.I)  # "this black casual shoes is"
 _DETERMINERS = frozenset({"a", "an", "the", "one", "two", "both", "these", "those", "your", "my", "our", "their",
                           "its", "his", "her", "some", "all", "for", "from", "in", "at", "under", "over", "not",
                           "also", "perfect", "great", "ideal", "made", "designed", "available", "priced"})
@@ -124,12 +125,17 @@ def article_errors(text: str) -> list[tuple[int, int, str]]:
 
 
 def number_errors(text: str, nouns: frozenset[str]) -> list[tuple[int, int, str]]:
-    """"a red tshirts" (an article before a plural type) and "it is red tshirts" (a singular
-    subject before one with no article)."""
+    """"a red tshirts" (an article before a plural type), "it is red tshirts" (a singular
+    subject before one with no article), "this black casual shoes" (a singular determiner),
+    and "a pair of grey tshirts" (a pair of what is not worn as a pair)."""
     out = []
     low = text.lower()
     ordered = sorted((n for n in nouns if is_plural(n)), key=len, reverse=True)
-    for pattern, add_article in ((_A_WORD, False), (_IT_IS, True)):
+    for noun in (n for n in ordered if not is_pair(n)):
+        for hit in re.finditer(rf"\bpair of\s+((?:[a-z-]+\s+){{0,4}}?){re.escape(noun)}(?![a-z])", low):
+            if not _NOT_MODIFIERS.search(hit.group(1)):
+                out.append((hit.start(), hit.end(), f"{text[hit.start(1):hit.end(1)]}{singular(noun)}"))
+    for pattern, add_article in ((_A_WORD, False), (_IT_IS, True), (_THIS_WORD, False)):
         for m in pattern.finditer(text):
             if m.group(2).lower() in _EXEMPT_AFTER_A or (add_article and m.group(2).lower() in _DETERMINERS):
                 continue
@@ -138,13 +144,16 @@ def number_errors(text: str, nouns: frozenset[str]) -> list[tuple[int, int, str]
                 hit = re.match(rf"\s+((?:[a-z-]+\s+){{0,4}}?){re.escape(noun)}(?![a-z])", rest)
                 # the words between are the noun's modifiers: no count word, and no article,
                 # conjunction or verb ("it is cheap and offers a dresses" is two phrases)
-                if hit and not re.search(r"\b(?:pair|set|pack|one|two|both|of|a|an|the|and|or|but|with|is|are|"
-                                         r"has|have|offers?|comes?|makes?|gives?)\b", hit.group(1)):
+                if hit and not _NOT_MODIFIERS.search(hit.group(1)):
                     start, end = m.end(1) + hit.start(1), m.end(1) + hit.end()
                     rep = _agree(text[start:end], noun)
                     out.append((start, end, f"{article(rep)} {rep}" if add_article else rep))
                     break
     return out
+
+
+_NOT_MODIFIERS = re.compile(r"\b(?:pair|set|pack|one|two|both|of|a|an|the|and|or|but|with|is|are|has|have|"
+                            r"offers?|comes?|makes?|gives?)\b")
 
 
 def _agree(span: str, noun: str) -> str:
@@ -156,17 +165,23 @@ def _agree(span: str, noun: str) -> str:
 
 
 def fix_agreement(text: str, nouns: frozenset[str]) -> tuple[str, list[str]]:
-    """``text`` with its agreement errors repaired (number first, then "a"/"an"), and a note per fix."""
+    """``text`` with its agreement errors repaired (number first, then "a"/"an"), and a note per fix.
+    Fixes whose words overlap are applied one pass after another ("a tops like United Blue Tops":
+    "a tops" -> "a top", then "top like United Blue Tops" -> "... top"), at most three passes."""
     notes: list[str] = []
     out = text
-    for find in (lambda t: number_errors(t, nouns), article_errors):
-        done_from = len(out) + 1  # where the last fix applied began: a span reaching past it overlaps
-        for start, end, rep in sorted(find(out), key=lambda e: -e[0]):  # right to left keeps spans valid
-            if end > done_from:  # two rules on the same words: the first fix stands (else text is lost)
-                continue
-            notes.append(f"{out[start:end]!r} -> {rep!r}")
-            out = out[:start] + rep + out[end:]
-            done_from = start
+    for _ in range(3):
+        before = out
+        for find in (lambda t: number_errors(t, nouns), article_errors):
+            done_from = len(out) + 1  # where the last fix applied began: a span reaching past it overlaps
+            for start, end, rep in sorted(find(out), key=lambda e: -e[0]):  # right to left keeps spans valid
+                if end > done_from:  # two rules on the same words: the first fix stands, the next pass sees the rest
+                    continue
+                notes.append(f"{out[start:end]!r} -> {rep!r}")
+                out = out[:start] + rep + out[end:]
+                done_from = start
+        if out == before:
+            break
     return out, notes
 
 
