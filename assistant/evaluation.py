@@ -344,7 +344,7 @@ def run_wording(assistant, conversations: list[list[tuple[str, str | None]]], by
 
     checker, keep = assistant.explainer.checker, assistant.explainer.sentences
     tallies = {"before": {}, "after": {}}
-    kept, full_s, llm_cards, cards = [], [], 0, 0
+    kept, failed, full_s, llm_cards, cards = [], [], [], 0, 0
     for conv in tqdm(conversations, desc="wording", disable=not progress):
         session = assistant.new_session()
         for text, photo in conv:
@@ -361,8 +361,10 @@ def run_wording(assistant, conversations: list[list[tuple[str, str | None]]], by
             cards += len(shown)
             llm_cards += sum(s.explanation.source == "llm" for s in reply.products)
             for stage, texts in (("before", raw), ("after", shown)):
-                for k, v in wording_measures(texts, products, contrasts, checker).items():
+                measures = wording_measures(texts, products, contrasts, checker)
+                for k, v in measures.items():
                     tallies[stage].setdefault(k, []).extend(v)
+            failed += _shown_failures(text, shown, products, measures)
             kept.append(_sample(text, photo, reply, contrasts, raw))
     rng = random.Random(seed)
     result = {f"{k}_{stage}": sum(v) / max(1, len(v)) for stage, t in tallies.items() for k, v in t.items()}
@@ -371,7 +373,18 @@ def run_wording(assistant, conversations: list[list[tuple[str, str | None]]], by
     result.update(replies=len(kept), cards=cards, cards_by_llm=llm_cards, **_lat(full_s, "full"),
                   counted={f"{k}_{stage}": len(v) for stage, t in tallies.items() for k, v in t.items()})
     result["samples"] = rng.sample(kept, min(samples, len(kept)))
+    result["shown_failures"] = failed  # every shown sentence a check let through: for a person to read
     return result
+
+
+def _shown_failures(request: str, shown: list[str], products: list[Product], measures: dict) -> list[dict]:
+    """The shown sentences that a measure flags (contradicted, unsupported, agreement)."""
+    out = []
+    for i, (text, p) in enumerate(zip(shown, products)):
+        bad = [k for k in ("contradicted", "unsupported", "agreement") if measures[k][i]]
+        if bad:
+            out.append({"request": request, "title": p.title, "shown": text, "flags": bad})
+    return out
 
 
 def _sample(text: str, photo: str | None, reply, contrasts, raw: list[str | None]) -> dict:

@@ -17,12 +17,14 @@ from __future__ import annotations
 import logging
 import random
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 
 from adapters.mllm.processing import IMAGE_TOKEN, expand_image_tokens
 from retrieval.catalog import Product
+from retrieval.contrasts import Contrast, contrasts_for, product_name
+from retrieval.filters import ProductFilter
 from retrieval.wording import noun_phrase
 
 logger = logging.getLogger(__name__)
@@ -114,7 +116,7 @@ def instruction_examples(products: Sequence[Product], rows: Sequence[int], rng: 
         a, b = rng.sample(rows, 2)
         q = f"{IMAGE_TOKEN}\n{IMAGE_TOKEN}\nCompare these two products."
         out.append(Example((a, b), q, compare_answer(products[a], products[b])))
-    out += explanation_examples(products, rows, rng, count=len(rows) // 4)
+    out += explanation_examples(products, rows, rng, count=len(rows) // 2)
     for _ in range(len(rows) // 8):
         picks = rng.sample(rows, 3)
         cands = [products[i] for i in picks]
@@ -128,79 +130,135 @@ def instruction_examples(products: Sequence[Product], rows: Sequence[int], rng: 
 
 
 # --- the assistant's explanation task (text only) ------------------------------------------
-# The same template as assistant.explain.PROMPTS["explain"] (tests/test_wording_targets.py keeps them equal).
+# The same template as assistant.explain.PROMPTS["explain"] (tests/test_wording_checks.py keeps them equal).
 EXPLAIN_PROMPT = ("I am looking for: {request}\nProduct: {title}\nFacts: {facts}\n{contrasts}"
                   "In one short sentence starting with \"This\", tell me why this product matches what I asked for.")
-NUMBER_WORDS = {2: "two", 3: "three", 4: "four", 5: "five"}
-ORDINALS = {2: "second", 3: "third", 4: "fourth"}
+# One sentence from the facts, each a predicate after "is" ("the cheapest of the five",
+# "the only one for formal wear", "$7.01 under your 30", "the closest to your photo").
 EXPLAIN_TEMPLATES = (
-    "This {n}{who} is {c}.",
-    "This {n}{who} is what you asked for, and it is {c}.",
-    "This {n}{who} matches your request and is {c}.",
-    "This {n}{who} costs ${price}, {c}.",
-    "This {n}{who} fits what you asked for ({asked}), and it is {c}.",
+    "{subject} is {c}.",
+    "{subject} is {c}, at ${price}.",
+    "{subject}, at ${price}, is {c}.",
+    "{subject} is what you asked for; it is {c}.",
+    "This is {a_n}{who} at ${price}, {c}.",
     "This one is {c}: {a_n}{who} at ${price}.",
 )
+PLAIN_TEMPLATES = (  # nothing sets it apart
+    "{subject} matches what you asked for, at ${price}.",
+    "This is {a_n}{who}, at ${price}.",
+    "{subject} fits your request and costs ${price}.",
+)
+PHOTO_REF = "your photo"
 
 
-def price_contrasts(group: Sequence[Product], i: int, max_price: float | None) -> list[str]:
-    """Comparison facts as assistant.compare words them: price rank among ``group``, budget margin."""
-    prices = sorted(p.price for p in group if p.price is not None)
-    p, n, out = group[i], len(prices), []
-    if p.price is not None and n >= 2 and prices.count(p.price) == 1:
-        rank = prices.index(p.price) + 1
-        of = f"of the {NUMBER_WORDS.get(n, str(n))}"
-        out.append(f"the cheapest {of}" if rank == 1 else f"the most expensive {of}" if rank == n
-                   else f"the {ORDINALS[rank]} cheapest {of}" if rank in ORDINALS else "")
-    if max_price is not None and p.price is not None and p.price <= max_price:
-        out.append(f"${max_price - p.price:.2f} under your {max_price:g}")
-    return [c for c in out if c]
+@dataclass(frozen=True)
+class ExplainScene:
+    """One reply as the assistant would explain it: the products shown, what the shopper asked
+    (their filters), the photo they gave, what they asked the turn before, the search's scores."""
+
+    group: tuple[Product, ...]
+    asked: ProductFilter
+    image_ref: str | None = None
+    previous: ProductFilter | None = None
+    scores: tuple[float, ...] | None = None
+
+    def contrasts(self) -> list[tuple[Contrast, ...]]:
+        return contrasts_for(self.group, self.asked, image_ref=self.image_ref, scores=self.scores,
+                             previous=self.previous)
 
 
-def explain_example(group: Sequence[Product], i: int, rng: random.Random) -> Example:
-    """The request, the product's facts and its comparison facts -> one sentence, in one of
+def request_words(asked: ProductFilter, image_ref: str | None) -> str:
+    """The request in force as the assistant words it for its prompts (assistant.lead.request_phrase):
+    "red tshirts for men under $40 like your photo"."""
+    what = " ".join(x for x in (" or ".join(c.lower() for c in asked.colours),
+                                " or ".join(t.lower() for t in asked.article_types) or "products") if x)
+    bits = [what] + [f"for {g.lower()}" for g in asked.genders[:1]] + [f"for {u.lower()} wear" for u in asked.usages[:1]]
+    if asked.max_price is not None:
+        bits.append(f"under ${asked.max_price:g}")
+    if image_ref:
+        bits.append(f"like {image_ref}")
+    return " ".join(bits)
+
+
+def explain_facts(p: Product, asked: ProductFilter, image_ref: str | None) -> list[str]:
+    """The facts as assistant.explain.matches_for words them: what was asked and holds first, then the rest."""
+    first, rest = [], []
+    (first if p.base_colour in asked.colours else rest).append(colour_word(p))
+    (first if p.article_type in asked.article_types else rest).append(type_word(p))
+    if p.gender and p.gender in asked.genders:
+        first.append(f"for {p.gender.lower()}")
+    if p.usage and p.usage in asked.usages:
+        first.append(f"{p.usage.lower()} wear")
+    if p.price is not None:
+        (first.append(f"${p.price:.2f}, under {asked.max_price:g}") if asked.max_price is not None
+         else rest.append(f"${p.price:.2f}"))
+    if image_ref:
+        first.append(f"looks like {image_ref}")
+    return [w for w in first + rest if w]
+
+
+def explain_example(scene: ExplainScene, i: int, rng: random.Random) -> Example:
+    """The prompt the assistant writes for product ``i`` of ``scene`` -> one sentence, in one of
     several phrasings (singular, "a pair of", "an"), every word from the facts."""
-    p = group[i]
-    asked = [w for w, keep in ((colour_word(p), rng.random() < 0.7), (type_word(p), True),
-                               (f"for {p.gender.lower()}" if p.gender else "", rng.random() < 0.6)) if w and keep]
-    max_price = float(int(p.price) + rng.choice([1, 5, 10, 20])) if p.price is not None and rng.random() < 0.5 else None
-    request = " ".join(asked) + (f" under {max_price:g}" if max_price is not None else "")
-    facts = list(asked) + ([f"${p.price:.2f}, under {max_price:g}"] if max_price is not None else [])
-    facts += [w for w in (colour_word(p), type_word(p)) if w not in asked]
-    if max_price is None and p.price is not None:
-        facts.append(f"${p.price:.2f}")
-    contrasts = price_contrasts(group, i, max_price)
-    apart = f"Sets it apart: {', '.join(contrasts)}\n" if contrasts else ""
-    brand = p.title.split(" ", 1)[0] if p.title and p.title.split(" ", 1)[0].isalpha() else ""
-    title = f"{brand} {p.base_colour or ''} {p.article_type or 'product'}".strip() + (f" for {p.gender}" if p.gender else "")
-    q = EXPLAIN_PROMPT.format(request=request, title=" ".join(title.split()), facts=", ".join(facts), contrasts=apart)
-    return Example((), q, explain_answer(p, asked, contrasts, rng))
+    p = scene.group[i]
+    contrasts = scene.contrasts()[i]
+    apart = f"Sets it apart: {', '.join(c.text for c in contrasts)}\n" if contrasts else ""
+    q = EXPLAIN_PROMPT.format(request=request_words(scene.asked, scene.image_ref), title=product_name(p),
+                              facts=", ".join(explain_facts(p, scene.asked, scene.image_ref)), contrasts=apart)
+    return Example((), q, explain_answer(p, contrasts, scene.image_ref, rng))
 
 
-def explain_answer(p: Product, asked: Sequence[str], contrasts: Sequence[str], rng: random.Random) -> str:
-    n = noun_phrase(p, with_article=False)
+def explain_answer(p: Product, contrasts: Sequence[Contrast], image_ref: str | None, rng: random.Random) -> str:
     who = f" for {p.gender.lower()}" if p.gender and p.gender != "Unisex" else ""
-    price = f"{p.price:.2f}" if p.price is not None else ""
-    if not contrasts or not price:
-        return f"This {n}{who} matches what you asked for" + (f", at ${price}." if price else ".")
-    template = rng.choice(EXPLAIN_TEMPLATES)
-    c = " and ".join(contrasts[:2])
-    a_n = noun_phrase(p)
-    return template.format(n=n, who=who, c=c, price=price, asked=", ".join(asked), a_n=a_n)
+    fields = {"subject": f"This {noun_phrase(p, with_article=False)}{who}", "a_n": noun_phrase(p), "who": who,
+              "price": f"{p.price:.2f}" if p.price is not None else ""}
+    facts = [c.text for c in contrasts if c.kind != "same"] or [c.text for c in contrasts][:1]
+    said = facts[:1] + ([rng.choice(facts[1:])] if len(facts) > 1 and rng.random() < 0.5 else [])
+    if not said:
+        templates = PLAIN_TEMPLATES if fields["price"] else ("{subject} matches what you asked for.",)
+        return rng.choice(templates).format(**fields)
+    templates = [t for t in EXPLAIN_TEMPLATES if fields["price"] or "{price}" not in t]
+    if image_ref and not any(c.kind == "photo" for c in contrasts):
+        templates.append(f"{{subject}} looks like {image_ref} and is {{c}}.")
+    return rng.choice(templates).format(c=" and ".join(said), **fields)
+
+
+def explain_scene(products: Sequence[Product], group_rows: Sequence[int], rng: random.Random) -> ExplainScene:
+    """A reply to explain: filters drawn from the first product's record (what the search would
+    have asked), sometimes a budget over every price shown, a photo, or an earlier request."""
+    group = tuple(products[r] for r in group_rows)
+    p = group[0]
+    shared = lambda attr: getattr(p, attr) if all(getattr(q, attr) == getattr(p, attr) for q in group) else None  # noqa: E731
+    pick = lambda attr, chance: (v,) if (v := shared(attr)) and rng.random() < chance else ()  # noqa: E731
+    prices = [q.price for q in group if q.price is not None]
+    max_price = float(int(max(prices)) + rng.choice([1, 5, 10, 20])) if prices and rng.random() < 0.4 else None
+    asked = ProductFilter(colours=pick("base_colour", 0.6), article_types=pick("article_type", 0.9),
+                          genders=pick("gender", 0.5), usages=pick("usage", 0.15), max_price=max_price)
+    photo = rng.random() < 0.3
+    previous = None
+    if rng.random() < 0.15 and asked.genders:
+        previous = replace(asked, genders=(rng.choice([g for g in ("Men", "Women", "Boys", "Girls") if g != asked.genders[0]]),))
+    elif rng.random() < 0.15 and max_price is not None:
+        previous = replace(asked, max_price=max_price + rng.choice([10, 20, 30]))
+    scores = tuple(rng.random() for _ in group) if photo else None
+    return ExplainScene(group, asked, PHOTO_REF if photo else None, previous, scores)
 
 
 def explanation_examples(products: Sequence[Product], rows: Sequence[int], rng: random.Random,
                          count: int) -> list[Example]:
-    """``count`` explanation examples, each over a group of up to five products of one type."""
+    """``count`` explanation examples, each over a reply of up to five products: mostly of one
+    type (a filtered search), some of several (a photo's neighbours)."""
+    rows = list(rows)
     by_type: dict[str, list[int]] = {}
     for r in rows:
         by_type.setdefault(products[r].article_type or "", []).append(r)
     types = [t for t, rs in by_type.items() if len(rs) >= 2 and t]
     out = []
     for _ in range(count if types else 0):
-        t = rng.choice(types)
-        group = [products[r] for r in rng.sample(by_type[t], k=min(5, len(by_type[t])))]
-        out.append(explain_example(group, rng.randrange(len(group)), rng))
+        pool = by_type[rng.choice(types)] if rng.random() < 0.8 else rows
+        group_rows = rng.sample(pool, k=min(5, len(pool)))
+        scene = explain_scene(products, group_rows, rng)
+        out.append(explain_example(scene, rng.randrange(len(scene.group)), rng))
     return out
 
 

@@ -98,6 +98,8 @@ def _wording(settings, catalog, args) -> dict:
         ok = w.get(key, 0) <= target if not key.startswith(("replies", "distinguishing")) else w.get(key, 0) >= target
         print(f"    {key:30s} {w.get(key, 0):6.3f} (before the checks {before if before is None else round(before, 3)})"
               f"  target {target} {'ok' if ok else 'NOT MET'}")
+    for f in w["shown_failures"]:
+        print(f"    shown and flagged ({', '.join(f['flags'])}): {f['request']!r} -> {f['title']}: {f['shown']}")
     if args.samples:
         Path(args.samples).parent.mkdir(parents=True, exist_ok=True)
         Path(args.samples).write_text(samples_markdown(w["samples"]) + "\n")
