@@ -17,7 +17,7 @@ from retrieval.contrasts import ORDINALS, Contrast, contrasts_for, what_changed
 from retrieval.query_parser import normalise
 
 __all__ = ["Contrast", "comparison_claims", "contrasts_for", "repeated_cards", "sentence_key", "states_contrast",
-           "unique_values", "what_changed"]
+           "unique_values", "unsaid", "what_changed"]
 
 logger = logging.getLogger(__name__)
 
@@ -28,30 +28,50 @@ _PRICIEST = re.compile(r"\b(?:most expensive|priciest|highest[- ]priced|highest 
 _ONLY = re.compile(r"\b(?:the only|only one)\b", re.I)
 _MARGIN = re.compile(r"[$£€₹]\s?(\d+(?:\.\d{1,2})?)\s*(?:under|below|over|above|less|more)\s+(?:your|the)\b", re.I)
 _CLOSEST = re.compile(r"\b(?:closest|nearest|most similar|most like)\b", re.I)
+_SAME = re.compile(r"\bthe same (?:title and )?price as #(\d+)", re.I)
+# Rankings no record holds: popularity, sales, ratings. Said of one product, they are false claims.
+_UNBACKED = re.compile(r"\b(?:most|best|top|highest)[- ](?:popular|selling|sold|rated|reviewed|loved|liked)\b|"
+                       r"\bbest[- ]?sell(?:ers?|ing)\b|\b(?:popular|trending|bestselling)\b", re.I)
 
 
 # --- comparison claims in written text --------------------------------------------------
 def comparison_claims(text: str, contrasts: Sequence[Contrast]) -> list[tuple[str, bool]]:
-    """Each comparison the text makes ("the cheapest", "the only one", "closest to"), and
-    whether this product's contrasts back it."""
+    """Each comparison the text makes ("the cheapest", "the only one", "closest to", "the same
+    price as #2"), and whether this product's contrasts back it; a ranking no record holds
+    ("the most popular", "best-selling") is never backed."""
+    return [(phrase, ok) for _, phrase, ok in _claims(text, contrasts)]
+
+
+def unsaid(text: str, contrasts: Sequence[Contrast]) -> tuple[Contrast, ...]:
+    """The contrasts ``text`` does not (truthfully) state already."""
+    said = {kind for kind, _, ok in _claims(text, contrasts) if ok}
+    return tuple(c for c in contrasts if c.kind not in said)
+
+
+def _claims(text: str, contrasts: Sequence[Contrast]) -> list[tuple[str, str, bool]]:
+    """(the contrast kind a phrase states, the phrase, backed?) for each comparison in ``text``."""
     ranks = {c.rank for c in contrasts if c.kind == "price_rank"}
     n_top = max((c.rank for c in contrasts if c.kind == "price_rank" and "most expensive" in c.text), default=None)
     out = []
     for m in _CHEAPEST.finditer(text):
         want = 1 if m.group(1) is None else 1 + list(ORDINALS.values()).index(m.group(1).lower()) + 1
-        out.append((m.group(0), want in ranks))
+        out.append(("price_rank", m.group(0), want in ranks))
     for m in _PRICIEST.finditer(text):
-        out.append((m.group(0), n_top is not None))
+        out.append(("price_rank", m.group(0), n_top is not None))
     for m in _ONLY.finditer(text):
-        out.append((m.group(0), any(c.kind == "only" for c in contrasts)))
+        out.append(("only", m.group(0), any(c.kind == "only" for c in contrasts)))
     for m in _CLOSEST.finditer(text):
-        out.append((m.group(0), any(c.kind == "photo" for c in contrasts)))
+        out.append(("photo", m.group(0), any(c.kind == "photo" for c in contrasts)))
+    for m in _SAME.finditer(text):
+        out.append(("same", m.group(0), any(c.kind == "same" and c.text.endswith(f"#{m.group(1)}") for c in contrasts)))
+    for m in _UNBACKED.finditer(text):
+        out.append(("unbacked", m.group(0), False))
     groups = {m.group(1).lower() for c in contrasts for m in _OF_N.finditer(c.text)}
     for m in _OF_N.finditer(text):  # "the cheapest of the three" when five are shown
-        out.append((m.group(0), not groups or m.group(1).lower() in groups))
+        out.append(("group", m.group(0), not groups or m.group(1).lower() in groups))
     margins = [float(_MARGIN.match(c.text).group(1)) for c in contrasts if c.kind == "budget" and _MARGIN.match(c.text)]
     for m in _MARGIN.finditer(text):  # "$13.00 under your 60": the margin must be this product's
-        out.append((m.group(0), any(abs(float(m.group(1)) - x) <= 0.5 for x in margins)))
+        out.append(("budget", m.group(0), any(abs(float(m.group(1)) - x) <= 0.5 for x in margins)))
     return out
 
 

@@ -27,7 +27,7 @@ from typing import Literal, Protocol
 from adapters.mllm.prompts import ASSISTANT_SYSTEM_PROMPT as SYSTEM_PROMPT
 from adapters.mllm.runner import ChatMessage
 from assistant.claims import CLAIM_ATTR, CheckedText, ClaimChecker
-from assistant.compare import Contrast, comparison_claims, repeated_cards, states_contrast
+from assistant.compare import Contrast, comparison_claims, repeated_cards, states_contrast, unsaid
 from assistant.dialogue import Constraints
 from assistant.lead import price_bound
 from retrieval.wording import contrast_sentence, facts_line, fix_agreement
@@ -177,8 +177,8 @@ class Explainer:
             e = self._from_facts(product, matches, contrasts, raw=raw, checked=checked)
             return replace(e, had_false_claim=e.had_false_claim or false_comparison)
         by_model = self.mentions_request(text, product, matches)
-        if not by_model and any(m.asked for m in matches):  # the facts say why it fits, and what sets it apart
-            text = f"{text} {self._from_facts(product, matches, contrasts).text}"
+        if not by_model and any(m.asked for m in matches):  # the facts say why it fits, and what else sets it apart
+            text = f"{text} {self._from_facts(product, matches, unsaid(text, contrasts)).text}"
         elif contrasts and not states_contrast(text, contrasts):
             text = f"{text} {contrast_sentence(product, contrasts)}"
         return Explanation(text, matches, "llm", raw, checked.had_false_claim or false_comparison, checked.repaired,

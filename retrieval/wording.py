@@ -100,7 +100,7 @@ def noun_phrase(product: Product, *, colour: bool = True, with_article: bool = T
 _A_WORD = re.compile(r"\b(a|an)\s+([A-Za-z][\w-]*)", re.I)
 _EXEMPT_AFTER_A = frozenset({"pair", "set", "pack", "lot", "few", "couple", "range", "number", "bit"})
 _IT_IS = re.compile(r"\b((?:it|this|that)\s+is|it's)\s+([A-Za-z][\w-]*)", re.I)
-_THIS_WORD = re.compile(r"\b(this|that)\s+([A-Za-z][\w-]*)", re.I)  # "this black casual shoes is"
+_THIS_WORD = re.compile(r"\b(this|that|the only)\s+([A-Za-z][\w-]*)", re.I)  # "this black casual shoes is"
 _DETERMINERS = frozenset({"a", "an", "the", "one", "two", "both", "these", "those", "your", "my", "our", "their",
                           "its", "his", "her", "some", "all", "for", "from", "in", "at", "under", "over", "not",
                           "also", "perfect", "great", "ideal", "made", "designed", "available", "priced"})
@@ -126,7 +126,8 @@ def article_errors(text: str) -> list[tuple[int, int, str]]:
 
 def number_errors(text: str, nouns: frozenset[str]) -> list[tuple[int, int, str]]:
     """"a red tshirts" (an article before a plural type), "it is red tshirts" (a singular
-    subject before one with no article), "this black casual shoes" (a singular determiner),
+    subject before one with no article), "this black casual shoes", "the only tshirts among
+    them" (a singular determiner),
     and "a pair of grey tshirts" (a pair of what is not worn as a pair)."""
     out = []
     low = text.lower()

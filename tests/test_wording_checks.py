@@ -56,6 +56,7 @@ def test_agreement_errors_are_fixed_singular_pair_and_an():
     assert fix("It is a pair of orange dresses.") == "It is an orange dress."
     assert fix("This black casual shoes for men is the cheapest.") == "This pair of black casual shoes for men is the cheapest."
     assert fix("This red tshirts is the cheapest.") == "This red T-shirt is the cheapest."
+    assert fix("It is the only tshirts among them.") == "It is the only T-shirt among them."
     for fine in ("It is a pair of blue jeans.", "This pair of black casual shoes is here.", "This one is a watch."):
         assert fix(fine) == fine
     # fixes over the same words are applied in turn: neither error is left (seen on dev)
@@ -113,6 +114,12 @@ def test_false_comparisons_are_claims_like_any_other():
     assert comparison_claims("This is the cheapest one.", cs[0]) == [("cheapest", True)]
     assert comparison_claims("This is the cheapest one.", cs[1]) == [("cheapest", False)]
     assert comparison_claims("It is $5.00 under your 30.", cs[0]) == [("$5.00 under your", False)]
+    # rankings no record holds are never backed; "the same price as #N" must name the twin
+    assert comparison_claims("It is the most popular of them.", cs[0]) == [("most popular", False)]
+    assert not any(ok for _, ok in comparison_claims("A best-seller, trending now.", cs[0]))
+    twins = contrasts_for([TEES[0], TEES[0]])
+    assert comparison_claims("It is the same price as #1.", twins[1]) == [("the same price as #1", True)]
+    assert comparison_claims("It is the same price as #3.", twins[1]) == [("the same price as #3", False)]
 
 
 # --- replies ----------------------------------------------------------------------------------
@@ -138,6 +145,16 @@ def test_a_sentence_repeated_on_every_card_is_rewritten_and_a_false_cheapest_dro
     assert not repeated_cards(texts)
     assert all("cheapest one" not in t for t in texts[1:])  # only the first is the cheapest
     assert all(e.had_false_claim for e in out[1:])
+
+
+def test_facts_added_for_the_request_do_not_repeat_what_the_model_said_sets_it_apart():
+    """The model names no asked attribute: the facts are added, but a contrast the model stated
+    is not said twice ("... the cheapest of the five. A red T-shirt ...: the cheapest of the five")."""
+    f = ProductFilter(colours=("Red",), article_types=("Tshirts",))
+    writer = ScriptedWriter(lambda prompt: "This one is the cheapest of the five.")
+    out = Explainer(CHECKER, writer).explain("red tshirts", _items(TEES, f), f, contrasts_for(TEES, f))
+    assert out[0].text.startswith("This one is the cheapest of the five. A red T-shirt for men, as you asked")
+    assert out[0].text.count("cheapest") == 1 and "the only one from Status" in out[0].text
 
 
 def test_the_intro_does_not_say_the_lead_or_itself_again():
