@@ -42,6 +42,16 @@ def comparison_claims(text: str, contrasts: Sequence[Contrast]) -> list[tuple[st
     return [(phrase, ok) for _, phrase, ok in _claims(text, contrasts)]
 
 
+def _same_only(after: str, contrast: str) -> bool:
+    """Is what follows "the only" in the text ("pair of formal shoes", "one from Nike") what the
+    contrast says is the only one ("the only pair of casual shoes among them")? Every word the
+    text names up to a break must be one of the contrast's (plural s aside)."""
+    said = re.split(r"\b(?:among|in|and|at|but)\b|[,;:]|\.(?:\s|$)", after, maxsplit=1)[0]
+    stem = lambda w: w[:-1] if w.endswith("s") and len(w) > 3 else w  # noqa: E731
+    words = {stem(w) for w in normalise(said).split()} - {"one"}  # "the only one": any of them
+    return words <= {stem(w) for w in normalise(contrast).split()}
+
+
 def unsaid(text: str, contrasts: Sequence[Contrast]) -> tuple[Contrast, ...]:
     """The contrasts ``text`` does not (truthfully) state already."""
     said = {kind for kind, _, ok in _claims(text, contrasts) if ok}
@@ -59,7 +69,7 @@ def _claims(text: str, contrasts: Sequence[Contrast]) -> list[tuple[str, str, bo
     for m in _PRICIEST.finditer(text):
         out.append(("price_rank", m.group(0), n_top is not None))
     for m in _ONLY.finditer(text):
-        out.append(("only", m.group(0), any(c.kind == "only" for c in contrasts)))
+        out.append(("only", m.group(0), any(c.kind == "only" and _same_only(text[m.end():], c.text) for c in contrasts)))
     for m in _CLOSEST.finditer(text):
         out.append(("photo", m.group(0), any(c.kind == "photo" for c in contrasts)))
     for m in _SAME.finditer(text):

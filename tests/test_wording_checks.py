@@ -10,7 +10,7 @@ import random
 import pytest
 
 from assistant.claims import ClaimChecker
-from assistant.compare import comparison_claims, contrasts_for, repeated_cards, what_changed
+from assistant.compare import Contrast, comparison_claims, contrasts_for, repeated_cards, what_changed
 from assistant.dialogue import Constraints
 from assistant.evaluation import wording_measures
 from assistant.explain import PROMPTS, Explainer, matches_for
@@ -114,6 +114,13 @@ def test_false_comparisons_are_claims_like_any_other():
     assert comparison_claims("This is the cheapest one.", cs[0]) == [("cheapest", True)]
     assert comparison_claims("This is the cheapest one.", cs[1]) == [("cheapest", False)]
     assert comparison_claims("It is $5.00 under your 30.", cs[0]) == [("$5.00 under your", False)]
+    # "the only ..." must name what this product is the only one of (seen on test: a pair of
+    # casual shoes, the only casual shoes shown, called "the only pair of formal shoes")
+    only = (Contrast("only", "the only pair of casual shoes among them"),)
+    assert comparison_claims("It is the only pair of formal shoes.", only) == [("the only", False)]
+    assert comparison_claims("It is the only pair of casual shoes.", only) == [("the only", True)]
+    assert comparison_claims("It is the only one from Puma.", (Contrast("only", "the only one from Nike"),)) == [("the only", False)]
+    assert comparison_claims("It is the only one.", only) == [("the only", True)]
     # rankings no record holds are never backed; "the same price as #N" must name the twin
     assert comparison_claims("It is the most popular of them.", cs[0]) == [("most popular", False)]
     assert not any(ok for _, ok in comparison_claims("A best-seller, trending now.", cs[0]))
