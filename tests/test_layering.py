@@ -38,7 +38,7 @@ ALLOWED = {
     "tests": set(PACKAGES),
 }
 # The command line and the evaluation code: modules, or packages ending in "." (all below).
-TOP = ("assistant.cli.", "assistant.__main__", "assistant.evaluation", "assistant.eval_understanding",
+TOP = ("assistant.cli.", "assistant.__main__", "assistant.evaluation", "assistant.eval_wording", "assistant.eval_understanding",
        "assistant.eval_understanding_report", "assistant.eval_readers",
        "assistant.injection", "assistant.eval_generation",
        "finetune.eval_describe", "bench.", "examples.")

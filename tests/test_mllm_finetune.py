@@ -117,8 +117,9 @@ def tiny_catalog(tmp_path_factory):
 
 
 def _cfg(**kw) -> TrainConfig:
+    # max_len holds the explanation prompts (request, facts, what sets the product apart), as the shipped 192 does
     base = dict(lr=1e-2, batch_size=2, max_steps=3, warmup_steps=1, warm_start_steps=3, eval_every=2, save_every=1, val_examples=2,
-                train_products=8, val_products=2, max_len=96, lora_r=2, lora_alpha=4, lora_dropout=0.0)
+                train_products=8, val_products=2, max_len=160, lora_r=2, lora_alpha=4, lora_dropout=0.0)
     return TrainConfig(**{**base, **kw})
 
 

@@ -12,7 +12,7 @@ import pytest
 from assistant.claims import ClaimChecker
 from assistant.compare import Contrast, comparison_claims, contrasts_for, repeated_cards, what_changed
 from assistant.dialogue import Constraints
-from assistant.evaluation import wording_measures
+from assistant.eval_wording import wording_measures
 from assistant.explain import PROMPTS, Explainer, matches_for
 from assistant.lead import request_phrase
 from finetune.data_mllm import EXPLAIN_PROMPT, ExplainScene, describe_answer, explain_example, explanation_examples

@@ -87,7 +87,7 @@ def cmd_eval_conversations(args) -> int:
 
 def _wording(settings, catalog, args) -> dict:
     from assistant.eval_understanding import load_requests
-    from assistant.evaluation import WORDING_TARGETS, request_turns, run_wording, samples_markdown
+    from assistant.eval_wording import WORDING_TARGETS, request_turns, run_wording, samples_markdown
     from assistant.services import load_assistant
 
     shop = load_assistant(settings, llm=args.llm_conversations > 0, generator=False)
