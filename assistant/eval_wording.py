@@ -7,6 +7,7 @@ for a person to read, and every shown sentence a measure still flags."""
 from __future__ import annotations
 
 import random
+import time
 
 from tqdm.auto import tqdm
 

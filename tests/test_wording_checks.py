@@ -252,3 +252,20 @@ def test_a_price_in_cents_is_a_price_claim():
     assert [(c.kind, c.values, c.supported) for c in bound] == [("price_bound", ("0.28",), False)]
     assert [c.supported for c in CHECKER.claims("It costs 1299 cents.", tee)] == [True]
     assert not any(c.values == ("0.5",) for c in CHECKER.claims("It is 50 cents under your budget.", tee))
+
+
+def test_the_wording_evaluation_runs_end_to_end_on_the_toy_shop(tmp_path):
+    """`shopassist eval conversations --wording-split ...` over a scripted model: every figure
+    and the shown-failures list come out, and what the checks repair shows as before != after."""
+    from assistant.eval_wording import run_wording
+    from retrieval.catalog import read_catalog
+    from tests.helpers import toy_assistant, toy_shop_catalog
+
+    writer = ScriptedWriter(lambda prompt: "This is a red tshirts for men, the cheapest one.")
+    shop = toy_assistant(tmp_path, writer=writer)
+    by_id = read_catalog(toy_shop_catalog(tmp_path / "cat")).by_id()
+    w = run_wording(shop, [[("red tshirts for men", None)], [("shoes", None), ("in blue", None)]], by_id,
+                    samples=2, progress=False)
+    assert w["replies"] == 3 and w["cards"] > 0 and len(w["samples"]) == 2
+    assert w["agreement_before"] > 0 and w["agreement_after"] == 0 and w["shown_failures"] == []
+    assert w["full_s_p50"] > 0
