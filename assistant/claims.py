@@ -179,7 +179,7 @@ class ClaimChecker:
         asked for (a relaxed result), "black, as you asked" would be a true colour in a false
         sentence."""
         all_claims, kept, repaired, dropped, unsupported, agreement = [], [], [], [], [], []
-        for sentence in _sentences(text):
+        for sentence in sentences(text):
             claims = self.claims(sentence, product)
             all_claims += claims
             unsupported += self.unsupported(sentence, product)
@@ -314,5 +314,5 @@ def _runs(text: str, words: list[Unsupported]) -> list[tuple[int, int]]:
     return [(a, b) for a, b in runs]
 
 
-def _sentences(text: str) -> list[str]:
+def sentences(text: str) -> list[str]:
     return [s.strip() for s in _SENTENCE.split(text.strip()) if s.strip()]

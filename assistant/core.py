@@ -14,7 +14,6 @@ handle that streams it. The concrete parts are wired in :mod:`assistant.services
 from __future__ import annotations
 
 import logging
-from collections import Counter
 from dataclasses import dataclass
 from typing import Literal
 
@@ -23,6 +22,7 @@ from PIL import Image
 
 from adapters.imaging import ImageSource
 from adapters.mllm.runner import ChatMessage
+from assistant.claims import sentences
 from assistant.dialogue import Constraints
 from assistant.explain import Explainer, Match, matches_for
 from assistant.imagine import GeneratedPicture
@@ -35,6 +35,7 @@ from retrieval.catalog import Product
 from retrieval.filters import ProductFilter
 from retrieval.query_parser import QueryError
 from retrieval.search import Hit
+from retrieval.wording import noun_phrase
 
 logger = logging.getLogger(__name__)
 
@@ -43,9 +44,16 @@ __all__ = ["Assistant", "AssistantConfig", "ImageDescription", "Session", "UserP
 
 @dataclass(frozen=True)
 class ImageDescription:
-    text: str  # the MLLM's description (checked), or the attributes read off neighbours
-    attributes: dict[str, str]  # what the image's nearest catalog products agree on
+    """What a picture shows. ``source`` says whose words ``text`` is: ``"model"`` (the MLLM's
+    sentence, every claim in it agreeing with the picture's reading), ``"model, corrected"``
+    (the MLLM's sentence with the claims that disagreed repaired from the reading) or
+    ``"reading"`` (the reading in words leads: the model's sentence was dropped, or did not say
+    the colour and the kind; the model's sentences that passed the check follow)."""
+
+    text: str
+    attributes: dict[str, str]  # the picture's reading: the tuned tower's heads, else its nearest products' vote
     similar: list[ShownProduct]
+    source: Literal["model", "model, corrected", "reading"] = "reading"
 
 
 class Assistant:
@@ -150,23 +158,31 @@ class Assistant:
         return out
 
     def describe_image(self, image: ImageSource, question: str = "Describe this product.") -> ImageDescription:
-        """What the picture shows: the MLLM's words (checked against what the nearest catalog
-        products agree on) plus those attributes and the closest products."""
+        """What the picture shows: the MLLM's words, checked against the picture's reading (the
+        same reading that composed search uses, so the words agree with the products beside
+        them), plus that reading and the closest catalog products."""
         pil = self.load_image(image)
+        look = self.shop.search.look_at(pil)
+        attrs = {k: v for k, v in (("article_type", look.article_type), ("base_colour", look.colour),
+                                   ("gender", look.gender), ("usage", look.usage)) if v}
         result = self.shop.search.run(None, pil, None, k=5)
-        attrs = _agreed_attributes([h.product for h in result.hits])
         similar = [card(i + 1, h, matches_for(h.product, Constraints(), image_reference="your photo"))
                    for i, h in enumerate(result.hits)]
-        text = ", ".join(f"{k.replace('_', ' ')}: {v}" for k, v in attrs.items()) or "no clear match in the catalog"
-        if self.describer is not None:
+        read = Product("image", "", base_colour=look.colour, article_type=look.article_type, gender=look.gender,
+                       usage=look.usage)
+        if self.describer is not None and attrs:
             with self.llm_lock:
                 raw = self.describer.generate([ChatMessage("user", question, image=pil)], max_new_tokens=48)
-            pseudo = Product("image", "", base_colour=attrs.get("base_colour"), article_type=attrs.get("article_type"),
-                             gender=attrs.get("gender"))
-            checked = self.explainer.checker.check(raw, pseudo) if attrs else None
-            if checked is not None and checked.text:
-                text = checked.text
-        return ImageDescription(text, attrs, similar)
+            checked = self.explainer.checker.check(raw, read)
+            said = {c.kind for c in self.explainer.checker.claims(checked.text, read)}
+            if not checked.dropped and {"colour", "article_type"} <= said:
+                return ImageDescription(checked.text, attrs, similar, "model, corrected" if checked.repaired else "model")
+            # what the model kept does not say what the picture is: the reading says it, and the model's
+            # sentences that say something else (the occasion) follow
+            rest = [x for x in sentences(checked.text)
+                    if not {c.kind for c in self.explainer.checker.claims(x, read)} & {"colour", "article_type", "gender"}]
+            return ImageDescription(" ".join([_reading_sentence(read), *rest]), attrs, similar)
+        return ImageDescription(_reading_sentence(read) if attrs else "No clear match in the catalog.", attrs, similar)
 
     def visualise(self, product_id: str, mode: Literal["try_on", "in_room", "imagine"] = "try_on",
                   photo: ImageSource | None = None, text: str | None = None) -> GeneratedPicture:
@@ -178,12 +194,7 @@ class Assistant:
         return self.shop.picture(prompt, products[0], self.load_image(photo) if photo is not None else None)
 
 
-def _agreed_attributes(products: list[Product]) -> dict[str, str]:
-    out = {}
-    for attr in ("article_type", "base_colour", "gender"):
-        counts = Counter(getattr(p, attr) for p in products if getattr(p, attr))
-        if counts:
-            value, n = counts.most_common(1)[0]
-            if n >= max(2, len(products) // 2):
-                out[attr] = value
-    return out
+def _reading_sentence(read: Product) -> str:
+    """"It looks like a pair of black casual shoes for men." from what the picture reads as."""
+    who = f" for {read.gender.lower()}" if read.gender and read.gender != "Unisex" else ""
+    return f"It looks like {noun_phrase(read)}{who}."

@@ -73,8 +73,12 @@ def render_search(products: Sequence[ShownProduct], asked: ProductFilter) -> str
 
 
 def render_description(d: ImageDescription) -> str:
-    attrs = ", ".join(f"{k}={clean_text(v, 40)}" for k, v in d.attributes.items()) or "none agreed"
-    lines = [f"Description: {quoted(d.text, TEXT_CHARS)}", f"Attributes read off the closest catalog products: {attrs}"]
+    attrs = ", ".join(f"{k}={clean_text(v, 40)}" for k, v in d.attributes.items()) or "none"
+    whose = {"model": "the multimodal LLM's words",
+             "model, corrected": "the multimodal LLM's words, corrected where they disagreed with the picture's reading",
+             "reading": "the picture's reading, not the model's words"}[d.source]
+    lines = [f"Description: {quoted(d.text, TEXT_CHARS)} ({whose})",
+             f"The picture reads as (the tuned tower, else the closest catalog products): {attrs}"]
     return "\n".join(lines) + "\n" + render_products(d.similar, "Closest catalog products:")
 
 

@@ -212,6 +212,35 @@ def run(catalog_path, models: dict[str, object], limit: int | None, question: st
             "max_new_tokens": max_new_tokens, "results": results}
 
 
+def evaluate_describe_image(products: Sequence[Product], all_colours: Sequence[str], all_types: Sequence[str],
+                            question: str = DEFAULT_QUESTION) -> dict[str, DescribeScore] | None:
+    """What ``Assistant.describe_image`` answers (the settings' MLLM, its words checked against
+    the picture's reading), and the reading alone in words, as a baseline. None without the
+    tuned tower's heads: the reading would then be the vote of the picture's nearest catalog
+    products, and a test product's nearest is itself (the store holds every split)."""
+    from tqdm.auto import tqdm
+
+    from assistant.services import load_assistant
+
+    shop = load_assistant(llm=True, generator=False)
+    if getattr(shop.search_engine.embedder.image_encoder, "heads", None) is None:
+        logger.warning("describe_image row skipped: the image tower has no attribute heads")
+        return None
+    start = time.monotonic()
+    answers, readings, sources = [], [], []
+    for p in tqdm(products, desc="describe_image", unit="photo"):
+        d = shop.describe_image(p.image, question)
+        answers.append(d.text)
+        sources.append(d.source)
+        readings.append(" ".join(d.attributes.get(a, "") for a in ("base_colour", "article_type", "gender")))
+    seconds = time.monotonic() - start
+    assistant = score_answers("describe_image", products, answers, all_colours, seconds, all_types=all_types)
+    assistant.examples = [{**e, "source": s} for e, s in zip(assistant.examples, sources)]
+    reading = score_answers("reading alone", products, readings, all_colours, all_types=all_types)
+    logger.info("describe_image sources: %s", {s: sources.count(s) for s in set(sources)})
+    return {"describe_image": assistant, "reading alone": reading}
+
+
 def add_eval_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--catalog", default=None, help="catalog CSV/JSONL (default: the sample catalog)")
     p.add_argument("--json", default=None, help="write the report here")
@@ -222,6 +251,9 @@ def add_eval_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--adapters", nargs="*", default=None,
                    help="NAME=FOLDER pairs to compare (default: trained=adapters/weights/mllm)")
     p.add_argument("--no-untrained", action="store_true", help="skip the untrained-projector baseline")
+    p.add_argument("--describe-image", action="store_true",
+                   help="also score Assistant.describe_image (the settings' model, checked against the picture's "
+                        "reading) and the reading alone")
     p.add_argument("--base", default="embedded", help="'embedded' or a local llava-hf checkpoint folder")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     p.add_argument("--backend", default="auto", choices=["auto", "transformers", "llama.cpp"])
@@ -242,6 +274,14 @@ def run_cli(args) -> int:
         models[name] = MLLMConfig(base=args.base, adapter_path=path, device=args.device, backend=args.backend)
     report = run(args.catalog or SAMPLE_CATALOG, models, args.limit, args.question, args.max_new_tokens,
                  args.batch_size)
+    if args.describe_image:
+        from retrieval.catalog import read_catalog
+
+        catalog = read_catalog(args.catalog or SAMPLE_CATALOG)
+        rows = evaluate_describe_image(held_out_products(catalog.products, args.limit),
+                                       catalog.facet_values("base_colour"), catalog.facet_values("article_type"),
+                                       args.question) or {}
+        report["results"].update({name: {**asdict(r), "stage": "assistant"} for name, r in rows.items()})
     print(f"eval describe on {report['n']} held-out products of {report['catalog']}")
     print(f"  {'model':<12} {'stage':<9} {'colour':>7} {'grouped':>7} {'type':>7} {'both':>7} {'wrong col':>9}"
           f" {'lists':>6} {'seconds':>8}")

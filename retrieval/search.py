@@ -26,7 +26,7 @@ from PIL import Image
 from retrieval.catalog import Product
 from retrieval.colours import near_colours
 from retrieval.filters import ProductFilter, to_where
-from retrieval.photo_edits import Edits, edit_from_photo, kinds_for_usage, needs_photo, photo_look
+from retrieval.photo_edits import Edits, PhotoLook, edit_from_photo, kinds_for_usage, needs_photo, photo_look
 from retrieval.preferences import SORT_POOL, prefer
 from retrieval.query_parser import ParsedQuery, QueryError, QueryParser, check_query_text
 from retrieval.store import ProductStore, StoredMatch
@@ -177,10 +177,9 @@ class ProductSearch:
 
     def _photo_edit(self, image, edits: Edits, base: ProductFilter) -> tuple[ProductFilter, ProductFilter]:
         """A composed edit that needs what the photo shows (its colour, type, price)."""
-        img, reading = self._read(image)
-        neighbours = self.store.query(img, space="image", where=None, k=self.cfg.neighbours)
+        img, _ = self._read(image)
         shift = self.parser.shift_colours if edits.relative_colour else None  # only the request reader sets it
-        look = photo_look(neighbours, reading)
+        look = self.look_at(image)
         filt, soft = edit_from_photo(edits, base, look, self.parser.vocab, shift)
         if edits.usages and not base.article_types and not edits.complement:  # "a dressier take on this"
             # another usage than the photo's, unless the words' strongest is the photo's ("festive, for a wedding")
@@ -190,6 +189,12 @@ class ProductSearch:
             kinds = kinds_for_usage(self.store.query(img, space="image", where=to_where(other), k=self.cfg.neighbours))
             soft = soft.merged(ProductFilter(article_types=kinds))
         return filt, soft
+
+    def look_at(self, image) -> PhotoLook:
+        """What the picture shows (colour, type, gender, usage): the tuned tower's readings, else
+        the vote of its nearest catalog products; and what those products of its type cost."""
+        img, reading = self._read(image)
+        return photo_look(self.store.query(img, space="image", where=None, k=self.cfg.neighbours), reading)
 
     # --- the four routes -------------------------------------------------------------
     def _text(self, parsed: ParsedQuery, filt: ProductFilter, fetch, exclude, k) -> SearchResult:

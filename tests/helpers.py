@@ -146,7 +146,8 @@ def shared_client():
     return chromadb.EphemeralClient(settings=Settings(anonymized_telemetry=False, allow_reset=True))
 
 
-def toy_assistant(folder: Path, writer=None, generator=None, catalog: Path | None = None, image_limits=None, **cfg):
+def toy_assistant(folder: Path, writer=None, generator=None, catalog: Path | None = None, image_limits=None,
+                  describer=None, **cfg):
     """An Assistant over the 40-product toy shop, or ``catalog`` (in-memory Chroma, toy encoders)."""
     from adapters.imaging import load_image
     from assistant.claims import ClaimChecker
@@ -166,7 +167,7 @@ def toy_assistant(folder: Path, writer=None, generator=None, catalog: Path | Non
     vocab = read_vocabulary(store)
     search = ProductSearch(store, encoder, RequestReader(vocab))
     limits = {"image_limits": image_limits} if image_limits is not None else {}
-    parts = Parts(search, Explainer(ClaimChecker(vocab), writer), generator=generator, **limits)
+    parts = Parts(search, Explainer(ClaimChecker(vocab), writer), describer=describer, generator=generator, **limits)
     return build_assistant(parts, AssistantConfig(**cfg))
 
 

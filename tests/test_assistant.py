@@ -285,6 +285,36 @@ def test_stateless_calls_and_json(shop):
     assert json.loads(shop.new_session().send("green sports shoes for men").to_json())["products"]
 
 
+class _Describer:
+    """A multimodal LLM that always says the same thing of a picture."""
+
+    def __init__(self, answer: str):
+        self.answer = answer
+
+    def generate(self, messages, max_new_tokens=None, **kwargs):
+        assert messages[-1].image is not None
+        return self.answer
+
+
+@pytest.mark.parametrize("answer, source, text", [
+    ("This is a blue T-shirt.", "model", "This is a blue T-shirt."),
+    ("This is a red T-shirt.", "model, corrected", "This is a blue T-shirt."),  # the reading says blue
+    ("", "reading", "It looks like a blue T-shirt for men."),  # nothing usable from the model
+    # two false claims: the sentence is dropped, the one about the occasion stays
+    ("This is a red sweater for women. It suits casual occasions.", "reading",
+     "It looks like a blue T-shirt for men. It suits casual occasions."),
+    # no colour said: the reading says what the picture is, without the model restating the kind
+    ("This is a T-shirt for men. It suits casual occasions.", "reading",
+     "It looks like a blue T-shirt for men. It suits casual occasions."),
+])
+def test_describe_image_checks_the_model_against_the_pictures_reading(tmp_path, answer, source, text):
+    a = toy_assistant(tmp_path, describer=_Describer(answer))
+    desc = a.describe_image(shirt_image("Blue"))
+    assert desc.attributes["base_colour"] == "Blue" and desc.attributes["article_type"] == "Tshirts"
+    assert desc.source == source and desc.text.startswith(text)
+    assert [s.product.base_colour for s in desc.similar][:1] == ["Blue"]
+
+
 def test_session_memory_is_bounded(tmp_path):
     a = toy_assistant(tmp_path, max_turns_kept=3)
     s = a.new_session()
