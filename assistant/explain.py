@@ -134,11 +134,12 @@ class Explainer:
     """Writes and checks explanations and reply intros for one catalog vocabulary."""
 
     def __init__(self, checker: ClaimChecker, writer: TextWriter | None = None, *, max_new_tokens: int = 32,
-                 sentences: int = 1):
+                 sentences: int = 1, comment: bool = True):
         self.checker = checker
         self.writer = writer
         self.max_new_tokens = max_new_tokens
         self.sentences = sentences  # the model's sentences kept per card (decoding stops after them)
+        self.comment = comment  # the LLM comments on the reply after the lead (the setting REPLY_COMMENT)
 
     # --- explanations --------------------------------------------------------------
     def explain(self, request: str, items: list[tuple[Product, tuple[Match, ...]]],
@@ -212,7 +213,7 @@ class Explainer:
         the comment is ``sentences`` long: once that many are let out, the stream is closed (its
         decoding ends)."""
         yield from _pieces(lead, leading_space=False)
-        if self.writer is None or not products:
+        if self.writer is None or not self.comment or not products:
             return
         top = products[0]
         prompt = PROMPTS["intro"].format(request=_quote(request), n=len(products), top=prompt_name(top),

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from assistant.dialogue import Constraints
 from retrieval.filters import ProductFilter
-from retrieval.wording import singular
+from retrieval.wording import either, plural, singular
 
 
 def lead_sentence(c: Constraints, n: int, image_ref: str | None, relaxed: str | None,
@@ -16,7 +16,7 @@ def lead_sentence(c: Constraints, n: int, image_ref: str | None, relaxed: str | 
         return relaxed or "I found nothing for that."
     exact = n - close
     one = exact == 1 if close else n == 1  # "Here is 1 maroon top", "Nothing is exactly maroon tops"
-    bits = [_what(c, one=one)] + _qualifiers(c)
+    bits = [_what(c, one=one, spoken=True)] + _qualifiers(c)
     if image_ref:
         bits.append(f"that look{'s' if one else ''} like {image_ref}")
     if close and exact:
@@ -42,12 +42,18 @@ def request_phrase(c: Constraints, image_ref: str | None = None) -> str:
     return " ".join(bits)
 
 
-def _what(c: Constraints, one: bool = False) -> str:
-    """"red tshirts", or for ``one`` product "red T-shirt" (a pair word stays: "jeans")."""
+def _what(c: Constraints, one: bool = False, spoken: bool = False) -> str:
+    """"red tshirts", or for ``one`` product "red T-shirt" (a pair word stays: "jeans").
+    ``spoken`` (the lead the shopper reads): every kind in the plural ("laptop bags") and lists
+    as "red, maroon or burgundy"; without it, the wording the LLM's prompts were trained on."""
     f = c.filter
-    what = " or ".join(singular(t) if one else t.lower() for t in f.article_types) or ("product" if one else "products")
-    colour = " or ".join(x.lower() for x in f.colours)
-    return f"{colour} {what}".strip()
+    if spoken:
+        kinds = [singular(t) if one else plural(t) for t in f.article_types]
+        what, colour = either(kinds), either([x.lower() for x in f.colours])
+    else:
+        what = " or ".join(singular(t) if one else t.lower() for t in f.article_types)
+        colour = " or ".join(x.lower() for x in f.colours)
+    return f"{colour} {what or ('product' if one else 'products')}".strip()
 
 
 def _qualifiers(c: Constraints) -> list[str]:

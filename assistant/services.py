@@ -135,7 +135,7 @@ def load_parts(settings: Settings | None = None, *, llm: bool | None = None, gen
     if pending is not None:  # filled in now, or when the background load ends
         pending.when_loaded(lambda r: status.update(llm=_llm_status(r)),
                             lambda exc: status.update(llm=f"failed to load: {exc}"))
-    explainer = Explainer(ClaimChecker(service.search.parser.vocab), runner)
+    explainer = Explainer(ClaimChecker(service.search.parser.vocab), runner, comment=settings.reply_comment == "llm")
     return Parts(service.search, explainer, describer=runner, generator=gen, image_limits=settings.image_limits(),
                  status=status)
 

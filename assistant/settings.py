@@ -69,6 +69,9 @@ class Settings(BaseSettings):
     mllm_threads: int = Field(0, ge=0, description="llama.cpp threads of the explaining LLM (0: every core)")
     reader_threads: int = Field(1, ge=0, description="llama.cpp threads of the request reader (0: every core)")
     explanations: Literal["llm", "facts"] = "llm"  # "facts": no LLM, the checked facts only (fast)
+    # "llm": the LLM adds a comment after the reply's lead. Off by default: the embedded 135M model's
+    # comments restated the lead with one product's price for all five (README, "Explanations").
+    reply_comment: Literal["none", "llm"] = "none"
     max_upload_mb: float = Field(20.0, gt=0, description="uploads above this are refused before decoding")
 
     @field_validator("alignment_dir", "image_tower_dir", mode="before")

@@ -121,6 +121,10 @@ class RequestReader:
         self._pattern = re.compile(rf"(?<![a-z0-9])({alternation})(?![a-z0-9])")
         self._fuzzy_choices = {p: p.replace(" ", "") for p, e in self._table.items()
                                if e.facet in ("article_types", "colours") and len(p.replace(" ", "")) >= 4}
+        self._modifiers: dict[str, dict[str, str]] = {}  # head word -> {"casual": "casualshoes", ...}
+        for phrase, entry in self._table.items():
+            if entry.facet == "article_types" and len(words := phrase.split()) == 2:
+                self._modifiers.setdefault(words[1], {})[words[0]] = phrase.replace(" ", "")
         self._embed = embed
         self._type_vecs = self._generic_vecs = None
         if embed is not None and vocab.article_types:
@@ -170,7 +174,7 @@ class RequestReader:
     # --- parse ------------------------------------------------------------------------
     def parse(self, text: str) -> ParsedQuery:
         check_query_text(text)
-        norm = self._unglue(words_to_numbers(normalise(text)))
+        norm = self._fix_modifiers(self._unglue(words_to_numbers(normalise(text))))
         prices = read_prices(norm)
         rest = prices.rest
         reading = _Reading()
@@ -192,6 +196,22 @@ class RequestReader:
                         break
             out.append(word)
         return " ".join(out)
+
+    def _fix_modifiers(self, text: str) -> str:
+        """A typo in the word before a kind's head word ("casul shoes", "lapto bag", "sprots
+        shoes"): the head alone reads as every kind of shoe or bag, so the pair is matched
+        against the two-word kinds with that head, and the word is corrected. Words the table
+        or the dictionary knows are left as they are ("brown shoes", "nice bag")."""
+        words = text.split()
+        for i, (word, head) in enumerate(zip(words, words[1:])):
+            if head not in self._modifiers or len(word) < 4 or word in self._table or word in self.known_words \
+                    or word in FILLER_WORDS or word in FUZZY_SKIP or not word.isalpha():
+                continue
+            found = process.extractOne(word + head, self._modifiers[head], scorer=fuzz.ratio,
+                                       score_cutoff=self.fuzzy_cutoff)
+            if found is not None and found[2][0] == word[0]:
+                words[i] = found[2]
+        return " ".join(words)
 
     def _read_phrases(self, text: str, reading: _Reading) -> list[tuple[int, int]]:
         covered = []

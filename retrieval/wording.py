@@ -76,6 +76,29 @@ def singular(noun: str) -> str:
     return " ".join(words[:-1] + [last])
 
 
+def plural(noun: str) -> str:
+    """"laptop bag" -> "laptop bags", "dress" -> "dresses"; a plural, a pair word, a mass word
+    ("lipstick", "shapewear") and a compound type ("salwar and dupatta") stay as they are."""
+    low = noun.lower().strip()
+    if not low or is_plural(low) or low in MASS_WORDS or " and " in low or low.endswith("wear"):
+        return low
+    words = low.split()
+    last = words[-1]
+    if re.search(r"(?:ch|sh|s|x)$", last):
+        last += "es"
+    elif re.search(r"[^aeiou]y$", last):
+        last = last[:-1] + "ies"
+    else:
+        last += "s"
+    return " ".join(words[:-1] + [last])
+
+
+def either(words: list[str] | tuple[str, ...]) -> str:
+    """"red", "red or blue", "red, blue or green"."""
+    words = list(words)
+    return " or ".join(words) if len(words) < 3 else f"{', '.join(words[:-1])} or {words[-1]}"
+
+
 def article(word: str) -> str:
     """"a" or "an" for the word that follows."""
     return "an" if _VOWEL_SOUND.match(word.strip()) else "a"

@@ -68,7 +68,8 @@ def test_load_parts_with_the_llm_in_the_background(toy_search, monkeypatch, back
     monkeypatch.setattr(services, "mllm_runner", slow_runner)
     if not background:
         release.set()
-    parts = load_parts(Settings(), search_service=toy_search, generator=False, llm_in_background=background)
+    parts = load_parts(Settings(reply_comment="llm"), search_service=toy_search, generator=False,
+                       llm_in_background=background)
     assistant = services.build_assistant(parts)
     assert isinstance(parts.describer, Pending if background else _Runner)  # waited for: the runner itself
     assert parts.explainer.writer is parts.describer
@@ -83,6 +84,13 @@ def test_load_parts_with_the_llm_in_the_background(toy_search, monkeypatch, back
     assert "Here are some red ones." in reply.text and reply.products
     assert assistant.status["llm"] == "embedded MLLM, adaptors: lora, decoding: scripted"
     assert len(asked) == 1
+
+
+def test_the_default_reply_is_the_lead_without_a_comment(toy_search, monkeypatch):
+    monkeypatch.setattr(services, "mllm_runner", lambda cfg: _Runner(intro="I found 5 red tshirts at $9.99."))
+    parts = load_parts(Settings(), search_service=toy_search, generator=False)
+    reply = services.build_assistant(parts).new_session().send("red tshirts")
+    assert reply.text.startswith("Here are") and "I found" not in reply.text and reply.products
 
 
 def test_without_the_llm_nothing_loads_in_the_background(toy_search, monkeypatch):

@@ -20,6 +20,16 @@ def test_lead_names_what_was_searched():
     assert lead_sentence(c, 5, None, None) == "Here are 5 red tshirts for men under $30."
 
 
+def test_lead_puts_every_kind_in_the_plural_and_lists_them_plainly():
+    bags = Constraints(ProductFilter(colours=("Black", "Brown", "Tan"),
+                                     article_types=("Handbags", "Laptop Bag", "Duffel Bag", "Clutches")))
+    assert lead_sentence(bags, 5, None, None) == \
+        "Here are 5 black, brown or tan handbags, laptop bags, duffel bags or clutches."
+    one = Constraints(ProductFilter(article_types=("Laptop Bag",)))
+    assert lead_sentence(one, 5, None, None) == "Here are 5 laptop bags."  # was "Here are 5 laptop bag."
+    assert lead_sentence(one, 1, None, None) == "Here is one match: laptop bag."
+
+
 def test_lead_for_one_product_words_image_and_bounds():
     c = Constraints(ProductFilter(article_types=("Watches",), min_price=10.0, max_price=40.0,
                                   exclude_colours=("Black",), usages=("Formal",)), words=("slim",))

@@ -29,3 +29,16 @@ def test_joined_neighbours_and_function_words(reader, text, types):
 def test_a_refinement_keeps_only_its_price_move(reader):
     parsed = reader.parse("show me cheaper ones")
     assert parsed.relative_price == "lower" and not parsed.filter.article_types and not parsed.filter.colours
+
+
+@pytest.mark.parametrize("text, types", [
+    ("brown casul shoes men", ("Casual Shoes",)),  # the head alone ("shoes") read every kind of shoe
+    ("formall shoes for men", ("Formal Shoes",)),
+    ("sprots shoes", ("Sports Shoes",)),
+    ("lapto bag", ("Laptop Bag",)),
+    ("trak pants", ("Track Pants",)),
+    ("brown shoes", ("Casual Shoes", "Sports Shoes", "Formal Shoes", "Heels", "Flats")),  # no typo: every kind
+])
+def test_a_typo_in_the_word_before_a_kinds_head(reader, text, types):
+    parsed = reader.parse(text)
+    assert parsed.filter.article_types == types and not parsed.free_words

@@ -20,7 +20,7 @@ from retrieval.contrasts import product_name
 from retrieval.catalog import Product
 from retrieval.filters import ProductFilter
 from retrieval.query_parser import Vocabulary
-from retrieval.wording import agreement_errors, fix_agreement, noun_phrase
+from retrieval.wording import agreement_errors, either, fix_agreement, noun_phrase, plural
 from tests.helpers import ScriptedWriter
 
 VOCAB = Vocabulary(colours=("Black", "Blue", "Red", "White", "Navy Blue", "Orange"),
@@ -39,6 +39,20 @@ TEES = [_p(1, "Status Men Red Tshirt", "Tshirts", "Red", 12.99), _p(2, "Puma Men
 
 
 # --- agreement ------------------------------------------------------------------------------
+@pytest.mark.parametrize("kind, expected", [
+    ("Laptop Bag", "laptop bags"), ("Dress", "dresses"), ("Travel Accessory", "travel accessories"),
+    ("Tshirts", "tshirts"), ("Jeans", "jeans"), ("Lipstick", "lipstick"), ("Shapewear", "shapewear"),
+    ("Salwar and Dupatta", "salwar and dupatta"), ("Dupatta", "dupattas"), ("Bra", "bras"),
+])
+def test_plural_of_catalog_kinds(kind, expected):
+    assert plural(kind) == expected
+
+
+def test_either_lists_plainly():
+    assert [either(x) for x in (["red"], ["red", "blue"], ["red", "blue", "tan"])] == \
+        ["red", "red or blue", "red, blue or tan"]
+
+
 def test_agreement_errors_are_fixed_singular_pair_and_an():
     fix = lambda t: fix_agreement(t, CHECKER.type_phrases)[0]  # noqa: E731
     assert fix("This is a red tshirts for men.") == "This is a red T-shirt for men."
