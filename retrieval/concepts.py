@@ -170,3 +170,8 @@ COMPLEMENTS: dict[str, tuple[str, ...]] = {
     "Belts": ("Jeans", "Trousers"), "Ties": ("Shirts", "Blazers", "Cufflinks"), "Sunglasses": ("Tshirts", "Caps",
                                                                                                "Shorts"),
 }
+
+# The words for who it is for that a typo is matched against ("womn", "ladis"); not the
+# relatives ("niece" is one letter from "nice"), which are read only as written.
+FUZZY_PEOPLE = frozenset({"women", "woman", "womens", "mens", "ladies", "girls", "boys", "gents", "female",
+                          "male", "unisex", "kids"})

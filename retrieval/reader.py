@@ -29,7 +29,7 @@ import numpy as np
 from rapidfuzz import fuzz, process
 
 from retrieval.colours import colour_space
-from retrieval.concepts import ADULT_AGE, OCCASIONS, PEOPLE, SELF_WORDS, TYPE_WORDS, USAGE_WORDS
+from retrieval.concepts import ADULT_AGE, FUZZY_PEOPLE, OCCASIONS, PEOPLE, SELF_WORDS, TYPE_WORDS, USAGE_WORDS
 from retrieval.filters import ProductFilter
 from retrieval.prices import read_prices, words_to_numbers
 from retrieval.query_parser import ParsedQuery, check_query_text, phrase_forms
@@ -120,7 +120,8 @@ class RequestReader:
         alternation = "|".join(re.escape(p) for p in sorted(self._table, key=len, reverse=True)) or r"(?!x)x"
         self._pattern = re.compile(rf"(?<![a-z0-9])({alternation})(?![a-z0-9])")
         self._fuzzy_choices = {p: p.replace(" ", "") for p, e in self._table.items()
-                               if e.facet in ("article_types", "colours") and len(p.replace(" ", "")) >= 4}
+                               if (e.facet in ("article_types", "colours") or p in FUZZY_PEOPLE)
+                               and len(p.replace(" ", "")) >= 4}
         self._modifiers: dict[str, dict[str, str]] = {}  # head word -> {"casual": "casualshoes", ...}
         for phrase, entry in self._table.items():
             if entry.facet == "article_types" and len(words := phrase.split()) == 2:

@@ -42,3 +42,14 @@ def test_a_refinement_keeps_only_its_price_move(reader):
 def test_a_typo_in_the_word_before_a_kinds_head(reader, text, types):
     parsed = reader.parse(text)
     assert parsed.filter.article_types == types and not parsed.free_words
+
+
+@pytest.mark.parametrize("text, genders", [
+    ("white wrist watch for womn", ("Women",)),
+    ("ladis handbag", ("Women",)),
+    ("kurta for femal", ("Women",)),
+    ("grils dress", ("Girls",)),
+    ("nice shoes", ()),  # a relative ("niece") is read only as written
+])
+def test_a_typo_in_who_it_is_for(reader, text, genders):
+    assert reader.parse(text).filter.genders == genders
