@@ -39,7 +39,7 @@ from typing import Literal
 
 from retrieval.catalog import Product
 from retrieval.filters import ProductFilter
-from retrieval.photo_edits import Edits
+from retrieval.photo_edits import Edits, moved_price
 from retrieval.query_parser import ParsedQuery, QueryParser, normalise
 from retrieval.vocabulary import FILLER_WORDS
 
@@ -218,18 +218,15 @@ def _merged_filter(text: str, parsed: ParsedQuery, base: ProductFilter) -> tuple
 
 
 def _price_moves(text: str, parsed: ParsedQuery, merged: ProductFilter, anchor: float | None) -> ProductFilter:
-    """"cheaper": just below the anchor price; "more expensive": just above it."""
+    """"cheaper": just below the anchor price; "more expensive": just above it; "half the
+    price": half of it."""
     pf = parsed.filter
     if anchor is None:
         return merged
     if (_CHEAPER.search(text) or parsed.relative_price == "lower") and pf.max_price is None:
-        merged = replace(merged, max_price=round(max(anchor - 0.01, 0.0), 2))
-        if merged.min_price is not None and merged.min_price > merged.max_price:
-            merged = replace(merged, min_price=None)
+        merged = moved_price(replace(merged, max_price=None), anchor, "lower", parsed.price_factor)
     if (_PRICIER.search(text) or parsed.relative_price == "higher") and pf.min_price is None:
-        merged = replace(merged, min_price=round(anchor + 0.01, 2))
-        if merged.max_price is not None and merged.max_price < merged.min_price:
-            merged = replace(merged, max_price=None)
+        merged = moved_price(replace(merged, min_price=None), anchor, "higher", parsed.price_factor)
     return merged
 
 

@@ -39,6 +39,7 @@ class Edits:
     relative_colour: str | None = None
     complement: bool = False
     relative_price: str | None = None
+    price_factor: float | None = None  # "half the price": that fraction of the photo's price
     usages: tuple[str, ...] = ()  # "a dressier take on this", "something for the office like this"
     reference_types: tuple[str, ...] = ()  # how the words name the photo's kind ("these jeans")
 
@@ -46,8 +47,8 @@ class Edits:
     def of(cls, parsed: ParsedQuery | None) -> "Edits":
         if parsed is None:
             return cls()
-        return cls(parsed.relative_colour, parsed.complement, parsed.relative_price, parsed.soft.usages,
-                   parsed.reference_types)
+        return cls(parsed.relative_colour, parsed.complement, parsed.relative_price, parsed.price_factor,
+                   parsed.soft.usages, parsed.reference_types)
 
     def any(self) -> bool:
         return bool(self.relative_colour or self.complement or self.relative_price or self.usages)
@@ -108,10 +109,26 @@ def edit_from_photo(edits: Edits, base: ProductFilter, look: PhotoLook, vocab: V
             filt = replace(filt, article_types=goes_with)
         if not filt.genders and look.gender:
             filt = replace(filt, genders=tuple(g for g in (look.gender, "Unisex") if g in vocab.genders))
-    if edits.relative_price == "lower" and look.price is not None and filt.max_price is None:
-        filt = replace(filt, max_price=round(max(look.price - 0.01, 0.0), 2))
-    elif edits.relative_price == "higher" and look.price is not None and filt.min_price is None:
-        filt = replace(filt, min_price=round(look.price + 0.01, 2))
+    if len(stated.article_types) > 1 and set(stated.article_types) == set(edits.reference_types) \
+            and look.article_type in stated.article_types:  # "the same kind of bag": the photo's kind of bag
+        filt = replace(filt, article_types=(look.article_type,))
+    if edits.relative_price and look.price is not None:
+        filt = moved_price(filt, look.price, edits.relative_price, edits.price_factor)
     if stated.article_types and not stated.colours and not edits.relative_colour and look.colour:
         soft = ProductFilter(colours=(look.colour,))  # the same look as another kind of item
     return filt, soft
+
+
+def moved_price(filt: ProductFilter, anchor: float, direction: str, factor: float | None = None) -> ProductFilter:
+    """"cheaper": just below ``anchor``; "more expensive": just above it; with a ``factor``
+    ("half the price", "twice the price"): that multiple of it. A bound the filter states stays."""
+    if direction == "lower" and filt.max_price is None:
+        bound = anchor * factor if factor else anchor - 0.01
+        filt = replace(filt, max_price=round(max(bound, 0.0), 2))
+        if filt.min_price is not None and filt.min_price > filt.max_price:
+            filt = replace(filt, min_price=None)
+    elif direction == "higher" and filt.min_price is None:
+        filt = replace(filt, min_price=round(anchor * factor if factor else anchor + 0.01, 2))
+        if filt.max_price is not None and filt.max_price < filt.min_price:
+            filt = replace(filt, max_price=None)
+    return filt

@@ -49,6 +49,11 @@ _LOWER = re.compile(r"\b(?:cheaper|less expensive|less pricey|lower price[sd]?|m
 _HIGHER = re.compile(r"\b(?:more expensive|pricier|higher end|high end|more premium|premium|upmarket|luxury|"
                      r"luxurious|splurge|higher price[sd]?)\b")
 
+# "half the price", "for a third of the cost", "twice the price": a factor of the reference's price
+_FACTOR = re.compile(r"\b(?:(half)|(?:a |one )?(third)|(?:a |one )?(quarter)|(twice|double))(?: of)?"
+                     r"(?: the| its| that| their)? (?:price|cost)\b|\b(half)[ -]price\b|\b(half|twice) as much\b")
+_FACTORS = {"half": 0.5, "third": 1 / 3, "quarter": 0.25, "twice": 2.0, "double": 2.0}
+
 
 @dataclass(frozen=True)
 class Prices:
@@ -57,6 +62,7 @@ class Prices:
     sort: Literal["price"] | None = None
     relative: Literal["lower", "higher"] | None = None
     clear: bool = False
+    factor: float | None = None  # with ``relative``: that fraction (or multiple) of the reference's price
     phrases: tuple[str, ...] = ()
     rest: str = ""  # the text without the price phrases
     notes: tuple[str, ...] = field(default=())
@@ -95,14 +101,17 @@ def read_prices(text: str) -> Prices:
         lo, hi = hi, lo
     sort = "price" if _CHEAPEST.search(rest) else None
     clear = bool(_CLEAR.search(rest))
-    relative = None
+    relative = factor = None
     if hi is None and lo is None:
         relative = "lower" if _LOWER.search(rest) else "higher" if _HIGHER.search(rest) else None
-    for rx in (_CHEAPEST, _CLEAR, _LOWER, _HIGHER):
+        if m := _FACTOR.search(rest):
+            factor = _FACTORS[next(g for g in m.groups() if g)]
+            relative = "lower" if factor < 1 else "higher"
+    for rx in (_FACTOR, _CHEAPEST, _CLEAR, _LOWER, _HIGHER):
         for m in rx.finditer(rest):
             phrases.append(m.group(0))
         rest = rx.sub(" ", rest)
-    return Prices(lo, hi, sort, relative, clear, tuple(phrases), re.sub(r"\s+", " ", rest).strip())
+    return Prices(lo, hi, sort, relative, clear, factor, tuple(phrases), re.sub(r"\s+", " ", rest).strip())
 
 
 def _amount(group: str, phrase: str) -> float:

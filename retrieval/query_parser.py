@@ -47,6 +47,7 @@ class ParsedQuery:
     relative_colour: str | None = None  # "darker", "lighter", "brighter", "muted", "pastel", "deeper"
     absolute_colour: bool = False  # said as a kind of colour ("something bright"), not a move ("brighter")
     relative_price: Literal["lower", "higher"] | None = None  # "cheaper", "less pricey"
+    price_factor: float | None = None  # "half the price": the relative move is that fraction of the reference
     clear_price: bool = False  # "money is no object"
     complement: bool = False  # "something to wear with this"
     confidence: dict[str, float] = field(default_factory=dict)  # facet -> how sure the reading is (1 = exact)

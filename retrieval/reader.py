@@ -62,7 +62,7 @@ COMPLEMENT = re.compile(r"\b(?:go(?:es)?(?: \w+)? with|wear(?: \w+)? with|pairs?
                         r"match(?:es)?(?: \w+)? with|to match|matching|complete (?:the|this|that|my|your) (?:look|outfit)|"
                         r"complements?|team(?: \w+)? with|style(?: \w+)? with)\b")
 # "these jeans", "this polo", "than this dress": a kind named as the thing of reference, not the one wanted
-DEMONSTRATIVE = re.compile(r"(?:\b(?:this|these|that|those|same|my|your)(?: \w+)?|\bthan (?:this|these|that|those|"
+DEMONSTRATIVE = re.compile(r"(?:\b(?:this|these|that|those|same|my|your)(?: (?:kind|sort|type|style) of)?(?: \w+)?|\bthan (?:this|these|that|those|"
                            r"the|my|your)?(?: \w+)?) ?$")
 COMPARATIVE = re.compile(r"\bthan (?:this|these|that|those|the|my|your)?(?: \w+)? ?$")
 SELF = re.compile(r"\b(?:i ?m|i am|im|as|being) (?:a |an )?(man|guy|male|dude|bloke|woman|girl|female|lady)\b")
@@ -344,7 +344,7 @@ class RequestReader:
         return ParsedQuery(text=text, filter=filt, semantic_text=semantic, matched=matched, soft=soft_filter,
                            sort=prices.sort, relative_colour=reading.relative_colour,
                            absolute_colour=reading.absolute_colour and reading.relative_colour is not None,
-                           relative_price=prices.relative, clear_price=prices.clear,
+                           relative_price=prices.relative, price_factor=prices.factor, clear_price=prices.clear,
                            complement=bool(COMPLEMENT.search(norm)), confidence=dict(reading.confidence),
                            free_words=words[:8], reference_types=tuple(reading.reference_types))
 

@@ -181,3 +181,40 @@ def test_a_new_subject_leaves_an_earlier_photo_behind_unless_it_points_at_it(rea
     interp = interpret(text, before, [], reader, photo_in_force=True)
     assert interp.drop_image == drops
     assert not interpret(text, before, [], reader, has_image=True).drop_image  # a photo sent with it is its own
+
+
+@pytest.mark.parametrize("text, direction, factor", [
+    ("same kind of bag for half the price", "lower", 0.5),  # the page had been the photo's own price
+    ("something like this at half price", "lower", 0.5),
+    ("for a third of the cost", "lower", 1 / 3),
+    ("twice the price", "higher", 2.0),
+    ("a half sleeve shirt", None, None),
+    ("cheaper", "lower", None),
+])
+def test_a_fraction_of_the_price(reader, text, direction, factor):
+    parsed = reader.parse(text)
+    assert parsed.relative_price == direction and parsed.price_factor == (pytest.approx(factor) if factor else None)
+
+
+def test_half_the_price_of_the_photo_and_of_the_list_shown(reader, vocab):
+    from assistant.dialogue import Constraints, interpret
+
+    look = PhotoLook(colour="Black", article_type="Backpacks", gender="Unisex", price=100.99)
+    edits = Edits.of(reader.parse("same kind of bag for half the price"))
+    filt, _ = edit_from_photo(edits, ProductFilter(), look, vocab, None)
+    assert filt.max_price == pytest.approx(50.5, abs=0.01)
+    shown = [Product(id=str(i), title="bag", price=p) for i, p in enumerate((30.0, 50.0, 70.0))]
+    c = interpret("half the price please", Constraints(ProductFilter(article_types=("Backpacks",))), shown, reader)
+    assert c.constraints.filter.max_price == pytest.approx(25.0)
+    c = interpret("cheaper", Constraints(ProductFilter(article_types=("Backpacks",))), shown, reader)
+    assert c.constraints.filter.max_price == pytest.approx(49.99)  # as before: just below
+
+
+def test_the_same_kind_of_bag_is_the_photos_kind(reader, vocab):
+    parsed = reader.parse("same kind of bag for half the price")
+    assert "Backpacks" in parsed.reference_types and set(parsed.filter.article_types) == set(parsed.reference_types)
+    look = PhotoLook(colour="Black", article_type="Backpacks", gender="Unisex", price=100.0)
+    filt, _ = edit_from_photo(Edits.of(parsed), parsed.filter, look, vocab, None)
+    assert filt.article_types == ("Backpacks",)  # every kind of bag, before
+    other = reader.parse("a bag under 50")  # no "same": the words' kinds stay
+    assert edit_from_photo(Edits.of(other), other.filter, look, vocab, None)[0].article_types == other.filter.article_types
