@@ -163,6 +163,10 @@ def interpret(text: str | None, constraints: Constraints, shown: list[Product], 
     fresh_words = parsed.free_words if parsed.free_words is not None else _free_words(parsed, text)
     new_words = tuple(w for w in fresh_words if w not in words)
     soft = _soft(parsed, Constraints() if new_subject else constraints, merged)
+    if merged.is_empty() and not words + new_words and not soft.is_empty():
+        # "something for a wedding": only preferences were read; their own words are the query, so the
+        # page shows what they prefer (re-read, the words give the same preferences) beside the question
+        new_words = tuple(dict.fromkeys(p for f in ("article_types", "usages") for p in parsed.matched.get(f, ())))
     sort = parsed.sort or (None if new_subject or parsed.relative_price else constraints.sort)
     command: Command = "skip" if _SKIP.search(text) and not _has_content(parsed.filter, new_words) else "search"
     return Interpretation(command, Constraints(merged, words + new_words, soft, sort, edits), parsed, reference,

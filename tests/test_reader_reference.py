@@ -218,3 +218,13 @@ def test_the_same_kind_of_bag_is_the_photos_kind(reader, vocab):
     assert filt.article_types == ("Backpacks",)  # every kind of bag, before
     other = reader.parse("a bag under 50")  # no "same": the words' kinds stay
     assert edit_from_photo(Edits.of(other), other.filter, look, vocab, None)[0].article_types == other.filter.article_types
+
+
+def test_a_request_of_preferences_only_shows_products_beside_the_question(reader):
+    from assistant.dialogue import Constraints, interpret
+
+    it = interpret("something for a wedding", Constraints(), [], reader)
+    assert it.constraints.filter.is_empty() and not it.constraints.soft.is_empty()
+    assert it.constraints.query_text() == "wedding"  # was None: the turn asked a question and showed nothing
+    again = reader.parse(it.constraints.query_text())
+    assert again.filter.is_empty() and again.soft.usages == it.constraints.soft.usages  # re-read: still preferences
