@@ -53,3 +53,12 @@ def test_a_typo_in_the_word_before_a_kinds_head(reader, text, types):
 ])
 def test_a_typo_in_who_it_is_for(reader, text, genders):
     assert reader.parse(text).filter.genders == genders
+
+
+@pytest.mark.parametrize("text, free", [
+    ("a darker version", ()),  # the lead said "Here are 5 products (version)"
+    ("an evening version of this bag", ("evening",)),
+    ("a pair of black jeans", ()),
+])
+def test_words_that_say_nothing_of_the_item_are_not_kept(reader, text, free):
+    assert reader.parse(text).free_words == free
