@@ -228,9 +228,9 @@ def _price_moves(text: str, parsed: ParsedQuery, merged: ProductFilter, anchor: 
     if anchor is None:
         return merged
     if (_CHEAPER.search(text) or parsed.relative_price == "lower") and pf.max_price is None:
-        merged = moved_price(replace(merged, max_price=None), anchor, "lower", parsed.price_factor)
+        merged = moved_price(merged, anchor, "lower", parsed.price_factor)
     if (_PRICIER.search(text) or parsed.relative_price == "higher") and pf.min_price is None:
-        merged = moved_price(replace(merged, min_price=None), anchor, "higher", parsed.price_factor)
+        merged = moved_price(merged, anchor, "higher", parsed.price_factor)
     return merged
 
 

@@ -112,7 +112,8 @@ def edit_from_photo(edits: Edits, base: ProductFilter, look: PhotoLook, vocab: V
     if len(stated.article_types) > 1 and set(stated.article_types) == set(edits.reference_types) \
             and look.article_type in stated.article_types:  # "the same kind of bag": the photo's kind of bag
         filt = replace(filt, article_types=(look.article_type,))
-    if edits.relative_price and look.price is not None:
+    stated_bound = filt.max_price if edits.relative_price == "lower" else filt.min_price
+    if edits.relative_price and look.price is not None and stated_bound is None:  # a bound said in words stays
         filt = moved_price(filt, look.price, edits.relative_price, edits.price_factor)
     if stated.article_types and not stated.colours and not edits.relative_colour and look.colour:
         soft = ProductFilter(colours=(look.colour,))  # the same look as another kind of item
@@ -120,14 +121,15 @@ def edit_from_photo(edits: Edits, base: ProductFilter, look: PhotoLook, vocab: V
 
 
 def moved_price(filt: ProductFilter, anchor: float, direction: str, factor: float | None = None) -> ProductFilter:
-    """"cheaper": just below ``anchor``; "more expensive": just above it; with a ``factor``
-    ("half the price", "twice the price"): that multiple of it. A bound the filter states stays."""
-    if direction == "lower" and filt.max_price is None:
+    """``filt`` with its bound that way moved: "cheaper": just below ``anchor``; "more
+    expensive": just above it; with a ``factor`` ("half the price", "twice the price"): that
+    multiple of it. The other bound is dropped if the two would cross."""
+    if direction == "lower":
         bound = anchor * factor if factor else anchor - 0.01
         filt = replace(filt, max_price=round(max(bound, 0.0), 2))
         if filt.min_price is not None and filt.min_price > filt.max_price:
             filt = replace(filt, min_price=None)
-    elif direction == "higher" and filt.min_price is None:
+    elif direction == "higher":
         filt = replace(filt, min_price=round(anchor * factor if factor else anchor + 0.01, 2))
         if filt.max_price is not None and filt.max_price < filt.min_price:
             filt = replace(filt, max_price=None)

@@ -107,6 +107,10 @@ class _Reading:
         self.confidence[key] = min(self.confidence.get(key, 1.0), confidence)
 
 
+def _may_be_typo(word: str) -> bool:
+    return len(word) >= 4 and word not in FUZZY_SKIP and word not in FILLER_WORDS and not word.isdigit()
+
+
 class RequestReader:
     """Reads requests against one catalog :class:`Vocabulary`. Build once, parse many."""
 
@@ -205,8 +209,8 @@ class RequestReader:
         or the dictionary knows are left as they are ("brown shoes", "nice bag")."""
         words = text.split()
         for i, (word, head) in enumerate(zip(words, words[1:])):
-            if head not in self._modifiers or len(word) < 4 or word in self._table or word in self.known_words \
-                    or word in FILLER_WORDS or word in FUZZY_SKIP or not word.isalpha():
+            if head not in self._modifiers or not _may_be_typo(word) or word in self._table \
+                    or word in self.known_words or not word.isalpha():
                 continue
             found = process.extractOne(word + head, self._modifiers[head], scorer=fuzz.ratio,
                                        score_cutoff=self.fuzzy_cutoff)
@@ -279,7 +283,7 @@ class RequestReader:
         return left
 
     def _fuzzy_one(self, word: str, shown: str, reading: _Reading) -> bool:
-        if len(word) < 4 or word in FUZZY_SKIP or word in FILLER_WORDS or word.isdigit():
+        if not _may_be_typo(word):
             return False
         if word == shown and word in self.known_words:  # one real word; a joined pair ("back pack") may still match
             return False
