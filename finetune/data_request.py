@@ -22,7 +22,7 @@ from retrieval.colours import colour_space
 from retrieval.concepts import OCCASIONS, PEOPLE, TYPE_WORDS, USAGE_WORDS
 from retrieval.filters import ProductFilter
 from retrieval.query_parser import phrase_forms
-from retrieval.reader import RELATIVE_COLOUR
+from retrieval.reader_words import RELATIVE_COLOUR
 from retrieval.vocabulary import COLOUR_SYNONYMS, GENDER_SYNONYMS, TYPE_SYNONYMS, USAGE_SYNONYMS, Vocabulary
 
 logger = logging.getLogger(__name__)

@@ -88,9 +88,13 @@ def near_colours(colours: tuple[str, ...], catalog_colours: tuple[str, ...], n: 
     for colour in colours:
         if colour not in space.names:
             continue
-        d = np.linalg.norm(space.lab - space.lab[space.names.index(colour)], axis=1)
-        out += [space.names[i] for i in np.argsort(d)[1: n + 1]
-                if d[i] <= max_delta_e and space.names[i] not in colours and space.names[i] not in out]
+        i = space.names.index(colour)
+        d = np.linalg.norm(space.lab - space.lab[i], axis=1)
+        d[i] = np.inf
+        if space.chroma[i] > 20:  # a lighter or darker shade of its hue is nearer than a grey or another hue
+            d = np.where((space._hue_gap(space.hue[i]) < 40) & (space.chroma > 12), d - max_delta_e / 2, d)
+        out += [space.names[j] for j in np.argsort(d)[:n]
+                if d[j] <= max_delta_e and space.names[j] not in colours and space.names[j] not in out]
     return tuple(out)
 
 
@@ -110,6 +114,7 @@ class ColourSpace:
         self.lab = srgb_to_lab(rgb) if self.names else np.zeros((0, 3))
         ok = srgb_to_oklab(rgb) if self.names else np.zeros((0, 3))
         self.hue = np.degrees(np.arctan2(ok[:, 2], ok[:, 1]))
+        self.chroma = np.hypot(self.lab[:, 1], self.lab[:, 2])
 
     def words(self) -> tuple[str, ...]:
         """The colour words this model can place (beyond the catalog's own names)."""

@@ -47,6 +47,7 @@ TYPE_WORDS: dict[str, tuple[str, ...]] = {
     "dressing gown": ("Bath Robe", "Robe"), "bathrobe": ("Bath Robe",), "boxer": ("Boxers",),
     "boxer shorts": ("Boxers",), "undies": ("Briefs", "Trunk"), "knickers": ("Briefs",), "panties": ("Briefs",),
     "trunks": ("Trunk",), "brassiere": ("Bra",), "bras": ("Bra",), "sports bra": ("Bra",), "vests": ("Innerwear Vests",),
+    "undershirt": ("Innerwear Vests",), "singlet": ("Innerwear Vests",), "braces": ("Suspenders",),  # UK: suspenders
     # footwear
     "trainer": ("Sports Shoes",), "running shoe": ("Sports Shoes",), "runners": ("Sports Shoes",),
     "kicks": ("Casual Shoes", "Sports Shoes"), "tennis shoes": ("Sports Shoes", "Casual Shoes"),

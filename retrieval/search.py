@@ -185,7 +185,9 @@ class ProductSearch:
             # another usage than the photo's, unless the words' strongest is the photo's ("festive, for a wedding")
             usages = edits.usages if edits.usages[:1] == (look.usage,) else \
                 tuple(u for u in edits.usages if u != look.usage) or edits.usages
-            other = ProductFilter(usages=usages, genders=filt.genders)
+            # whom the photo's item is for stays, unless the words say ("like this for the office": hers)
+            genders = filt.genders or tuple(g for g in (look.gender, "Unisex") if g and g in self.parser.vocab.genders)
+            other = ProductFilter(usages=usages, genders=genders)
             kinds = kinds_for_usage(self.store.query(img, space="image", where=to_where(other), k=self.cfg.neighbours))
             soft = soft.merged(ProductFilter(article_types=kinds))
         return filt, soft

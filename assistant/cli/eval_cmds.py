@@ -141,7 +141,7 @@ def cmd_eval_injection(args) -> int:
 
 
 def cmd_eval_understanding(args) -> int:
-    from assistant.eval_understanding import evaluate, load_requests
+    from assistant.eval_understanding import evaluate, load_requests, read_requests
     from assistant.eval_understanding_report import format_report
     from assistant.services import load_parts
     from assistant.settings import Settings
@@ -149,11 +149,13 @@ def cmd_eval_understanding(args) -> int:
 
     settings = Settings(**{k: v for k, v in {"store_dir": args.store, "catalog": args.catalog}.items() if v})
     catalog = read_catalog(settings.catalog)
-    requests = load_requests(args.split)
+    requests = read_requests(args.requests) if args.requests else load_requests(args.split)
+    source = args.requests or f"the {args.split} split"
     parts = load_parts(settings, llm=False, generator=False)  # facts-only explanations: fast
     result = evaluate(parts, catalog.products, requests, limit=args.limit)
-    result.update(split=args.split, store=settings.store_config().describe(), encoders=parts.status.get("encoders"))
-    print(f"understanding eval on the {args.split} split of the hand-written requests "
+    result.update(split=args.split if not args.requests else None, requests=args.requests,
+                  store=settings.store_config().describe(), encoders=parts.status.get("encoders"))
+    print(f"understanding eval on {source} of the hand-written requests "
           f"({', '.join(f'{len(v)} {k}' for k, v in requests.items())})")
     print(format_report(result))
     if args.json:
@@ -248,6 +250,8 @@ def register(sub) -> None:
     i.set_defaults(func=cmd_eval_injection)
     u = suites.add_parser("understanding", help="hand-written shopper requests: single, composed, conversations")
     u.add_argument("--split", choices=("dev", "test"), default="dev", help="dev (val products) or test (held out)")
+    u.add_argument("--requests", help="a requests file of your own (bench/understanding/README.md's format) "
+                                       "instead of a split")
     u.add_argument("--catalog", help="catalog the relevance is computed over (default: the sample catalog)")
     u.add_argument("--store", default=".store", help="store built from that catalog")
     u.add_argument("--limit", type=int, help="only the first N requests of each suite (a quick look)")

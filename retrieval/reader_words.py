@@ -1,0 +1,46 @@
+"""The request reader's cue words and patterns: who the shopper means by a pronoun, style words,
+relative colours, negation, complement and reference cues, ages, and the words fuzzy matching
+leaves alone. Kept apart from :mod:`retrieval.reader`'s logic; the value tables (types, colours,
+people, occasions) are in :mod:`retrieval.vocabulary` and :mod:`retrieval.concepts`."""
+
+from __future__ import annotations
+
+import re
+
+PRONOUNS = {"her": ("Women",), "she": ("Women",), "hers": ("Women",), "him": ("Men",), "he": ("Men",),
+            "his": ("Men",)}
+STYLE = {"dressy": ("Formal", "Party"), "dressier": ("Formal", "Party"), "dressed up": ("Formal", "Party"),
+         "fancy": ("Party", "Formal"), "classy": ("Formal", "Party"), "elegant": ("Formal", "Party"),
+         "smarter": ("Formal", "Smart Casual"), "more formal": ("Formal",), "less formal": ("Casual",),
+         "more casual": ("Casual",), "relaxed": ("Casual",), "laid back": ("Casual",), "sportier": ("Sports",)}
+RELATIVE_COLOUR = {"darker": "darker", "deeper": "deeper", "richer": "deeper", "lighter": "lighter",
+                   "paler": "lighter", "pale": "lighter", "softer": "muted", "brighter": "brighter", "bright": "brighter",
+                   "colourful": "brighter", "colorful": "brighter", "vibrant": "brighter", "vivid": "brighter",
+                   "bolder": "brighter", "more vibrant": "brighter", "pastel": "pastel", "pastels": "pastel",
+                   "muted": "muted", "not so loud": "muted", "less loud": "muted", "less flashy": "muted",
+                   "toned down": "muted", "subtler": "muted", "more subtle": "muted"}
+# The words above that name a kind of colour (positive degree) rather than a move from one
+# (comparative): "something bright" wants bright colours, "something brighter" brighter ones than these.
+ABSOLUTE_COLOUR = frozenset({"bright", "colourful", "colorful", "vibrant", "vivid", "pastel", "pastels", "pale", "muted"})
+NEGATION = re.compile(r"\b(?:not|no|none|never|except|without|(?:aren|isn|don|doesn|didn|wasn|weren|won|can|couldn|"
+                      r"shouldn|wouldn|haven|hasn|ain) ?t|but not|anything but|everything but|nothing|avoid|hates?|"
+                      r"dislikes?|don ?t (?:like|want)|doesn ?t (?:like|want)|no more|sick of|tired of|other than|"
+                      r"instead of|rather than|anything except|can ?t stand|allergic to)\b")
+COMPLEMENT = re.compile(r"\b(?:go(?:es)?(?: \w+)? with|wear(?: \w+)? with|pairs?(?: \w+)? with|pairs? well|"
+                        r"match(?:es)?(?: \w+)? with|to match|matching|complete (?:the|this|that|my|your) (?:look|outfit)|"
+                        r"complements?|team(?: \w+)? with|style(?: \w+)? with)\b")
+# "these jeans", "this polo", "than this dress": a kind named as the thing of reference, not the one wanted
+DEMONSTRATIVE = re.compile(r"(?:\b(?:this|these|that|those|same|my|your)(?: (?:kind|sort|type|style) of)?(?: \w+)?|\bthan (?:this|these|that|those|"
+                           r"the|my|your)?(?: \w+)?) ?$")
+COMPARATIVE = re.compile(r"\bthan (?:this|these|that|those|the|my|your)?(?: \w+)? ?$")
+SELF = re.compile(r"\b(?:i ?m|i am|im|as|being) (?:a |an )?(man|guy|male|dude|bloke|woman|girl|female|lady)\b")
+AGE = re.compile(r"\b(\d{1,2})[ -]?(?:years?|yrs?|yr|y)[ -]?old\b|\b(\d{1,2}) ?yo\b|\baged? (\d{1,2})\b")
+GENERIC = ("clothes", "outfit", "wear", "item", "thing", "gift", "style", "fashion", "fabric", "cotton", "leather",
+           "denim", "silk", "wool", "comfortable", "stylish", "cute", "nice", "warm", "colour", "size", "party", "office")
+FUZZY_SKIP = set("""hate hates hated love loves likes wants needs about again also another anything around back best better bigger black brand bright cheap
+cheaper cheapest classic clean color colour comfy comfortable could cute dark deep different dress dressy easy
+either else enough even every fancy fine first found going good great have having here into just kind large later
+least less light like little long looking lovely maybe more most much nice nicer only other others pair please
+plain pretty quite really same second shade show simple since size small smart some something soft sort still
+style such summer sure than thanks that their them then there these thing things think third this those very want
+wear wearing what when where which while with without would year years your""".split())
