@@ -243,7 +243,7 @@ def _relative_colour(parsed: ParsedQuery, parser, merged: ProductFilter, shown: 
         return merged
     dominant = Counter(p.base_colour for p in shown if p.base_colour).most_common(1)
     current = merged.colours or (tuple(c for c, n in dominant if n * 2 > len(shown)))  # what most of the list is
-    moved = parser.shift_colours(current, parsed.relative_colour)
+    moved = parser.shift_colours(current, parsed.relative_colour, asked=bool(merged.colours))
     return replace(merged, colours=moved) if moved else merged
 
 

@@ -144,8 +144,8 @@ class LLMRequestReader:
         """This reader reading the next message against ``request`` (the filter in force)."""
         return _InContext(self, request.describe())
 
-    def shift_colours(self, colours: tuple[str, ...], direction: str) -> tuple[str, ...]:
-        return self.words.shift_colours(colours, direction)
+    def shift_colours(self, colours: tuple[str, ...], direction: str, asked: bool = False) -> tuple[str, ...]:
+        return self.words.shift_colours(colours, direction, asked)
 
 
 @dataclass(frozen=True)
@@ -160,8 +160,8 @@ class _InContext:
     def parse(self, text: str) -> ParsedQuery:
         return self.reader.parse(text, self.request)
 
-    def shift_colours(self, colours: tuple[str, ...], direction: str) -> tuple[str, ...]:
-        return self.reader.shift_colours(colours, direction)
+    def shift_colours(self, colours: tuple[str, ...], direction: str, asked: bool = False) -> tuple[str, ...]:
+        return self.reader.shift_colours(colours, direction, asked)
 
 
 def reader_in_context(reader, request: ProductFilter):

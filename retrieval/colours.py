@@ -182,12 +182,31 @@ class ColourSpace:
             mask = all_chroma > chroma + 5
         else:
             mask = all_chroma < chroma - 5
+        family = mask & self._family(colour)  # a lighter blue is a kind of blue (Turquoise Blue) if there is one
+        if family.any():
+            return self.nearest(target, n, mask=family)
         if chroma > 20:  # a chromatic colour keeps its hue ("darker red" is no purple)...
             hue_gap = self._hue_gap(self.hue[self.names.index(colour)])
             in_hue = mask & ((hue_gap < 40) | (all_chroma < 12) if direction == "muted" else hue_gap < 40)
             # ...unless nothing lighter (darker) lies in it ("lighter" than pink: the nearest light ones)
             mask = in_hue if in_hue.any() or direction not in ("lighter", "darker", "deeper", "pastel") else mask
         return self.nearest(target, n, mask=mask)
+
+    def is_shade(self, colour: str, other: str) -> bool:
+        """Whether ``other`` is a lighter, darker or softer version of ``colour``: both neutral,
+        or both chromatic and of about the same hue (Navy Blue of Blue; not Turquoise Blue)."""
+        if colour not in self.names or other not in self.names:
+            return False
+        i, j = self.names.index(colour), self.names.index(other)
+        if self.chroma[i] <= 12 or self.chroma[j] <= 12:
+            return bool(self.chroma[i] <= 12 and self.chroma[j] <= 12)
+        return bool(self._hue_gap(self.hue[i])[j] < 40)
+
+    def _family(self, colour: str) -> np.ndarray:
+        """The catalog colours named as kinds of the same colour ("Navy Blue", "Turquoise Blue" and
+        "Blue"; "Coffee Brown" and "Brown"): those sharing the name's last word."""
+        head = colour.split()[-1].lower()
+        return np.array([n != colour and n.split()[-1].lower() == head for n in self.names], dtype=bool)
 
     def band(self, direction: Direction, n: int = 5) -> tuple[str, ...]:
         """The catalog colours that are simply dark (light, bright, muted, pastel) ones."""

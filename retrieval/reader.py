@@ -336,9 +336,18 @@ class RequestReader:
         else:
             reading.hard["article_types"] = list(dict.fromkeys(reading.hard["article_types"] + ref))
 
-    def shift_colours(self, colours: tuple[str, ...], direction: str) -> tuple[str, ...]:
-        """Catalog colours ``direction`` ("darker", "pastel", ...) of ``colours``."""
-        return self.colours.shifted(colours, direction)
+    def shift_colours(self, colours: tuple[str, ...], direction: str, asked: bool = False) -> tuple[str, ...]:
+        """Catalog colours ``direction`` ("darker", "pastel", ...) of ``colours`` (a photo's, the
+        products shown, or ``asked`` by the shopper). Toning down ("not so loud") also takes the
+        catalog's quiet colours: a calmer version of this colour, or any calm one. An asked colour
+        stays when no shade of it lies that way: the catalog's Blue holds the paler blues when its
+        only lighter blue is Turquoise ("a paler blue" reads the same way)."""
+        moved = self.colours.shifted(colours, direction)
+        if direction == "muted":
+            moved = tuple(dict.fromkeys(moved + tuple(c for c in self.colours.band("muted", 10) if c not in colours)))
+        if asked and moved:
+            moved = tuple(c for c in colours if not any(self.colours.is_shade(c, m) for m in moved)) + moved
+        return moved
 
 
 def normalise(text: str) -> str:

@@ -100,3 +100,24 @@ def test_another_usage_of_a_photo_keeps_whom_it_is_for(vocab, reader):
     search._photo_edit(object(), Edits(usages=("Formal",)), ProductFilter())
     usage_queries = [w for w in store.wheres if w and "Formal" in str(w)]
     assert usage_queries and all("Women" in str(w) for w in usage_queries)
+
+
+def test_a_lighter_or_darker_blue_is_a_kind_of_blue(vocab):
+    space = RequestReader(vocab).colours
+    assert space.shifted(("Blue",), "lighter") == ("Turquoise Blue",)  # was Lavender: a purple
+    assert space.shifted(("Navy Blue",), "lighter")[0] == "Blue"  # was Charcoal, Steel
+    assert space.shifted(("Blue",), "darker") == ("Navy Blue",)
+
+
+def test_an_asked_colour_stays_when_no_shade_of_it_lies_that_way(reader):
+    # "paler please" after blue: the catalog's only lighter blue is another hue, so Blue stays
+    assert reader.shift_colours(("Blue",), "lighter", asked=True) == ("Blue", "Turquoise Blue")
+    # "a darker one" after blue: Navy Blue is a darker blue, so Blue goes
+    assert reader.shift_colours(("Blue",), "darker", asked=True) == ("Navy Blue",)
+    # a photo's colour is no asked colour: it is left behind
+    assert reader.shift_colours(("Blue",), "lighter") == ("Turquoise Blue",)
+
+
+def test_toning_down_takes_the_quiet_colours_too(reader):
+    moved = reader.shift_colours(("Yellow",), "muted")
+    assert {"Black", "Grey", "White"} <= set(moved) and "Yellow" not in moved
