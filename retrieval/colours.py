@@ -158,6 +158,8 @@ class ColourSpace:
         known = [c for c in colours if c in self.names]
         if not known:  # nothing to move from: the catalog's colours that are dark, light, bright, soft...
             return self.band(direction, n + 3)
+        if direction == "brighter" and all(self.chroma[self.names.index(c)] <= 12 for c in known):
+            return self.band(direction, n + 3)  # "more colourful" than grey or black: any colourful one
         out: list[str] = []
         for colour in known:
             out += [c for c in self._shift_one(colour, direction, n) if c not in out and c not in known]

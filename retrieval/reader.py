@@ -34,7 +34,7 @@ from retrieval.filters import ProductFilter
 from retrieval.prices import read_prices, words_to_numbers
 from retrieval.query_parser import ParsedQuery, check_query_text, phrase_forms
 from retrieval.reader_words import (ABSOLUTE_COLOUR, AGE, COMPARATIVE, COMPLEMENT, DEMONSTRATIVE, FUZZY_SKIP, GENERIC,
-                                     NEGATION, PRONOUNS, RELATIVE_COLOUR, SELF, STYLE)
+                                     MORE, NEGATION, PRONOUNS, RELATIVE_COLOUR, SELF, STYLE)
 from retrieval.vocabulary import COLOUR_SYNONYMS, FILLER_WORDS, GENDER_SYNONYMS, TYPE_SYNONYMS, Vocabulary
 
 logger = logging.getLogger(__name__)
@@ -194,7 +194,8 @@ class RequestReader:
             covered.append((m.start(), m.end()))
             if entry.facet == "relative":
                 reading.relative_colour = entry.values[0]
-                reading.absolute_colour = phrase in ABSOLUTE_COLOUR
+                # "bright" names a kind of colour; "more colourful", like "brighter", a move from one
+                reading.absolute_colour = phrase in ABSOLUTE_COLOUR and not MORE.search(text[:m.start()])
                 reading.relative_end = m.end()
                 reading.phrases.setdefault("relative", []).append(phrase)
             elif entry.facet == "colours" and reading.relative_end is not None and m.start() - reading.relative_end <= 1:

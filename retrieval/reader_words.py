@@ -21,6 +21,7 @@ RELATIVE_COLOUR = {"darker": "darker", "deeper": "deeper", "richer": "deeper", "
                    "toned down": "muted", "subtler": "muted", "more subtle": "muted"}
 # The words above that name a kind of colour (positive degree) rather than a move from one
 # (comparative): "something bright" wants bright colours, "something brighter" brighter ones than these.
+MORE = re.compile(r"\b(?:more|less|bit|lot|much|way|even)\s*$")  # before a colour word: a comparison
 ABSOLUTE_COLOUR = frozenset({"bright", "colourful", "colorful", "vibrant", "vivid", "pastel", "pastels", "pale", "muted"})
 NEGATION = re.compile(r"\b(?:not|no|none|never|except|without|(?:aren|isn|don|doesn|didn|wasn|weren|won|can|couldn|"
                       r"shouldn|wouldn|haven|hasn|ain) ?t|but not|anything but|everything but|nothing|avoid|hates?|"

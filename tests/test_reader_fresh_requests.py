@@ -121,3 +121,10 @@ def test_an_asked_colour_stays_when_no_shade_of_it_lies_that_way(reader):
 def test_toning_down_takes_the_quiet_colours_too(reader):
     moved = reader.shift_colours(("Yellow",), "muted")
     assert {"Black", "Grey", "White"} <= set(moved) and "Yellow" not in moved
+
+
+def test_more_colourful_is_a_move_and_from_grey_it_means_any_colourful_one(reader, vocab):
+    assert reader.parse("similar kurta but more colourful").absolute_colour is False
+    assert reader.parse("something colourful").absolute_colour is True
+    moved = RequestReader(vocab).colours.shifted(("Grey",), "brighter")
+    assert moved and all(c not in ("Steel", "Metallic", "Silver") for c in moved)  # was Steel, Metallic
