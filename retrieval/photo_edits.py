@@ -97,7 +97,11 @@ def edit_from_photo(edits: Edits, base: ProductFilter, look: PhotoLook, vocab: V
     ``base``: what the words state."""
     filt, soft, stated = base, ProductFilter(), base
     if edits.relative_colour and not stated.colours and look.colour and shift is not None:
-        moved = shift(look.colours or (look.colour,), edits.relative_colour)  # never one it may already be
+        plausible = look.colours or (look.colour,)
+        moved = shift(plausible, edits.relative_colour)  # never one it may already be...
+        if not moved:  # ...unless nothing else lies that way: darker than navy-or-black is black
+            moved = tuple(dict.fromkeys(c for colour in plausible for c in shift((colour,), edits.relative_colour)
+                                        if c != colour))
         if moved:
             filt = replace(filt, colours=moved)
     if edits.complement:

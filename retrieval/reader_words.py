@@ -18,7 +18,9 @@ RELATIVE_COLOUR = {"darker": "darker", "deeper": "deeper", "richer": "deeper", "
                    "colourful": "brighter", "colorful": "brighter", "vibrant": "brighter", "vivid": "brighter",
                    "bolder": "brighter", "more vibrant": "brighter", "pastel": "pastel", "pastels": "pastel",
                    "muted": "muted", "not so loud": "muted", "less loud": "muted", "less flashy": "muted",
-                   "toned down": "muted", "subtler": "muted", "more subtle": "muted"}
+                   "toned down": "muted", "subtler": "muted", "more subtle": "muted", "subdued": "muted",
+                   "understated": "muted", "calmer": "muted", "quieter": "muted", "less bright": "muted",
+                   "less colourful": "muted", "less colorful": "muted", "duller": "muted"}
 # The words above that name a kind of colour (positive degree) rather than a move from one
 # (comparative): "something bright" wants bright colours, "something brighter" brighter ones than these.
 MORE = re.compile(r"\b(?:more|less|bit|lot|much|way|even)\s*$")  # before a colour word: a comparison

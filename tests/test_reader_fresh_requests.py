@@ -128,3 +128,15 @@ def test_more_colourful_is_a_move_and_from_grey_it_means_any_colourful_one(reade
     assert reader.parse("something colourful").absolute_colour is True
     moved = RequestReader(vocab).colours.shifted(("Grey",), "brighter")
     assert moved and all(c not in ("Steel", "Metallic", "Silver") for c in moved)  # was Steel, Metallic
+
+
+@pytest.mark.parametrize("text", ["something like this but more subdued", "less colourful please", "calmer colours"])
+def test_more_ways_to_tone_a_colour_down(reader, text):
+    assert reader.parse(text).relative_colour == "muted"
+
+
+def test_darker_than_a_photo_that_may_be_navy_or_black_is_black(vocab, reader):
+    from retrieval.photo_edits import PhotoLook, edit_from_photo
+    look = PhotoLook(colour="Black", article_type="Tshirts", gender="Men", colours=("Black", "Navy Blue"))
+    filt, _ = edit_from_photo(Edits(relative_colour="darker"), ProductFilter(), look, vocab, reader.shift_colours)
+    assert filt.colours == ("Black",)  # was no move at all: the page showed navy tees
