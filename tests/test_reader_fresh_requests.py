@@ -140,3 +140,22 @@ def test_darker_than_a_photo_that_may_be_navy_or_black_is_black(vocab, reader):
     look = PhotoLook(colour="Black", article_type="Tshirts", gender="Men", colours=("Black", "Navy Blue"))
     filt, _ = edit_from_photo(Edits(relative_colour="darker"), ProductFilter(), look, vocab, reader.shift_colours)
     assert filt.colours == ("Black",)  # was no move at all: the page showed navy tees
+
+
+def test_a_likely_reading_of_a_photo_takes_more_of_the_page():
+    from retrieval.search import SearchConfig
+
+    def match(gender, sim):
+        return _Match(Product(id=f"{gender}{sim}", title="Shirt", image="x.jpg", article_type="Shirts",
+                              base_colour="Red", gender=gender), sim)
+
+    neighbours = [match("Men", 0.9), match("Men", 0.8), match("Men", 0.5), match("Women", 0.9)]  # 71% / 29%
+
+    def slots(power):
+        search = ProductSearch(None, None, None, SearchConfig(hypothesis_power=power))
+        return [n for _, n in search._hypotheses(neighbours, ProductFilter(article_types=("Shirts",)), 10,
+                                                 ("article_types", "genders"))]
+
+    assert slots(1.0) == [8, 2]
+    assert slots(2.0) == [9, 1]  # the default: a woman's shirt keeps one slot beside a man's
+    assert SearchConfig().hypothesis_power == 2.0
