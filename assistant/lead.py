@@ -16,7 +16,7 @@ def lead_sentence(c: Constraints, n: int, image_ref: str | None, relaxed: str | 
         return relaxed or "I found nothing for that."
     exact = n - close
     one = exact == 1 if close else n == 1  # "Here is 1 maroon top", "Nothing is exactly maroon tops"
-    bits = [_what(c, one=one, spoken=True)] + _qualifiers(c)
+    bits = [_what(c, one=one, spoken=True)] + _qualifiers(c, spoken=True)
     if image_ref:
         bits.append(f"that look{'s' if one else ''} like {image_ref}")
     if close and exact:
@@ -47,19 +47,19 @@ def _what(c: Constraints, one: bool = False, spoken: bool = False) -> str:
     ``spoken`` (the lead the shopper reads): every kind in the plural ("laptop bags") and lists
     as "red, maroon or burgundy"; without it, the wording the LLM's prompts were trained on."""
     f = c.filter
-    if spoken:
+    if spoken:  # the shopper's own words as modifiers, where English puts them: "blue checked shirts"
         kinds = [singular(t) if one else plural(t) for t in f.article_types]
-        what, colour = either(kinds), either([x.lower() for x in f.colours])
-    else:
-        what = " or ".join(singular(t) if one else t.lower() for t in f.article_types)
-        colour = " or ".join(x.lower() for x in f.colours)
+        what = " ".join([*c.words, either(kinds) or ("product" if one else "products")])
+        return f"{either([x.lower() for x in f.colours])} {what}".strip()
+    what = " or ".join(singular(t) if one else t.lower() for t in f.article_types)
+    colour = " or ".join(x.lower() for x in f.colours)
     return f"{colour} {what or ('product' if one else 'products')}".strip()
 
 
-def _qualifiers(c: Constraints) -> list[str]:
+def _qualifiers(c: Constraints, spoken: bool = False) -> list[str]:
     f = c.filter
     bits = []
-    if c.words:
+    if c.words and not spoken:  # the lead says them before the kind (``_what``)
         bits.append("(" + " ".join(c.words) + ")")
     if f.genders:
         bits.append("for " + " or ".join(g.lower() for g in f.genders))
@@ -67,6 +67,8 @@ def _qualifiers(c: Constraints) -> list[str]:
         bits.append("for " + " or ".join(u.lower() for u in f.usages) + " wear")
     if f.exclude_colours:
         bits.append("not " + " or ".join(x.lower() for x in f.exclude_colours))
+    if f.exclude_usages and spoken:  # "nothing formal" (the prompts were trained without it)
+        bits.append("not for " + " or ".join(u.lower() for u in f.exclude_usages) + " wear")
     if f.min_price is not None or f.max_price is not None:
         bits.append(price_bound(f))
     return bits

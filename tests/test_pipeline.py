@@ -8,7 +8,7 @@ import pytest
 
 from assistant import DEFAULT_STAGES, AssistantConfig, Parts, build_assistant
 from assistant.dialogue import Constraints
-from assistant.lead import lead_sentence
+from assistant.lead import lead_sentence, request_phrase
 from assistant.pipeline import Understanding, understand
 from retrieval.filters import ProductFilter
 from tests.helpers import ScriptedWriter, shirt_image, toy_assistant
@@ -34,12 +34,19 @@ def test_lead_for_one_product_words_image_and_bounds():
     c = Constraints(ProductFilter(article_types=("Watches",), min_price=10.0, max_price=40.0,
                                   exclude_colours=("Black",), usages=("Formal",)), words=("slim",))
     lead = lead_sentence(c, 1, "your photo", None)
-    assert lead == "Here is one match: watch (slim) for formal wear not black between $10 and $40 " \
+    assert lead == "Here is one match: slim watch for formal wear not black between $10 and $40 " \
                    "that looks like your photo."
     tops = Constraints(ProductFilter(colours=("Maroon",), article_types=("Tops",), genders=("Women",)))
     assert lead_sentence(tops, 5, None, None, close=4) == "Here is 1 maroon top for women, and 4 close to it."
     assert lead_sentence(tops, 5, None, None, close=5) == "Nothing is exactly maroon tops for women; here are the 5 closest."
     assert lead_sentence(Constraints(ProductFilter(min_price=50.0)), 2, None, None) == "Here are 2 products over $50."
+
+
+def test_lead_says_the_shoppers_words_before_the_kind_and_what_is_not_wanted():
+    c = Constraints(ProductFilter(colours=("Blue",), article_types=("Shirts",), genders=("Men",),
+                                  exclude_usages=("Formal",)), words=("checked",))
+    assert lead_sentence(c, 5, None, None) == "Here are 5 blue checked shirts for men not for formal wear."
+    assert request_phrase(c) == "blue shirts (checked) for men"  # the prompts keep their trained wording
 
 
 def test_lead_says_what_was_loosened_and_the_notes_first():
