@@ -118,6 +118,9 @@ class ProductSearch:
             soft = (soft or ProductFilter()).merged(parsed.soft)
             sort = sort or parsed.sort
         edits = edits if edits is not None else Edits.of(parsed)
+        if image is not None and soft is not None and soft.article_types:
+            # a kind only guessed from the words ("a pack": backpacks?) never outranks the photo's own
+            soft = replace(soft, article_types=())
         if image is not None and needs_photo(base, edits) and (strategy or self.cfg.composed_strategy) == "filtered":
             base, photo_soft = self._photo_edit(image, edits, base)
             soft = photo_soft.merged(soft or ProductFilter())

@@ -159,3 +159,23 @@ def test_a_likely_reading_of_a_photo_takes_more_of_the_page():
     assert slots(1.0) == [8, 2]
     assert slots(2.0) == [9, 1]  # the default: a woman's shirt keeps one slot beside a man's
     assert SearchConfig().hypothesis_power == 2.0
+
+
+class _ReadingEmbedder(_Embedder):
+    def embed_texts_shared(self, texts):
+        return np.ones((len(texts), 4), np.float32)
+
+    def embed_texts(self, texts):
+        return np.ones((len(texts), 4), np.float32)
+
+
+class _VectorStore(_Store):
+    def get_vectors(self, ids, space):
+        return {i: np.ones(4, np.float32) for i in ids}
+
+
+def test_a_kind_guessed_from_the_words_never_outranks_the_photos_own(reader):
+    store = _VectorStore()
+    search = ProductSearch(store, _ReadingEmbedder(), reader)
+    search.run("same but in black, a pack", object(), soft=ProductFilter(article_types=("Backpacks",)), k=5)
+    assert store.wheres and not any("Backpacks" in str(w) for w in store.wheres)
