@@ -3,8 +3,9 @@ catalog does not use ("burgundy" is one of its names, "wine", "lilac" or "camel"
 resolves to the nearest catalog colours, and "darker", "lighter", "brighter", "pastel",
 "not so loud" move from the colours in force to their nearest catalog neighbours.
 
-The sRGB values are typical renderings of each name, written once; CIELAB (D65) makes
-distances roughly perceptual (delta E 1976). Pure numpy, no models.
+The sRGB values of the catalog's names and of some fashion words are written once; the
+other colour words are the xkcd colour survey's names (shipped with matplotlib). CIELAB (D65)
+makes distances roughly perceptual (delta E 1976); OKLab gives hue. Pure numpy, no models.
 """
 
 from __future__ import annotations
@@ -52,9 +53,35 @@ WORD_RGB: dict[str, tuple[int, int, int]] = {
     "walnut": (95, 65, 45), "honey": (220, 160, 60), "peacock": (0, 110, 130), "navy": (25, 35, 80),
     "army green": (75, 83, 32), "khaki green": (110, 110, 60), "olive green": (110, 115, 50), "neon": (200, 255, 0),
     "neon green": (57, 255, 20), "burnt orange": (204, 85, 0), "dusty pink": (210, 160, 160), "dusky pink": (200, 140, 150),
-    "electric blue": (44, 117, 255), "teal blue": (0, 110, 140), "bright red": (230, 20, 30), "dark red": (140, 10, 20),
+    "chrome": (200, 200, 205), "electric blue": (44, 117, 255), "teal blue": (0, 110, 140), "bright red": (230, 20, 30), "dark red": (140, 10, 20),
 }
 Direction = Literal["darker", "lighter", "brighter", "muted", "pastel", "deeper"]
+# A survey name that starts with one of these is a colour moved ("pale pink", "deep red"): the
+# reader reads the move itself, from the colour named.
+MODIFIERS = frozenset("dark darker light lighter pale paler bright brighter deep deeper very really".split())
+# Survey names that are no colour to a shopper (a material, a pattern, a place, a thing) or that
+# other tables read ("dark", "pale" move a colour; "denim" is jeans).
+NOT_COLOURS = frozenset("""leather velvet denim camo dark pale light black apple desert royal sea ocean sky ice earth
+forest leaf grass tea pea dust dusk twilight marine bland drab barney lipstick butter banana""".split())
+
+
+@functools.lru_cache(maxsize=1)
+def colour_words() -> dict[str, tuple[int, int, int]]:
+    """Colour words and their sRGB: the xkcd colour survey's 949 names (what some 220,000 people
+    typed for colours they were shown; ``matplotlib.colors.XKCD_COLORS``) and the hand-written
+    fashion words above, which win ("navy", "wine", "rose gold"). Single survey words in
+    ``NOT_COLOURS`` are left out."""
+    try:
+        from matplotlib.colors import XKCD_COLORS
+    except ImportError:  # the hand-written words still work
+        XKCD_COLORS = {}
+    survey = {}
+    for name, hex_ in XKCD_COLORS.items():
+        word = name.removeprefix("xkcd:")
+        if not word.replace(" ", "").isalpha() or word in NOT_COLOURS or word.split()[0] in MODIFIERS:
+            continue
+        survey[word] = (int(hex_[1:3], 16), int(hex_[3:5], 16), int(hex_[5:7], 16))
+    return {**survey, **WORD_RGB}
 
 
 def srgb_to_lab(rgb) -> np.ndarray:
@@ -118,7 +145,7 @@ class ColourSpace:
 
     def words(self) -> tuple[str, ...]:
         """The colour words this model can place (beyond the catalog's own names)."""
-        return tuple(WORD_RGB)
+        return tuple(colour_words())
 
     def nearest(self, lab: np.ndarray, n: int = 2, max_delta_e: float = 30.0, mask=None) -> tuple[str, ...]:
         """Up to ``n`` catalog colours nearest ``lab``: the nearest always, others within
@@ -137,16 +164,15 @@ class ColourSpace:
     def of_word(self, word: str, n: int = 2) -> tuple[str, ...]:
         """The catalog colours a colour word means ("wine" -> Burgundy, Maroon): the nearest, and
         near ones of the same hue when the word has one ("dark blue" is Navy Blue, not Purple)."""
-        rgb = WORD_RGB.get(word)
+        rgb = colour_words().get(word)
         if rgb is None or not self.names:
             return ()
         lab = srgb_to_lab(rgb)
-        if np.hypot(lab[1], lab[2]) <= 20:  # a grey, a beige: hue says little
+        if np.hypot(lab[1], lab[2]) <= 12:  # a grey, an off-white: hue says little
             return self.nearest(lab, n)
-        ok = srgb_to_oklab(rgb)
-        mask = self._hue_gap(float(np.degrees(np.arctan2(ok[2], ok[1])))) < 40
-        mask[self.names.index(self.nearest(lab, 1)[0])] = True  # the nearest always
-        return self.nearest(lab, n, mask=mask)
+        ok = srgb_to_oklab(rgb)  # a colour of that hue ("baby pink" a pink, "light blue" no grey)
+        mask = (self._hue_gap(float(np.degrees(np.arctan2(ok[2], ok[1])))) < 40) & (self.chroma > 10)
+        return self.nearest(lab, n, mask=mask if mask.any() else None)
 
     def _hue_gap(self, hue: float) -> np.ndarray:
         """Each catalog colour's OKLab hue angle from ``hue`` (degrees, 0-180)."""

@@ -126,8 +126,6 @@ class RequestReader:
             add(phrase, "article_types", values)
         for phrase, values in COLOUR_SYNONYMS.items():
             add(phrase, "colours", values)
-        for word in self.colours.words():
-            add(word, "colours", self.colours.of_word(word))
         for phrase, values in {**GENDER_SYNONYMS, **PEOPLE}.items():
             if phrase not in PRONOUNS:
                 add(phrase, "genders", values, forms=False)
@@ -142,6 +140,10 @@ class RequestReader:
             add(phrase, "soft:usages", values, forms=False)
         for phrase, direction in RELATIVE_COLOUR.items():
             table.setdefault(normalise(phrase), _Entry("relative", (direction,)))
+        own = {normalise(c) for c in v.colours}  # the catalog's own names stay exact
+        for word in self.colours.words():  # last: a colour word never takes another table's word
+            if normalise(word) not in own:
+                add(word, "colours", self.colours.of_word(word))
         return table
 
     # --- parse ------------------------------------------------------------------------

@@ -179,3 +179,21 @@ def test_a_kind_guessed_from_the_words_never_outranks_the_photos_own(reader):
     search = ProductSearch(store, _ReadingEmbedder(), reader)
     search.run("same but in black, a pack", object(), soft=ProductFilter(article_types=("Backpacks",)), k=5)
     assert store.wheres and not any("Backpacks" in str(w) for w in store.wheres)
+
+
+@pytest.mark.parametrize("text, first", [
+    ("tangerine tshirt for men", "Orange"),  # a survey word no hand table had
+    ("chrome watch for women", "Silver"),
+    ("baby pink top", "Mauve"),  # a pink, not Skin or Nude
+    ("light blue jeans", "Blue"),  # was Metallic: a chromatic word maps to a colour of its hue
+])
+def test_colour_words_from_the_survey_and_of_their_hue(reader, text, first):
+    assert reader.parse(text).filter.colours[0] == first
+
+
+def test_the_catalogs_own_colour_names_stay_exact_and_a_pale_colour_is_a_move(reader):
+    assert reader.parse("charcoal clutch").filter.colours == ("Charcoal",)
+    assert reader.parse("bronze sandals").filter.colours == ("Bronze",)
+    pale = reader.parse("a pale pink top")
+    assert pale.filter.colours[0] == "Pink"  # "pale pink" is pink moved lighter, not a survey swatch
+    assert reader.parse("something for a beach holiday").filter.colours == ()  # "sea", "sky" are no colours
