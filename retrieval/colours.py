@@ -59,6 +59,9 @@ Direction = Literal["darker", "lighter", "brighter", "muted", "pastel", "deeper"
 # A survey name that starts with one of these is a colour moved ("pale pink", "deep red"): the
 # reader reads the move itself, from the colour named.
 MODIFIERS = frozenset("dark darker light lighter pale paler bright brighter deep deeper very really".split())
+# The basic colour terms of English (Berlin and Kay): categories, not shades. A catalog that lacks
+# one lacks that colour; the survey's swatch for it would only stand in its nearest neighbour.
+BASIC_TERMS = frozenset("black white red green yellow blue brown purple pink orange grey gray".split())
 # Survey names that are no colour to a shopper (a material, a pattern, a place, a thing) or that
 # other tables read ("dark", "pale" move a colour; "denim" is jeans).
 NOT_COLOURS = frozenset("""leather velvet denim camo dark pale light black apple desert royal sea ocean sky ice earth
@@ -78,7 +81,7 @@ def colour_words() -> dict[str, tuple[int, int, int]]:
     survey = {}
     for name, hex_ in XKCD_COLORS.items():
         word = name.removeprefix("xkcd:")
-        if not word.replace(" ", "").isalpha() or word in NOT_COLOURS or word.split()[0] in MODIFIERS:
+        if not word.replace(" ", "").isalpha() or word in NOT_COLOURS | BASIC_TERMS or word.split()[0] in MODIFIERS:
             continue
         survey[word] = (int(hex_[1:3], 16), int(hex_[3:5], 16), int(hex_[5:7], 16))
     return {**survey, **WORD_RGB}

@@ -6,6 +6,8 @@ its nearest catalog neighbours and, with a tuned tower, the tower's own attribut
 
 from __future__ import annotations
 
+import itertools
+import math
 import statistics
 from collections import defaultdict
 from collections.abc import Callable
@@ -138,3 +140,33 @@ def moved_price(filt: ProductFilter, anchor: float, direction: str, factor: floa
         if filt.max_price is not None and filt.max_price < filt.min_price:
             filt = replace(filt, max_price=None)
     return filt
+
+
+def mix_readings(votes: dict[tuple, float], per_field: list[dict[str, float] | None], weight: float) -> dict:
+    """(1 - weight) * the neighbours' vote share + weight * the heads' joint probability,
+    over the voted keys and the heads' likeliest combinations (fields read independently)."""
+    if not weight or not per_field or not all(per_field):
+        return votes
+    total = sum(votes.values())
+    tops = [[v for v, _ in sorted(d.items(), key=lambda kv: -kv[1])[:3]] for d in per_field]
+    keys = set(votes) | set(itertools.product(*tops))
+    joint = {key: math.prod(d.get(v, 0.0) for d, v in zip(per_field, key)) for key in keys}
+    z = sum(joint.values()) or 1.0
+    return {key: (1 - weight) * votes.get(key, 0.0) / total + weight * joint[key] / z for key in keys}
+
+
+def interleave(taken, slots: list[int]) -> list[tuple]:
+    """Each reading's items (best score first) merged so that any prefix of the page holds the
+    readings in proportion to their slots: the top of a long candidate list looks like the top
+    of a short one, and the likeliest reading leads. Items past the readings (relaxed) come last."""
+    queues: dict[int, list] = defaultdict(list)
+    for item in sorted(taken, key=lambda t: -t[1]):
+        queues[item[2]].append(item)
+    total = sum(slots) or 1
+    out, given = [], defaultdict(int)
+    while any(queues[r] for r in range(len(slots))):
+        n = len(out) + 1
+        rank = max((r for r in range(len(slots)) if queues[r]), key=lambda r: (slots[r] * n / total - given[r], -r))
+        out.append(queues[rank].pop(0))
+        given[rank] += 1
+    return out + [t for r in sorted(queues) if r >= len(slots) for t in queues[r]]

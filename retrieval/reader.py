@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from rapidfuzz import fuzz, process
 
-from retrieval.colours import colour_space
+from retrieval.colours import WORD_RGB, colour_space
 from retrieval.concepts import ADULT_AGE, FUZZY_PEOPLE, OCCASIONS, PEOPLE, SELF_WORDS, TYPE_WORDS, USAGE_WORDS
 from retrieval.filters import ProductFilter
 from retrieval.prices import read_prices, words_to_numbers
@@ -85,11 +85,13 @@ class RequestReader:
         self.known_words = known_words  # real words ("goes", "glass") are never read as typos of others
         self.colours = colour_space(vocab.colours)
         self.fuzzy_cutoff, self.embed_soft, self.embed_margin = fuzzy_cutoff, embed_soft, embed_margin
+        self._exact_only: set[str] = set()  # table phrases fuzzy matching never aims at
         self._table = self._build_table()
         alternation = "|".join(re.escape(p) for p in sorted(self._table, key=len, reverse=True)) or r"(?!x)x"
         self._pattern = re.compile(rf"(?<![a-z0-9])({alternation})(?![a-z0-9])")
         self._fuzzy_choices = {p: p.replace(" ", "") for p, e in self._table.items()
                                if (e.facet in ("article_types", "colours") or p in FUZZY_PEOPLE)
+                               and p not in self._exact_only
                                and len(p.replace(" ", "")) >= 4}
         self._modifiers: dict[str, dict[str, str]] = {}  # head word -> {"casual": "casualshoes", ...}
         for phrase, entry in self._table.items():
@@ -144,6 +146,8 @@ class RequestReader:
         for word in self.colours.words():  # last: a colour word never takes another table's word
             if normalise(word) not in own:
                 add(word, "colours", self.colours.of_word(word))
+                if word not in WORD_RGB:  # a survey name is read as written, never as a typo's target
+                    self._exact_only.add(normalise(word))
         return table
 
     # --- parse ------------------------------------------------------------------------

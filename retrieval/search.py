@@ -13,9 +13,7 @@
 
 from __future__ import annotations
 
-import itertools
 import logging
-import math
 from collections import OrderedDict, defaultdict
 from dataclasses import dataclass, field, replace
 from typing import Literal
@@ -26,7 +24,8 @@ from PIL import Image
 from retrieval.catalog import Product
 from retrieval.colours import near_colours
 from retrieval.filters import ProductFilter, to_where
-from retrieval.photo_edits import Edits, PhotoLook, edit_from_photo, kinds_for_usage, needs_photo, photo_look
+from retrieval.photo_edits import (Edits, PhotoLook, edit_from_photo, interleave, kinds_for_usage, mix_readings,
+                                   needs_photo, photo_look)
 from retrieval.preferences import SORT_POOL, prefer
 from retrieval.query_parser import ParsedQuery, QueryError, QueryParser, check_query_text
 from retrieval.store import ProductStore, StoredMatch
@@ -275,7 +274,7 @@ class ProductSearch:
         neighbours = [m for m in neighbours if m.product.id not in exclude][: self.cfg.neighbours]
         hypotheses = self._hypotheses(neighbours, filt, k, fields, reading)
         taken = self._fill(img, txt, filt, hypotheses, k, fetch, exclude, relax or not hypotheses)
-        ordered = _interleave(taken.values(), [slots for _, slots in hypotheses])
+        ordered = interleave(taken.values(), [slots for _, slots in hypotheses])
         return [StoredMatch(m.product, score, m.has_image) for m, score, _ in ordered], hypotheses
 
     def _fill(self, img, txt, filt: ProductFilter, hypotheses, k: int, fetch: int, exclude, relax: bool = True) -> dict:
@@ -334,7 +333,7 @@ class ProductSearch:
                 votes[key] += max(m.similarity, 1e-3)
         if not votes:
             return []
-        votes = _mix_readings(votes, [reading.get(_ATTR[f]) for f in open_fields] if reading else [],
+        votes = mix_readings(votes, [reading.get(_ATTR[f]) for f in open_fields] if reading else [],
                               self.cfg.head_weight)
         total = sum(votes.values())
         ranked = sorted(votes.items(), key=lambda kv: -kv[1])
@@ -347,23 +346,6 @@ class ProductSearch:
         return [(dict(zip(open_fields, key)), n) for (key, _), n in zip(kept, slots)]
 
 
-def _interleave(taken, slots: list[int]) -> list[tuple]:
-    """Each reading's items (best score first) merged so that any prefix of the page holds the
-    readings in proportion to their slots: the top of a long candidate list looks like the top
-    of a short one, and the likeliest reading leads. Items past the readings (relaxed) come last."""
-    queues: dict[int, list] = defaultdict(list)
-    for item in sorted(taken, key=lambda t: -t[1]):
-        queues[item[2]].append(item)
-    total = sum(slots) or 1
-    out, given = [], defaultdict(int)
-    while any(queues[r] for r in range(len(slots))):
-        n = len(out) + 1
-        rank = max((r for r in range(len(slots)) if queues[r]), key=lambda r: (slots[r] * n / total - given[r], -r))
-        out.append(queues[rank].pop(0))
-        given[rank] += 1
-    return out + [t for r in sorted(queues) if r >= len(slots) for t in queues[r]]
-
-
 def _open_facets(soft: ProductFilter | None, base: ProductFilter) -> ProductFilter | None:
     """``soft`` without the facets ``base`` already states."""
     if soft is None:
@@ -372,19 +354,6 @@ def _open_facets(soft: ProductFilter | None, base: ProductFilter) -> ProductFilt
 
 
 _ATTR = {"article_types": "article_type", "genders": "gender", "colours": "base_colour", "usages": "usage"}
-
-
-def _mix_readings(votes: dict[tuple, float], per_field: list[dict[str, float] | None], weight: float) -> dict:
-    """(1 - weight) * the neighbours' vote share + weight * the heads' joint probability,
-    over the voted keys and the heads' likeliest combinations (fields read independently)."""
-    if not weight or not per_field or not all(per_field):
-        return votes
-    total = sum(votes.values())
-    tops = [[v for v, _ in sorted(d.items(), key=lambda kv: -kv[1])[:3]] for d in per_field]
-    keys = set(votes) | set(itertools.product(*tops))
-    joint = {key: math.prod(d.get(v, 0.0) for d, v in zip(per_field, key)) for key in keys}
-    z = sum(joint.values()) or 1.0
-    return {key: (1 - weight) * votes.get(key, 0.0) / total + weight * joint[key] / z for key in keys}
 
 
 def _filter_kwargs(f: ProductFilter) -> dict:

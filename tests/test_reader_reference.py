@@ -10,10 +10,10 @@ import pytest
 from retrieval.catalog import SAMPLE_CATALOG, Product, read_catalog
 from retrieval.colours import colour_space
 from retrieval.filters import ProductFilter
-from retrieval.photo_edits import Edits, PhotoLook, edit_from_photo, kinds_for_usage, photo_look
+from retrieval.photo_edits import Edits, PhotoLook, edit_from_photo, interleave, kinds_for_usage, photo_look
 from retrieval.query_parser import Vocabulary
 from retrieval.reader import RequestReader
-from retrieval.search import _interleave, _open_facets
+from retrieval.search import _open_facets
 
 
 @pytest.fixture(scope="module")
@@ -93,7 +93,7 @@ def test_kinds_for_another_usage_come_from_the_neighbours_vote():
 
 def test_readings_interleave_in_proportion_to_their_slots():
     taken = [(f"a{i}", 0.5 - i / 100, 0) for i in range(6)] + [(f"b{i}", 0.9 - i / 100, 1) for i in range(6)]
-    order = [t[2] for t in _interleave(taken, [6, 3])]
+    order = [t[2] for t in interleave(taken, [6, 3])]
     assert order[0] == 0 and order[:3].count(0) == 2  # the likeliest reading leads though the other scores higher
     assert order[:9].count(0) == 6 and order[:9].count(1) == 3
 

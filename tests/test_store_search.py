@@ -139,16 +139,16 @@ def test_search_bad_queries(client, encoder, catalog):
 
 
 def test_tower_readings_mix_with_the_neighbours_vote():
-    from retrieval.search import _mix_readings
+    from retrieval.photo_edits import mix_readings
 
     votes = {("Shirts", "Red"): 3.0, ("Shirts", "Maroon"): 1.0}
     heads = [{"Shirts": 0.9, "Tops": 0.1}, {"Red": 0.2, "Maroon": 0.7, "Pink": 0.1}]
-    assert _mix_readings(votes, heads, 0.0) == votes  # weight 0: the neighbours alone
-    assert _mix_readings(votes, [None, heads[1]], 0.8) == votes  # a field the heads cannot read
-    mixed = _mix_readings(votes, heads, 1.0)
+    assert mix_readings(votes, heads, 0.0) == votes  # weight 0: the neighbours alone
+    assert mix_readings(votes, [None, heads[1]], 0.8) == votes  # a field the heads cannot read
+    mixed = mix_readings(votes, heads, 1.0)
     assert max(mixed, key=mixed.get) == ("Shirts", "Maroon")  # weight 1: the heads decide
     assert ("Tops", "Pink") in mixed  # the heads' own likeliest combinations are candidates too
-    half = _mix_readings(votes, heads, 0.5)
+    half = mix_readings(votes, heads, 0.5)
     assert half[("Shirts", "Red")] == pytest.approx(0.5 * 0.75 + 0.5 * 0.18 / sum(
         a * b for a in heads[0].values() for b in heads[1].values()))
     assert sum(half.values()) == pytest.approx(1.0)
