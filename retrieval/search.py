@@ -288,6 +288,10 @@ class ProductSearch:
                 self._take(taken, self._ranked(img, txt, same_kind, slots + fetch, exclude), slots - got, rank)
         if relax and len(taken) < k:  # too few under the inferred attributes: relax them
             self._take(taken, self._ranked(img, txt, filt, k + fetch, exclude), k - len(taken), len(hypotheses))
+        elif len(taken) < k and hypotheses:  # kinds kept: any reading's kind and gender, past its own slots
+            read = {f: tuple(dict.fromkeys(a[f] for a, _ in hypotheses if f in a)) for f in ("article_types", "genders")}
+            within = ProductFilter(**{**_filter_kwargs(filt), **{f: v for f, v in read.items() if v}})
+            self._take(taken, self._ranked(img, txt, within, k + fetch, exclude), k - len(taken), len(hypotheses))
         return taken
 
     @staticmethod

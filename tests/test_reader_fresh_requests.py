@@ -197,3 +197,45 @@ def test_the_catalogs_own_colour_names_stay_exact_and_a_pale_colour_is_a_move(re
     pale = reader.parse("a pale pink top")
     assert pale.filter.colours[0] == "Pink"  # "pale pink" is pink moved lighter, not a survey swatch
     assert reader.parse("something for a beach holiday").filter.colours == ()  # "sea", "sky" are no colours
+
+
+def _where_ok(where, p: Product) -> bool:
+    if not where:
+        return True
+    if "$and" in where:
+        return all(_where_ok(w, p) for w in where["$and"])
+    (attr, cond), = where.items()
+    value = getattr(p, attr)
+    if isinstance(cond, dict):
+        op, arg = next(iter(cond.items()))
+        return {"$in": lambda: value in arg, "$nin": lambda: value not in arg,
+                "$lte": lambda: value is not None and value <= arg, "$gte": lambda: value is not None and value >= arg}[op]()
+    return value == cond
+
+
+class _CatalogStore:
+    """A few products answered by their filters, nearest first in list order."""
+
+    def __init__(self, products):
+        self.products = products
+
+    def query(self, vector, *, space, where, k):
+        found = [p for p in self.products if _where_ok(where, p)]
+        return [_Match(p, 0.9 - 0.01 * i) for i, p in enumerate(found[:k])]
+
+    def get_vectors(self, ids, space):
+        return {i: np.ones(4, np.float32) for i in ids}
+
+
+def test_a_short_page_takes_the_other_readings_kind_in_the_asked_colour_before_near_colours(reader):
+    def item(i, kind, colour):
+        return Product(id=str(i), title=kind, image="x.jpg", article_type=kind, base_colour=colour, gender="Women")
+
+    # the photo reads as a top (6 neighbours) or a tunic (4); one teal top exists, four teal tunics
+    neighbours = [item(i, "Tops", "Red") for i in range(6)] + [item(10 + i, "Tunics", "Red") for i in range(4)]
+    teal = [item(20, "Tops", "Teal")] + [item(30 + i, "Tunics", "Teal") for i in range(4)]
+    near = [item(40 + i, "Tops", "Turquoise Blue") for i in range(6)]
+    search = ProductSearch(_CatalogStore(neighbours + teal + near), _ReadingEmbedder(), reader)
+    hits = search.search("like this but in teal", object(), k=6)
+    assert [h.product.id for h in hits[:5]].count("30") == 1
+    assert {h.product.base_colour for h in hits[:5]} == {"Teal"}  # was 1 top, 1-2 tunics, then turquoise tops

@@ -20,10 +20,11 @@ def cmd_eval_retrieval(args) -> int:
     if report.added:
         print(f"store updated first: {report.summary()}")
     service = build_search(settings)
-    result = evaluate(catalog.products, service.search.search, service.load_image, n=args.queries, seed=args.seed)
+    result = evaluate(catalog.products, service.search.search, service.load_image, n=args.queries, seed=args.seed,
+                      split=args.split)
     result["store"] = settings.store_config().describe()
     result["encoders"] = service.encoder.fingerprint.describe()
-    print(f"retrieval eval on {catalog.path} ({result['test_products']} held-out products, "
+    print(f"retrieval eval on {catalog.path} ({result['test_products']} {args.split} products, "
           f"{args.queries} queries per suite)")
     print(f"  {'suite':24s} {'P@10':>6s} {'Hit@10':>7s} {'p50 ms':>7s} {'p95 ms':>7s}")
     for name, s in result["suites"].items():
@@ -228,6 +229,8 @@ def register(sub) -> None:
     r.add_argument("--store", default=".store", help="store to evaluate (ingested from the catalog first)")
     r.add_argument("--queries", type=int, default=300, help="queries per suite")
     r.add_argument("--seed", type=int, default=0)
+    r.add_argument("--split", choices=("val", "test"), default="test",
+                   help="products the queries are drawn from: val to tune on, test (held out) to report")
     r.add_argument("--json", help="write the figures here (and a PNG chart beside it)")
     r.set_defaults(func=cmd_eval_retrieval)
     c = suites.add_parser("conversations", help="scripted multi-turn conversations: constraints, precision, explanations")
