@@ -29,7 +29,7 @@ CATALOG_RGB: dict[str, tuple[int, int, int]] = {
     "Off White": (245, 242, 230), "Olive": (110, 115, 50), "Orange": (240, 120, 30), "Peach": (250, 190, 160),
     "Pink": (240, 150, 180), "Purple": (110, 50, 140), "Red": (200, 30, 40), "Rose": (220, 120, 140),
     "Rust": (180, 70, 35), "Sea Green": (50, 160, 130), "Silver": (192, 192, 200), "Skin": (230, 190, 165),
-    "Steel": (120, 130, 140), "Tan": (200, 155, 110), "Teal": (0, 120, 125), "Turquoise Blue": (60, 190, 200),
+    "Steel": (165, 170, 178), "Tan": (200, 155, 110), "Teal": (0, 120, 125), "Turquoise Blue": (60, 190, 200),
     "White": (250, 250, 250), "Yellow": (245, 215, 50),
 }
 # Everyday colour words a catalog may not use, as typically rendered.

@@ -75,7 +75,6 @@ COLOUR_SYNONYMS: dict[str, tuple[str, ...]] = {
     "multicolor": ("Multi",), "multicoloured": ("Multi",), "multicolored": ("Multi",), "violet": ("Purple",),
     "wine": ("Burgundy", "Maroon"), "turquoise": ("Turquoise Blue",), "offwhite": ("Off White",),
     "ivory": ("Off White", "Cream"), "camel": ("Tan",), "fuchsia": ("Magenta",), "scarlet": ("Red",),
-    "silver": ("Steel",),  # a steel watch, cufflink or bracelet is silver to the eye
 }
 GENDER_SYNONYMS: dict[str, tuple[str, ...]] = {
     "men": ("Men",), "man": ("Men",), "mens": ("Men",), "male": ("Men",), "gents": ("Men",), "him": ("Men",),
