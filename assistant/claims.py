@@ -259,6 +259,10 @@ class ClaimChecker:
                 head = _BOUND.search(out[: c.start].lower())
                 start = head.start() if head else c.start
                 out = out[:start] + true + out[c.end:]
+            elif re.match(rf"\s+{re.escape(true)}\b", out[c.end:], re.I):  # "orange mustard": the false word goes
+                out = out[: c.start] + out[c.end:].lstrip()
+            elif re.search(rf"\b{re.escape(true)}\s+$", out[: c.start], re.I):  # "mustard orange" likewise
+                out = out[: c.start].rstrip() + out[c.end:]
             else:
                 out = out[: c.start] + true + out[c.end:]
             notes.append(f"{c.phrase!r} -> {true!r}")

@@ -93,6 +93,13 @@ def test_an_invented_name_is_dropped_or_removed_where_it_only_modifies():
     assert fixed.text == "This is a red Polo T-shirt for men." and fixed.agreement
 
 
+def test_a_repaired_word_never_doubles_the_true_one_beside_it():
+    tee = _p(9, "Proline Men Blue Tshirt", "Tshirts", "Blue", 28.99)
+    assert CHECKER.check("This orange blue tshirt is the cheapest.", tee).text == "This blue tshirt is the cheapest."
+    assert CHECKER.check("This blue orange tshirt is the cheapest.", tee).text == "This blue tshirt is the cheapest."
+    assert CHECKER.check("This orange tshirt is the cheapest.", tee).text == "This blue tshirt is the cheapest."
+
+
 def test_materials_patterns_and_brands_need_the_title():
     assert CHECKER.check("This is a cotton tshirt.", TEES[2]).text == "This is a cotton tshirt."  # "Cotton" in title
     assert CHECKER.check("This is a cotton tshirt.", TEES[0]).text == "This is a tshirt."
