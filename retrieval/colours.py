@@ -122,7 +122,7 @@ def near_colours(colours: tuple[str, ...], catalog_colours: tuple[str, ...], n: 
         d = np.linalg.norm(space.lab - space.lab[i], axis=1)
         d[i] = np.inf
         if space.chroma[i] > 20:  # a lighter or darker shade of its hue is nearer than a grey or another hue
-            d = np.where((space._hue_gap(space.hue[i]) < 40) & (space.chroma > 12), d - max_delta_e / 2, d)
+            d = np.where(space._same_hue(i), d - max_delta_e / 2, d)
         out += [space.names[j] for j in np.argsort(d)[:n]
                 if d[j] <= max_delta_e and space.names[j] not in colours and space.names[j] not in out]
     return tuple(out)
@@ -149,6 +149,12 @@ class ColourSpace:
     def words(self) -> tuple[str, ...]:
         """The colour words this model can place (beyond the catalog's own names)."""
         return tuple(colour_words())
+
+    @functools.cached_property
+    def word_colours(self) -> dict[str, tuple[str, ...]]:
+        """Every colour word with the catalog colours it means (:meth:`of_word`), placed once per
+        catalog: readers built on the same vocabulary share it."""
+        return {word: self.of_word(word) for word in colour_words()}
 
     def nearest(self, lab: np.ndarray, n: int = 2, max_delta_e: float = 30.0, mask=None) -> tuple[str, ...]:
         """Up to ``n`` catalog colours nearest ``lab``: the nearest always, others within
@@ -197,14 +203,14 @@ class ColourSpace:
         return tuple(out[: max(n, len(known) * n)])
 
     def _shift_one(self, colour: str, direction: Direction, n: int) -> tuple[str, ...]:
-        lab = self.lab[self.names.index(colour)]
-        L, a, b = lab
-        chroma = float(np.hypot(a, b))
+        i = self.names.index(colour)
+        L, a, b = self.lab[i]
+        chroma = float(self.chroma[i])
         scale = {"darker": 0.9, "lighter": 0.6, "brighter": 1.4, "muted": 0.45, "pastel": 0.4, "deeper": 1.15}[direction]
         target_l = {"darker": L - 22, "lighter": L + 22, "brighter": L + 5, "muted": L, "pastel": 85.0,
                     "deeper": L - 18}[direction]
         target = np.array([np.clip(target_l, 5, 98), a * scale, b * scale])
-        all_chroma = np.hypot(self.lab[:, 1], self.lab[:, 2])
+        all_chroma = self.chroma
         if direction in ("darker", "deeper"):
             mask = self.lab[:, 0] < L - 4
         elif direction in ("lighter", "pastel"):
@@ -217,7 +223,7 @@ class ColourSpace:
         if family.any():
             return self.nearest(target, n, mask=family)
         if chroma > 20:  # a chromatic colour keeps its hue ("darker red" is no purple)...
-            hue_gap = self._hue_gap(self.hue[self.names.index(colour)])
+            hue_gap = self._hue_gap(self.hue[i])
             in_hue = mask & ((hue_gap < 40) | (all_chroma < 12) if direction == "muted" else hue_gap < 40)
             # ...unless nothing lighter (darker) lies in it ("lighter" than pink: the nearest light ones)
             mask = in_hue if in_hue.any() or direction not in ("lighter", "darker", "deeper", "pastel") else mask
@@ -231,7 +237,11 @@ class ColourSpace:
         i, j = self.names.index(colour), self.names.index(other)
         if self.chroma[i] <= 12 or self.chroma[j] <= 12:
             return bool(self.chroma[i] <= 12 and self.chroma[j] <= 12)
-        return bool(self._hue_gap(self.hue[i])[j] < 40)
+        return bool(self._same_hue(i)[j])
+
+    def _same_hue(self, i: int) -> np.ndarray:
+        """The chromatic catalog colours within 40 degrees of hue of colour ``i``."""
+        return (self.chroma > 12) & (self._hue_gap(self.hue[i]) < 40)
 
     def _family(self, colour: str) -> np.ndarray:
         """The catalog colours named as kinds of the same colour ("Navy Blue", "Turquoise Blue" and
@@ -243,7 +253,7 @@ class ColourSpace:
         """The catalog colours that are simply dark (light, bright, muted, pastel) ones."""
         if direction == "pastel":
             return self.pastels(n)
-        L, chroma = self.lab[:, 0], np.hypot(self.lab[:, 1], self.lab[:, 2])
+        L, chroma = self.lab[:, 0], self.chroma
         key = {"darker": L, "deeper": L - chroma, "lighter": -L, "brighter": -chroma, "muted": chroma}[direction]
         ok = {"darker": L < 40, "deeper": L < 45, "lighter": L > 75, "brighter": chroma > 55,
               "muted": chroma < 25}[direction]
@@ -252,7 +262,6 @@ class ColourSpace:
 
     def pastels(self, n: int = 4) -> tuple[str, ...]:
         """Light, soft catalog colours (high lightness, low but visible chroma)."""
-        chroma = np.hypot(self.lab[:, 1], self.lab[:, 2])
-        ok = (self.lab[:, 0] > 70) & (chroma > 12) & (chroma < 50)
+        ok = (self.lab[:, 0] > 70) & (self.chroma > 12) & (self.chroma < 50)
         order = sorted(np.flatnonzero(ok), key=lambda i: -self.lab[i, 0])
         return tuple(self.names[i] for i in order[:n])

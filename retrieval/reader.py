@@ -143,9 +143,9 @@ class RequestReader:
         for phrase, direction in RELATIVE_COLOUR.items():
             table.setdefault(normalise(phrase), _Entry("relative", (direction,)))
         own = {normalise(c) for c in v.colours}  # the catalog's own names stay exact
-        for word in self.colours.words():  # last: a colour word never takes another table's word
+        for word, colours in self.colours.word_colours.items():  # last: never takes another table's word
             if normalise(word) not in own:
-                add(word, "colours", self.colours.of_word(word))
+                add(word, "colours", colours)
                 if word not in WORD_RGB:  # a survey name is read as written, never as a typo's target
                     self._exact_only.add(normalise(word))
         return table
