@@ -18,7 +18,7 @@ from dataclasses import replace
 from adapters.mllm.prompts import request_update_prompt
 from adapters.mllm.request_update import RequestUpdate
 from finetune.data_mllm import Example
-from retrieval.colours import colour_space
+from retrieval.colours import WORD_RGB, colour_space
 from retrieval.concepts import OCCASIONS, PEOPLE, TYPE_WORDS, USAGE_WORDS
 from retrieval.filters import ProductFilter
 from retrieval.query_parser import phrase_forms
@@ -72,7 +72,8 @@ class RequestPhrases:
         names = [(form, (t,)) for t in vocab.article_types for form in sorted(phrase_forms(t))]
         self.types: Phrases = names + _kept({**TYPE_SYNONYMS, **TYPE_WORDS}, vocab.article_types)
         space = colour_space(vocab.colours)
-        words = {w: space.of_word(w) for w in space.words()}
+        # the hand-written fashion words only: the colour survey's 900 names would swamp the catalog's own
+        words = {w: c for w, c in space.word_colours.items() if w in WORD_RGB}
         self.colours: Phrases = [(c.lower(), (c,)) for c in vocab.colours] * 3 + \
             _kept({**COLOUR_SYNONYMS, **words}, vocab.colours)
         people = _kept({**GENDER_SYNONYMS, **PEOPLE}, vocab.genders)

@@ -146,10 +146,6 @@ class ColourSpace:
         self.hue = np.degrees(np.arctan2(ok[:, 2], ok[:, 1]))
         self.chroma = np.hypot(self.lab[:, 1], self.lab[:, 2])
 
-    def words(self) -> tuple[str, ...]:
-        """The colour words this model can place (beyond the catalog's own names)."""
-        return tuple(colour_words())
-
     @functools.cached_property
     def word_colours(self) -> dict[str, tuple[str, ...]]:
         """Every colour word with the catalog colours it means (:meth:`of_word`), placed once per
