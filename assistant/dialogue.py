@@ -236,7 +236,7 @@ def _price_moves(text: str, parsed: ParsedQuery, merged: ProductFilter, anchor: 
 
 def _relative_colour(parsed: ParsedQuery, parser, merged: ProductFilter, shown: list[Product]) -> ProductFilter:
     """"a darker one", "paler please": the catalog colours that way of the colours in force
-    (or of the colours shown last, when none was asked). A kind of colour said outright
+    (or of the colours shown last, when none was asked), and not those. A kind of colour said outright
     ("something bright") moves only colours the shopper asked for; with none, the reader's
     preference for that band of colours stands (the colours shown were never asked for)."""
     if parsed.relative_colour is None or parsed.filter.colours or (parsed.absolute_colour and not merged.colours):
@@ -244,7 +244,11 @@ def _relative_colour(parsed: ParsedQuery, parser, merged: ProductFilter, shown: 
     dominant = Counter(p.base_colour for p in shown if p.base_colour).most_common(1)
     current = merged.colours or (tuple(c for c, n in dominant if n * 2 > len(shown)))  # what most of the list is
     moved = parser.shift_colours(current, parsed.relative_colour, asked=bool(merged.colours))
-    return replace(merged, colours=moved) if moved else merged
+    if not moved:
+        return merged
+    # what it moved away from never comes back to fill a short page ("darker than grey": not grey again)
+    away = tuple(c for c in dict.fromkeys(merged.exclude_colours + current) if c not in moved)
+    return replace(merged, colours=moved, exclude_colours=away)
 
 
 def _soft(parsed: ParsedQuery, before: Constraints, merged: ProductFilter) -> ProductFilter:

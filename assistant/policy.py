@@ -69,15 +69,18 @@ def clarification(filt: ProductFilter, counts_by_facet: dict[str, dict[str, int]
 
 def relaxations(filt: ProductFilter) -> Iterable[tuple[ProductFilter, str]]:
     """Looser versions of ``filt``, nearest first, each with how it was loosened."""
+    priced = filt.max_price is not None or filt.min_price is not None
     if filt.max_price is not None:
         for factor in (1.5, 2.0, 3.0):
             bound = float(math.ceil(filt.max_price * factor / 10) * 10)
             yield replace(filt, max_price=bound), f"under {bound:g}"
-        yield replace(filt, max_price=None), "at any price"
-    if filt.min_price is not None:
+    if priced and filt.colours:  # the budget said outright outlasts a colour nothing has in it
+        yield replace(filt, colours=()), "in other colours"
+    if priced:
         yield replace(filt, min_price=None, max_price=None), "at any price"
     if filt.colours:
-        yield replace(filt, colours=(), min_price=None, max_price=None), "in other colours"
+        yield replace(filt, colours=(), min_price=None, max_price=None), \
+            "in other colours at any price" if priced else "in other colours"
     if filt.usages:
         yield replace(filt, usages=(), colours=(), min_price=None, max_price=None), "for any occasion"
     if filt.genders and filt.article_types:

@@ -251,9 +251,14 @@ class ColourSpace:
             return self.pastels(n)
         L, chroma = self.lab[:, 0], self.chroma
         key = {"darker": L, "deeper": L - chroma, "lighter": -L, "brighter": -chroma, "muted": chroma}[direction]
-        ok = {"darker": L < 40, "deeper": L < 45, "lighter": L > 75, "brighter": chroma > 55,
+        # bright: every colourful one, pinks and turquoise too (CIELAB understates a light colour's
+        # chroma); not the dark reds, nor the dark oranges and yellows, which are browns and olives
+        earthy = (self._hue_gap(75.0) <= 45) & (L < 60)
+        ok = {"darker": L < 40, "deeper": L < 45, "lighter": L > 75, "brighter": (chroma > 34) & (L > 30) & ~earthy,
               "muted": chroma < 25}[direction]
         order = sorted(np.flatnonzero(ok), key=lambda i: key[i])
+        if direction == "brighter":  # no colourful colour is more "bright" to a shopper than another
+            n = len(order)
         return tuple(self.names[i] for i in order[:n])
 
     def pastels(self, n: int = 4) -> tuple[str, ...]:

@@ -126,6 +126,14 @@ def edit_from_photo(edits: Edits, base: ProductFilter, look: PhotoLook, vocab: V
     return filt, soft
 
 
+def onward_colours(moved: tuple[str, ...], look: PhotoLook, direction: str,
+                   shift: Callable[[tuple[str, ...], str], tuple[str, ...]]) -> tuple[str, ...]:
+    """What fills a short page of colours moved off the photo: the colours one step further
+    that way ("darker than grey" is charcoal, then black), never one the photo may be."""
+    away = set(look.colours or (look.colour,)) | set(moved)
+    return tuple(c for c in shift(moved, direction) if c not in away)
+
+
 def moved_price(filt: ProductFilter, anchor: float, direction: str, factor: float | None = None) -> ProductFilter:
     """``filt`` with its bound that way moved: "cheaper": just below ``anchor``; "more
     expensive": just above it; with a ``factor`` ("half the price", "twice the price"): that

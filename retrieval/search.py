@@ -25,7 +25,7 @@ from retrieval.catalog import Product
 from retrieval.colours import near_colours
 from retrieval.filters import ProductFilter, to_where
 from retrieval.photo_edits import (Edits, PhotoLook, edit_from_photo, interleave, kinds_for_usage, mix_readings,
-                                   needs_photo, photo_look)
+                                   needs_photo, onward_colours, photo_look)
 from retrieval.preferences import SORT_POOL, prefer
 from retrieval.query_parser import ParsedQuery, QueryError, QueryParser, check_query_text
 from retrieval.store import ProductStore, StoredMatch
@@ -120,8 +120,9 @@ class ProductSearch:
         if image is not None and soft is not None and soft.article_types:
             # a kind only guessed from the words ("a pack": backpacks?) never outranks the photo's own
             soft = replace(soft, article_types=())
+        onward = None  # a colour moved off the photo: what fills a short page (further that way)
         if image is not None and needs_photo(base, edits) and (strategy or self.cfg.composed_strategy) == "filtered":
-            base, photo_soft = self._photo_edit(image, edits, base)
+            base, photo_soft, onward = self._photo_edit(image, edits, base)
             soft = photo_soft.merged(soft or ProductFilter())
             filters = base if parsed is None else filters  # a picture alone searches under the edited filter
         soft = _open_facets(soft, base)  # a preference never overrides a facet the (edited) filter states
@@ -135,7 +136,8 @@ class ProductSearch:
         result = self._route(text, image, parsed, base, filters, wide, exclude_ids, strategy, keep_kind)
         if len(result.hits) < wide:  # a short (or empty) page: fill it with the nearest alternatives
             result = replace(result, hits=result.hits + self._closest(text, image, parsed, base, filters, wide,
-                                                                      exclude_ids, strategy, result.hits, keep_kind))
+                                                                      exclude_ids, strategy, result.hits, keep_kind,
+                                                                      onward))
         if len(result.hits) < wide and keep_kind:  # still short: what the picture shows is loosened last
             seen = {h.product.id for h in result.hits}
             more = self._route(text, image, parsed, base, filters, wide, exclude_ids + tuple(seen), strategy,
@@ -152,17 +154,20 @@ class ProductSearch:
         return replace(result, hits=prefer(result.hits, soft, sort, k)) if preferring else result
 
     def _closest(self, text, image, parsed, base: ProductFilter, filters, k: int, exclude_ids, strategy,
-                 have: list[Hit], keep_kind: bool = False) -> list[Hit]:
-        """Products under the filter loosened to its neighbours: perceptually nearest colours,
-        and Unisex beside a gender (marked ``close:``; the explanations say their real colour)."""
-        near = near_colours(base.colours, self.parser.vocab.colours, n=CLOSE_COLOURS, max_delta_e=CLOSE_DELTA_E)
+                 have: list[Hit], keep_kind: bool = False, onward: tuple[str, ...] | None = None) -> list[Hit]:
+        """Products under the filter loosened to its neighbours: perceptually nearest colours
+        (``onward``: for a colour moved off a photo, the colours further that way instead), and
+        Unisex beside a gender (marked ``close:``; the explanations say their real colour)."""
+        near = onward if onward is not None else \
+            near_colours(base.colours, self.parser.vocab.colours, n=CLOSE_COLOURS, max_delta_e=CLOSE_DELTA_E)
         unisex = ("Unisex",) if base.genders and "Unisex" not in base.genders and "Unisex" in self.parser.vocab.genders \
             else ()
         if not near and not unisex:
             return []
         looser = replace(base, colours=base.colours + near, genders=base.genders + unisex)
         seen = {h.product.id for h in have}
-        more = self._route(text, image, parsed, looser, filters, k, exclude_ids + tuple(seen), strategy, keep_kind).hits
+        more = self._route(text, image, parsed, looser, filters if parsed else looser, k, exclude_ids + tuple(seen),
+                           strategy, keep_kind).hits  # a picture alone searches under the (loosened) filter
         return [replace(h, signals=h.signals + ("close:" + looser.describe(),)) for h in more
                 if h.product.id not in seen][: k - len(have)]
 
@@ -176,19 +181,25 @@ class ProductSearch:
             return self._text(parsed, base, fetch, exclude_ids, k)
         strategy = strategy or self.cfg.composed_strategy
         if parsed is None or strategy == "image_only":
-            return self._image(image, parsed, filters or ProductFilter(), fetch, exclude_ids, k)
+            # a picture alone keeps what it shows; the image-only baseline fills as it always did
+            return self._image(image, parsed, filters or ProductFilter(), fetch, exclude_ids, k,
+                               keep_kind and parsed is None)
         if strategy == "text_only":
             return self._text(parsed, base, fetch, exclude_ids, k)
         if strategy == "sum":
             return self._sum(image, parsed, filters or ProductFilter(), fetch, exclude_ids, k)
         return self._composed(image, parsed, base, fetch, exclude_ids, k, keep_kind)
 
-    def _photo_edit(self, image, edits: Edits, base: ProductFilter) -> tuple[ProductFilter, ProductFilter]:
-        """A composed edit that needs what the photo shows (its colour, type, price)."""
+    def _photo_edit(self, image, edits: Edits, base: ProductFilter
+                    ) -> tuple[ProductFilter, ProductFilter, tuple[str, ...] | None]:
+        """A composed edit that needs what the photo shows (its colour, type, price): the filter,
+        the preferences, and for a colour moved off the photo the colours further that way."""
         img, _ = self._read(image)
         shift = self.parser.shift_colours if edits.relative_colour else None  # only the request reader sets it
         look = self.look_at(image)
         filt, soft = edit_from_photo(edits, base, look, self.parser.vocab, shift)
+        onward = onward_colours(filt.colours, look, edits.relative_colour, shift) \
+            if shift is not None and filt.colours != base.colours else None
         if edits.usages and not base.article_types and not edits.complement:  # "a dressier take on this"
             # another usage than the photo's, unless the words' strongest is the photo's ("festive, for a wedding")
             usages = edits.usages if edits.usages[:1] == (look.usage,) else \
@@ -198,7 +209,7 @@ class ProductSearch:
             other = ProductFilter(usages=usages, genders=genders)
             kinds = kinds_for_usage(self.store.query(img, space="image", where=to_where(other), k=self.cfg.neighbours))
             soft = soft.merged(ProductFilter(article_types=kinds))
-        return filt, soft
+        return filt, soft, onward
 
     def look_at(self, image) -> PhotoLook:
         """What the picture shows (colour, type, gender, usage): the tuned tower's readings, else
@@ -213,12 +224,14 @@ class ProductSearch:
         signals = ("text",) + _filter_signals(filt)
         return SearchResult(_hits(matches, signals, exclude, k), parsed, filt)
 
-    def _image(self, image, parsed, filt: ProductFilter, fetch, exclude, k) -> SearchResult:
-        """More of what the picture shows: its likeliest (type, colour) readings share the slots."""
+    def _image(self, image, parsed, filt: ProductFilter, fetch, exclude, k, keep_kind: bool = False) -> SearchResult:
+        """More of what the picture shows: its likeliest (type, colour) readings share the slots;
+        ``keep_kind`` (a colour set for it: "a darker version"): its (type, gender) readings, and
+        nothing else."""
         img, reading = self._read(image)
+        fields = ("article_types", "genders") if keep_kind else ("article_types", "colours")
         # what the picture shows is read from its unfiltered neighbours: a budget does not change it
-        matches, _ = self._by_readings(img, None, filt, k, fetch, exclude, ("article_types", "colours"),
-                                       None, reading)
+        matches, _ = self._by_readings(img, None, filt, k, fetch, exclude, fields, None, reading, relax=not keep_kind)
         return SearchResult(_hits(matches, ("image",) + _filter_signals(filt), exclude, k), parsed, filt)
 
     def _sum(self, image, parsed: ParsedQuery, filt: ProductFilter, fetch, exclude, k) -> SearchResult:

@@ -1,0 +1,95 @@
+"""Found on the understanding evaluation's dev requests (session 11): a colour moved off the
+photo or off the products shown ("same tee but darker", "something brighter") filled a short
+page with the very colour it moved away from (grey tees again), and a photo sent with no words
+of its own ("a darker version") filled its page with other kinds in that colour (gold kurtas
+and nail polish under a mustard tee): the near-colour fill searched under the unloosened filter.
+A colour nothing has, asked with a budget, was loosened to "other colours" at any price, and
+"bright" was five colours, without pink, blue or green. Each test fails on the code before."""
+
+from dataclasses import replace
+
+import pytest
+from PIL import Image
+
+from assistant.dialogue import Constraints, interpret
+from assistant.policy import relaxations
+from retrieval.catalog import SAMPLE_CATALOG, Product, read_catalog
+from retrieval.colours import colour_space
+from retrieval.filters import ProductFilter
+from retrieval.photo_edits import Edits, PhotoLook, onward_colours
+from retrieval.query_parser import Vocabulary
+from retrieval.reader import RequestReader
+from retrieval.search import ProductSearch
+
+from helpers import toy_assistant, write_catalog
+
+
+@pytest.fixture(scope="module")
+def vocab():
+    return Vocabulary.from_products(read_catalog(SAMPLE_CATALOG).products)
+
+
+@pytest.fixture(scope="module")
+def reader(vocab):
+    return RequestReader(vocab)
+
+
+def test_a_short_page_of_a_colour_moved_off_the_photo_goes_further_that_way(reader):
+    look = PhotoLook(colour="Grey", article_type="Tshirts", gender="Men", colours=("Grey",))
+    moved = reader.shift_colours(look.colours, "darker")
+    assert moved == ("Charcoal",)
+    onward = onward_colours(moved, look, "darker", reader.shift_colours)
+    assert "Black" in onward and "Grey" not in onward and "Charcoal" not in onward
+
+
+def test_a_colour_moved_off_the_products_shown_does_not_come_back(reader):
+    shown = [Product(f"g{i}", "Grey Tshirt", gender="Men", article_type="Tshirts", base_colour="Grey") for i in range(5)]
+    before = Constraints(ProductFilter(article_types=("Tshirts",), genders=("Men",)))
+    after = interpret("a darker one", before, shown, reader).constraints.filter
+    assert after.colours == ("Charcoal",) and after.exclude_colours == ("Grey",)
+    # moving back the other way brings it back: what is asked is never also excluded
+    again = interpret("lighter", Constraints(after), shown, reader).constraints.filter
+    assert not set(again.colours) & set(again.exclude_colours)
+
+
+def test_bright_is_every_colourful_colour_not_the_earthy_ones(vocab):
+    bright = colour_space(vocab.colours).band("brighter")
+    assert {"Pink", "Blue", "Green", "Turquoise Blue", "Red", "Yellow"} <= set(bright)
+    assert not {"Brown", "Olive", "Maroon", "Rust", "Navy Blue", "Black", "Grey"} & set(bright)
+
+
+def test_a_budget_outlasts_a_colour_nothing_has():
+    steps = list(relaxations(ProductFilter(colours=("Copper",), article_types=("Sunglasses",), max_price=30)))
+    first_colourless = next((f, how) for f, how in steps if not f.colours)
+    assert first_colourless[0].max_price == 30 and first_colourless[1] == "in other colours"
+    # a step that drops the budget says so
+    assert all("any price" in how for f, how in steps if f.max_price is None and "colour" in how)
+
+
+def _grey_shirt() -> Image.Image:
+    im = Image.new("RGB", (60, 80), (255, 255, 255))
+    im.paste((128, 128, 128), (15, 15, 45, 70))
+    return im
+
+
+def test_a_photo_with_only_a_colour_move_keeps_its_kind_before_other_kinds(tmp_path):
+    colours = {"Grey": (128, 128, 128), "Charcoal": (60, 62, 66), "Black": (15, 15, 15)}
+    rows, images = [], {}
+    for i, (kind, colour, box) in enumerate(
+            [("Tshirts", "Grey", (15, 15, 45, 70))] * 5 + [("Tshirts", "Charcoal", (15, 15, 45, 70))]
+            + [("Tshirts", "Black", (15, 15, 45, 70))] * 3 + [("Watches", "Charcoal", (22, 30, 38, 50))] * 2):
+        pid = f"p{i}"
+        rows.append({"id": pid, "title": f"Brand Men {colour} {kind} {i}", "gender": "Men", "article_type": kind,
+                     "base_colour": colour, "usage": "Casual", "price": "20", "image": f"images/{pid}.png"})
+        im = Image.new("RGB", (60, 80), (255, 255, 255))
+        im.paste(colours[colour], box)
+        images[pid] = im
+    search = toy_assistant(tmp_path, catalog=write_catalog(tmp_path / "cat", rows, images)).shop.parts.search
+    # the picture is read as a men's tshirt alone (no slots for a second reading here)
+    search = ProductSearch(search.store, search.embedder, search.parser, replace(search.cfg, min_hypothesis_share=0.5))
+    parsed = search.parser.parse("a darker version")
+    hits = search.run(None, _grey_shirt(), k=5, soft=parsed.soft, edits=Edits.of(parsed)).hits
+    shown = [(h.product.article_type, h.product.base_colour) for h in hits]
+    assert shown[0] == ("Tshirts", "Charcoal")
+    assert shown[1:4] == [("Tshirts", "Black")] * 3  # further that way, the photo's kind, before any watch
+    assert ("Tshirts", "Grey") not in shown
