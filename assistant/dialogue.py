@@ -189,7 +189,8 @@ def _subject(text: str, parsed: ParsedQuery, constraints: Constraints, reference
     # kind, a person or an occasion (what a subject is), not just a colour or a budget
     names_subject = bool(pf.article_types or pf.genders or parsed.soft.article_types or parsed.soft.usages
                          or parsed.soft.genders)
-    fresh = bool(_NEW_REQUEST.search(text)) and reference is None and not refines and names_subject
+    swapping = bool(_INSTEAD.search(text)) and not pf.article_types and bool(pf.genders)  # "...for my sister instead"
+    fresh = bool(_NEW_REQUEST.search(text)) and reference is None and not refines and names_subject and not swapping
     # Narrowing to types already in force ("shoes" -> "sports shoes", a clarifying answer) keeps the subject.
     narrows = bool(old.article_types) and set(pf.article_types) <= set(old.article_types)
     swaps = bool(pf.article_types) and bool(_INSTEAD.search(text)) and not fresh
@@ -252,9 +253,11 @@ def _relative_colour(parsed: ParsedQuery, parser, merged: ProductFilter, shown: 
 
 
 def _soft(parsed: ParsedQuery, before: Constraints, merged: ProductFilter) -> ProductFilter:
-    """Preferences: the message's replace the same facet's; a facet now stated is no preference."""
+    """Preferences: the message's replace the same facet's; a facet now stated is no preference,
+    but for one among the stated values ("a darker red": the darker reds first)."""
     soft = before.soft.merged(parsed.soft)
-    return replace(soft, **{f: () for f in ("colours", "article_types", "genders", "usages") if getattr(merged, f)})
+    return replace(soft, **{f: () for f in ("colours", "article_types", "genders", "usages") if getattr(merged, f)
+                            and not set(getattr(soft, f)) < set(getattr(merged, f))})
 
 
 def _anchor_price(reference: Product | None, shown: list[Product]) -> float | None:

@@ -211,8 +211,8 @@ class ColourSpace:
             mask = self.lab[:, 0] < L - 4
         elif direction in ("lighter", "pastel"):
             mask = self.lab[:, 0] > L + 4
-        elif direction == "brighter":
-            mask = all_chroma > chroma + 5
+        elif direction == "brighter":  # more colourful, and one of the colourful ones (not bronze)
+            mask = (all_chroma > chroma + 5) & np.isin(np.array(self.names), self.band("brighter"))
         else:
             mask = all_chroma < chroma - 5
         family = mask & self._family(colour)  # a lighter blue is a kind of blue (Turquoise Blue) if there is one
@@ -234,6 +234,10 @@ class ColourSpace:
         if self.chroma[i] <= 12 or self.chroma[j] <= 12:
             return bool(self.chroma[i] <= 12 and self.chroma[j] <= 12)
         return bool(self._same_hue(i)[j])
+
+    def is_neutral(self, colour: str) -> bool:
+        """A white, grey or black (no hue to speak of)."""
+        return colour in self.names and bool(self.chroma[self.names.index(colour)] <= 12)
 
     def _same_hue(self, i: int) -> np.ndarray:
         """The chromatic catalog colours within 40 degrees of hue of colour ``i``."""

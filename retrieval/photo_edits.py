@@ -20,6 +20,7 @@ from retrieval.vocabulary import Vocabulary
 
 
 PLAUSIBLE = 0.1  # a colour the tower gives this much probability is one the photo may be (0.59 colour accuracy)
+SAME_PICTURE = 0.98  # a neighbour this similar is the photo's own catalog product (its price is "this" one's)
 
 
 @dataclass(frozen=True)
@@ -57,7 +58,7 @@ class Edits:
 
 
 def needs_photo(stated: ProductFilter, edits: Edits) -> bool:
-    return edits.any() or bool(stated.article_types and not stated.colours)
+    return edits.any() or bool(stated.article_types and not stated.colours) or bool(stated.usages)
 
 
 def kinds_for_usage(neighbours: list, share: float = 0.2, most: int = 3) -> tuple[str, ...]:
@@ -73,6 +74,17 @@ def kinds_for_usage(neighbours: list, share: float = 0.2, most: int = 3) -> tupl
     return tuple(kind for kind, w in ranked[:most] if w >= share * total)
 
 
+def kinds_named_for(usages: tuple[str, ...], kind: str | None, article_types: tuple[str, ...]) -> tuple[str, ...]:
+    """The catalog's kinds named after a usage, of the photo's kind of thing: the formal take of
+    casual shoes is Formal Shoes, their sporty take Sports Shoes (whatever usage the catalog
+    files single products under)."""
+    if not kind:
+        return ()
+    head = kind.split()[-1]
+    return tuple(t for t in article_types if t != kind and len(t.split()) > 1 and t.split()[-1] == head
+                 and t.split()[0] in usages)
+
+
 def photo_look(neighbours: list, reading: dict | None) -> PhotoLook:
     """``neighbours``: StoredMatch list, nearest first; ``reading``: attribute -> {value: p}."""
     def vote(attr: str) -> str | None:
@@ -86,6 +98,8 @@ def photo_look(neighbours: list, reading: dict | None) -> PhotoLook:
 
     kind = vote("article_type")
     prices = [m.product.price for m in neighbours if m.product.price is not None and m.product.article_type == kind]
+    if neighbours and neighbours[0].similarity >= SAME_PICTURE and neighbours[0].product.price is not None:
+        prices = [neighbours[0].product.price]  # a catalog product's own picture: "cheaper than this" is its price
     colour = vote("base_colour")
     read = sorted((reading or {}).get("base_colour", {}).items(), key=lambda kv: -kv[1])
     plausible = tuple(dict.fromkeys([c for c in (colour,) if c] + [c for c, p in read[:3] if p >= PLAUSIBLE]))

@@ -294,9 +294,12 @@ class RequestReader:
         if not hard["genders"] and reading.pronoun_genders and not soft["genders"]:
             hard["genders"] = [g for g in dict.fromkeys(reading.pronoun_genders) if g in self.vocab.genders]
         self._place_reference(norm, reading)
-        if reading.moved_colours and hard["colours"]:  # "a paler blue": a blue, and the blues that way
+        if reading.moved_colours and hard["colours"]:  # "a paler blue": a blue, and the blues that way (first)
             named = tuple(hard["colours"])
-            hard["colours"] = list(dict.fromkeys(named + self.colours.shifted(named, reading.relative_colour)))
+            that_way = self.colours.shifted(named, reading.relative_colour)
+            hard["colours"] = list(dict.fromkeys(named + that_way))
+            if that_way:
+                soft["colours"] = list(that_way)
             reading.relative_colour = None
         if reading.relative_colour and not hard["colours"]:  # "something pastel": prefer that band of colours
             soft["colours"] = list(self.colours.band(reading.relative_colour))
@@ -312,8 +315,10 @@ class RequestReader:
                              min_price=prices.min_price, max_price=prices.max_price,
                              exclude_colours=dropped("colours"), exclude_usages=dropped("usages"),
                              exclude_article_types=dropped("article_types"))
-        soft_filter = ProductFilter(**{f: tuple(x for x in soft[f] if x not in hard[f]) for f in FACETS
-                                       if not hard[f]})
+        def preferred(facet: str) -> tuple[str, ...]:  # none on a stated facet, but for some of its values
+            return tuple(soft[facet]) if not hard[facet] or set(soft[facet]) < set(hard[facet]) else ()
+
+        soft_filter = ProductFilter(**{f: preferred(f) for f in FACETS})
         words = tuple(dict.fromkeys(w for w in leftover if w not in FILLER_WORDS and len(w) > 2 and not w.isdigit()
                                     and not NEGATION.fullmatch(w)))  # "nothing formal": the cue is not a description
         semantic = " ".join([*filt.colours, *words, *filt.article_types, *soft_filter.article_types, *filt.usages,
@@ -352,8 +357,9 @@ class RequestReader:
         moved = self.colours.shifted(colours, direction)
         if direction == "muted":
             moved = tuple(dict.fromkeys(moved + tuple(c for c in self.colours.band("muted", 10) if c not in colours)))
-        if asked and moved:
-            moved = tuple(c for c in colours if not any(self.colours.is_shade(c, m) for m in moved)) + moved
+        if asked and moved:  # ...but white made "more colourful" is no longer white
+            moved = tuple(c for c in colours if not any(self.colours.is_shade(c, m) for m in moved)
+                          and not (direction == "brighter" and self.colours.is_neutral(c))) + moved
         return moved
 
 

@@ -24,8 +24,8 @@ from PIL import Image
 from retrieval.catalog import Product
 from retrieval.colours import near_colours
 from retrieval.filters import ProductFilter, to_where
-from retrieval.photo_edits import (Edits, PhotoLook, edit_from_photo, interleave, kinds_for_usage, mix_readings,
-                                   needs_photo, onward_colours, photo_look)
+from retrieval.photo_edits import (Edits, PhotoLook, edit_from_photo, interleave, kinds_for_usage, kinds_named_for,
+                                   mix_readings, needs_photo, onward_colours, photo_look)
 from retrieval.preferences import SORT_POOL, prefer
 from retrieval.query_parser import ParsedQuery, QueryError, QueryParser, check_query_text
 from retrieval.store import ProductStore, StoredMatch
@@ -132,7 +132,8 @@ class ProductSearch:
         wide = max(k, SORT_POOL) if preferring else k
         # a colour asked of a photo: the photo's kinds in near colours (marked close) come before
         # other kinds in that colour, which come last ("this in nude": nude-ish tops, then nude socks)
-        keep_kind = image is not None and bool(base.colours)
+        # and a picture edited by the words alone ("a cheaper one like this") is more of that kind of thing
+        keep_kind = image is not None and (bool(base.colours) or (parsed is None and edits.any()))
         result = self._route(text, image, parsed, base, filters, wide, exclude_ids, strategy, keep_kind)
         if len(result.hits) < wide:  # a short (or empty) page: fill it with the nearest alternatives
             result = replace(result, hits=result.hits + self._closest(text, image, parsed, base, filters, wide,
@@ -200,15 +201,17 @@ class ProductSearch:
         filt, soft = edit_from_photo(edits, base, look, self.parser.vocab, shift)
         onward = onward_colours(filt.colours, look, edits.relative_colour, shift) \
             if shift is not None and filt.colours != base.colours else None
-        if edits.usages and not base.article_types and not edits.complement:  # "a dressier take on this"
+        wanted = edits.usages or base.usages  # "a dressier take on this", "a formal version of these"
+        if wanted and not base.article_types and not edits.complement:
             # another usage than the photo's, unless the words' strongest is the photo's ("festive, for a wedding")
-            usages = edits.usages if edits.usages[:1] == (look.usage,) else \
-                tuple(u for u in edits.usages if u != look.usage) or edits.usages
+            usages = wanted if wanted[:1] == (look.usage,) else tuple(u for u in wanted if u != look.usage) or wanted
             # whom the photo's item is for stays, unless the words say ("like this for the office": hers)
             genders = filt.genders or tuple(g for g in (look.gender, "Unisex") if g and g in self.parser.vocab.genders)
             other = ProductFilter(usages=usages, genders=genders)
             kinds = kinds_for_usage(self.store.query(img, space="image", where=to_where(other), k=self.cfg.neighbours))
-            soft = soft.merged(ProductFilter(article_types=kinds))
+            named = kinds_named_for(usages, look.article_type, self.parser.vocab.article_types)
+            soft = soft.merged(ProductFilter(article_types=tuple(dict.fromkeys(named + kinds)),
+                                             genders=() if filt.genders else genders))
         return filt, soft, onward
 
     def look_at(self, image) -> PhotoLook:
@@ -364,10 +367,12 @@ class ProductSearch:
 
 
 def _open_facets(soft: ProductFilter | None, base: ProductFilter) -> ProductFilter | None:
-    """``soft`` without the facets ``base`` already states."""
+    """``soft`` without the facets ``base`` already states, but for a preference among the stated
+    values ("a darker red": red ones, the darker first)."""
     if soft is None:
         return None
-    return replace(soft, **{f: () for f in _ATTR if getattr(base, f) and getattr(soft, f)})
+    return replace(soft, **{f: () for f in _ATTR if getattr(base, f) and getattr(soft, f)
+                            and not set(getattr(soft, f)) < set(getattr(base, f))})
 
 
 _ATTR = {"article_types": "article_type", "genders": "gender", "colours": "base_colour", "usages": "usage"}
