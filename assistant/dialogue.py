@@ -10,9 +10,9 @@ evaluation checks turn by turn:
   "sports shoes" narrows) starts a new subject: gender is kept (who the
   shopper buys for), colour, usage, price and the descriptive words are cleared unless
   the same message restates them.
-* "cheaper" sets the maximum price just below the median price of the products shown last
-  (or of the product referred to: "cheaper than the second one"); "more expensive" sets the
-  minimum just above it.
+* "cheaper" sets the maximum price just below the median price of the products shown last,
+  or below what such products typically cost when that is lower (or below the product referred
+  to: "cheaper than the second one"); "more expensive" sets the minimum just above the higher.
 * "any colour" / "any price" / "any style" remove that facet; "not black" excludes a colour.
 * "the second one", "#2", "number 2" refer to the last shown list; "more like that" makes
   the referred product (or the top of the last list) the visual reference.
@@ -35,6 +35,8 @@ import re
 import statistics
 from collections import Counter
 from dataclasses import dataclass, field, replace
+from functools import partial
+from collections.abc import Callable
 from typing import Literal
 
 from retrieval.catalog import Product
@@ -137,12 +139,15 @@ class Interpretation:
 
 
 def interpret(text: str | None, constraints: Constraints, shown: list[Product], parser: QueryParser,
-              *, has_image: bool = False, photo_in_force: bool = False) -> Interpretation:
+              *, has_image: bool = False, photo_in_force: bool = False,
+              typical_price: Callable[[ProductFilter], float | None] | None = None) -> Interpretation:
     """How ``text`` changes ``constraints`` given the products shown last. Pure.
 
     ``has_image``: the message brings a new photo (the reference for its "this", and a new
     subject: who it is for is kept, the rest comes from the photo and the words);
-    ``photo_in_force``: an earlier photo is still the reference (its edits are the search's)."""
+    ``photo_in_force``: an earlier photo is still the reference (its edits are the search's);
+    ``typical_price``: what the products under a filter typically cost (the shop's catalog), so
+    that "cheaper" goes below both the products shown and what such items usually cost."""
     text = (text or "").strip()
     if not text:
         return Interpretation("search" if has_image else "empty", constraints)
@@ -158,7 +163,8 @@ def interpret(text: str | None, constraints: Constraints, shown: list[Product], 
     photo = (has_image or photo_in_force) and reference is None  # the photo, not a shown product, is "this"
     edits = Edits.of(parsed) if photo else Edits()
     if not photo:
-        merged = _price_moves(text, parsed, merged, _anchor_price(reference, shown))
+        merged = _price_moves(text, parsed, merged, reference, shown,
+                              partial(typical_price, constraints.filter) if typical_price else None)
         merged = _relative_colour(parsed, parser, merged, shown)
     fresh_words = parsed.free_words if parsed.free_words is not None else _free_words(parsed, text)
     new_words = tuple(w for w in fresh_words if w not in words)
@@ -222,16 +228,19 @@ def _merged_filter(text: str, parsed: ParsedQuery, base: ProductFilter) -> tuple
     return merged, tuple(notes)
 
 
-def _price_moves(text: str, parsed: ParsedQuery, merged: ProductFilter, anchor: float | None) -> ProductFilter:
+def _price_moves(text: str, parsed: ParsedQuery, merged: ProductFilter, reference: Product | None,
+                 shown: list[Product], typical: Callable[[], float | None] | None) -> ProductFilter:
     """"cheaper": just below the anchor price; "more expensive": just above it; "half the
     price": half of it."""
     pf = parsed.filter
-    if anchor is None:
+    lower = (_CHEAPER.search(text) or parsed.relative_price == "lower") and pf.max_price is None
+    higher = (_PRICIER.search(text) or parsed.relative_price == "higher") and pf.min_price is None
+    if not (lower or higher):
         return merged
-    if (_CHEAPER.search(text) or parsed.relative_price == "lower") and pf.max_price is None:
-        merged = moved_price(merged, anchor, "lower", parsed.price_factor)
-    if (_PRICIER.search(text) or parsed.relative_price == "higher") and pf.min_price is None:
-        merged = moved_price(merged, anchor, "higher", parsed.price_factor)
+    for direction, wanted in (("lower", lower), ("higher", higher)):
+        anchor = _anchor_price(reference, shown, typical, direction) if wanted else None
+        if anchor is not None:
+            merged = moved_price(merged, anchor, direction, parsed.price_factor)
     return merged
 
 
@@ -245,6 +254,7 @@ def _relative_colour(parsed: ParsedQuery, parser, merged: ProductFilter, shown: 
     dominant = Counter(p.base_colour for p in shown if p.base_colour).most_common(1)
     current = merged.colours or (tuple(c for c, n in dominant if n * 2 > len(shown)))  # what most of the list is
     moved = parser.shift_colours(current, parsed.relative_colour, asked=bool(merged.colours))
+    moved = tuple(c for c in moved if c not in merged.exclude_colours) or moved  # "not black", then "darker"
     if not moved:
         return merged
     # what it moved away from never comes back to fill a short page ("darker than grey": not grey again)
@@ -260,13 +270,19 @@ def _soft(parsed: ParsedQuery, before: Constraints, merged: ProductFilter) -> Pr
                             and not set(getattr(soft, f)) < set(getattr(merged, f))})
 
 
-def _anchor_price(reference: Product | None, shown: list[Product]) -> float | None:
+def _anchor_price(reference: Product | None, shown: list[Product], typical: Callable[[], float | None] | None,
+                  direction: str) -> float | None:
     """The price "cheaper" and "more expensive" are measured from: the referred product's,
-    else the median of the products shown last."""
+    else the median of the products shown last or what such products typically cost,
+    whichever is further that way (a page that happened to show dear ones is not the bar)."""
     if reference is not None and reference.price is not None:
         return reference.price
     prices = [p.price for p in shown if p.price is not None]
-    return statistics.median(prices) if prices else None
+    anchors = [a for a in (statistics.median(prices) if prices else None, typical() if typical else None)
+               if a is not None]
+    if not anchors:
+        return None
+    return min(anchors) if direction == "lower" else max(anchors)
 
 
 def resolve_reference(text: str, shown: list[Product]) -> Product | None:

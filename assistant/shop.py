@@ -28,7 +28,7 @@ from retrieval.catalog import Product
 from retrieval.filters import ProductFilter, to_where
 from retrieval.photo_edits import Edits
 from retrieval.search import Hit, ProductSearch
-from retrieval.facets import facet_counts
+from retrieval.facets import facet_counts, median_price
 from retrieval.store import ProductStore
 
 logger = logging.getLogger(__name__)
@@ -109,16 +109,22 @@ class Shop:
 
     def facet_counts(self, filt: ProductFilter, attrs: tuple[str, ...]) -> dict[str, dict[str, int]]:
         """Facet counts of (a sample of up to 1500) products under ``filt``, cached per filter."""
-        key = (filt, attrs)
+        return self._cached((filt, attrs), lambda: facet_counts(self.store, to_where(filt), attrs, limit=1500))
+
+    def typical_price(self, filt: ProductFilter) -> float | None:
+        """The median price of (a sample of up to 1500) products under ``filt``, cached per filter."""
+        return self._cached(("price", filt), lambda: median_price(self.store, to_where(filt), limit=1500))
+
+    def _cached(self, key, compute):
         with self._cache_lock:
             if key in self._facet_cache:
                 return self._facet_cache[key]
-        counts = facet_counts(self.store, to_where(filt), attrs, limit=1500)
+        value = compute()
         with self._cache_lock:
             if len(self._facet_cache) > 512:
                 self._facet_cache.clear()
-            self._facet_cache[key] = counts
-        return counts
+            self._facet_cache[key] = value
+        return value
 
     def load_image(self, image: ImageSource) -> Image.Image:
         return load_image(image, self.parts.image_limits, name="uploaded image" if isinstance(image, bytes) else None)

@@ -235,6 +235,12 @@ class ColourSpace:
             return bool(self.chroma[i] <= 12 and self.chroma[j] <= 12)
         return bool(self._same_hue(i)[j])
 
+    def is_kind_of(self, colour: str, other: str) -> bool:
+        """Whether ``other`` is still ``colour`` to a shopper: a shade of it, or a catalog colour
+        named as a kind of it (Turquoise Blue of Blue)."""
+        return self.is_shade(colour, other) or (colour in self.names and bool(self._family(colour)[
+            self.names.index(other)] if other in self.names else False))
+
     def is_neutral(self, colour: str) -> bool:
         """A white, grey or black (no hue to speak of)."""
         return colour in self.names and bool(self.chroma[self.names.index(colour)] <= 12)

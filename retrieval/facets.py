@@ -1,6 +1,9 @@
-"""Facet counts of the products matching a filter: the catalog's own values, for clarifying questions."""
+"""Facet counts of the products matching a filter: the catalog's own values, for clarifying
+questions; and what such products typically cost, for "cheaper"."""
 
 from __future__ import annotations
+
+import numpy as np
 
 from retrieval.store import ProductStore
 
@@ -22,3 +25,17 @@ def facet_counts(store: ProductStore, where: dict | None, attrs: tuple[str, ...]
             if v:
                 out[a][v] = out[a].get(v, 0) + 1
     return out
+
+
+def median_price(store: ProductStore, where: dict | None, limit: int = 5000) -> float | None:
+    """The median price of the stored products matching ``where`` (what such items typically
+    cost), from the filtered index when there is one, else the first ``limit`` matches."""
+    index = store.index("text")
+    mask = index.mask(where) if index is not None else None
+    if mask is not None:
+        prices = index.cols.numbers["price"][mask]
+    else:
+        res = store.text.get(where=where, include=["metadatas"], limit=limit)
+        prices = np.array([m["price"] for m in res["metadatas"] if isinstance(m.get("price"), (int, float))], float)
+    prices = prices[~np.isnan(prices)]
+    return float(np.median(prices)) if len(prices) else None

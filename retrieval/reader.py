@@ -158,7 +158,7 @@ class RequestReader:
         rest = prices.rest
         reading = _Reading()
         covered = self._read_phrases(rest, reading)
-        self._read_people(rest, reading)
+        covered += self._read_people(rest, reading)
         leftover = [w for i, w in _tokens(rest) if not any(a <= i < b for a, b in covered)]
         leftover = self._read_fuzzy(leftover, reading)
         self._read_by_embedding(leftover, reading)
@@ -229,15 +229,20 @@ class RequestReader:
             reading.pronoun_genders.extend(PRONOUNS[m.group(1)])
         return covered
 
-    def _read_people(self, text: str, reading: _Reading) -> None:
+    def _read_people(self, text: str, reading: _Reading) -> list[tuple[int, int]]:
+        """Who the shopper is and how old the wearer is; the spans read (an age is no description:
+        "t shirts for my 7 year old girl" are not "year old" tshirts)."""
         if m := SELF.search(text):
             reading.add("genders", SELF_WORDS[m.group(1)], m.group(0))
+        age_span = []
         if m := AGE.search(text):
+            age_span.append(m.span())
             age = int(next(g for g in m.groups() if g))
             if age < ADULT_AGE and not set(reading.hard["genders"]) & {"Boys", "Girls"}:
                 kids = [g for g in ("Boys", "Girls") if g in self.vocab.genders]
                 reading.add("genders", kids, m.group(0), soft=True)
                 reading.hard["genders"] = [g for g in reading.hard["genders"] if g in kids]
+        return age_span
 
     def _read_fuzzy(self, words: list[str], reading: _Reading) -> list[str]:
         """Typos and spacing: each left word, and each pair of neighbours joined ("back pack"),
@@ -296,7 +301,8 @@ class RequestReader:
         self._place_reference(norm, reading)
         if reading.moved_colours and hard["colours"]:  # "a paler blue": a blue, and the blues that way (first)
             named = tuple(hard["colours"])
-            that_way = self.colours.shifted(named, reading.relative_colour)
+            that_way = tuple(c for c in self.colours.shifted(named, reading.relative_colour)  # still that colour
+                             if any(self.colours.is_kind_of(n, c) for n in named))  # ("a paler pink" is no white)
             hard["colours"] = list(dict.fromkeys(named + that_way))
             if that_way:
                 soft["colours"] = list(that_way)
