@@ -63,6 +63,7 @@ class _Reading:
     moved_colours: bool = False
     reference_types: list[str] = field(default_factory=list)  # "goes with these jeans"
     reference_only: list[str] = field(default_factory=list)  # "dressier than these jeans": never the one wanted
+    child: bool = False  # an age under adult was said ("my 7 year old"): kids' things, in the catalog's word
 
     def add(self, facet: str, values, phrase: str, confidence: float = 1.0, soft: bool = False) -> None:
         target = self.soft if soft else self.hard
@@ -231,13 +232,14 @@ class RequestReader:
 
     def _read_people(self, text: str, reading: _Reading) -> list[tuple[int, int]]:
         """Who the shopper is and how old the wearer is; the spans read (an age is no description:
-        "t shirts for my 7 year old girl" are not "year old" tshirts)."""
+        "t shirts for my 7 year old girl" are not "year old" tshirts, but kids' ones)."""
         if m := SELF.search(text):
             reading.add("genders", SELF_WORDS[m.group(1)], m.group(0))
         age_span = []
         if m := AGE.search(text):
             age_span.append(m.span())
             age = int(next(g for g in m.groups() if g))
+            reading.child = age < ADULT_AGE
             if age < ADULT_AGE and not set(reading.hard["genders"]) & {"Boys", "Girls"}:
                 kids = [g for g in ("Boys", "Girls") if g in self.vocab.genders]
                 reading.add("genders", kids, m.group(0), soft=True)
@@ -321,12 +323,12 @@ class RequestReader:
                              min_price=prices.min_price, max_price=prices.max_price,
                              exclude_colours=dropped("colours"), exclude_usages=dropped("usages"),
                              exclude_article_types=dropped("article_types"))
-        def preferred(facet: str) -> tuple[str, ...]:  # none on a stated facet, but for some of its values
-            return tuple(soft[facet]) if not hard[facet] or set(soft[facet]) < set(hard[facet]) else ()
-
-        soft_filter = ProductFilter(**{f: preferred(f) for f in FACETS})
+        # no preference on a stated facet, but for some of its values ("a darker red": the darker reds)
+        soft_filter = ProductFilter(**{f: tuple(soft[f]) for f in FACETS if not hard[f] or set(soft[f]) < set(hard[f])})
         words = tuple(dict.fromkeys(w for w in leftover if w not in FILLER_WORDS and len(w) > 2 and not w.isdigit()
                                     and not NEGATION.fullmatch(w)))  # "nothing formal": the cue is not a description
+        if reading.child and not set(hard["genders"]) & {"Boys", "Girls"}:  # who it is for is no filter: a pull
+            words += ("kids",)
         semantic = " ".join([*filt.colours, *words, *filt.article_types, *soft_filter.article_types, *filt.usages,
                              *soft_filter.usages, *filt.genders]) or "product"
         matched = {k: tuple(v) for k, v in reading.phrases.items()}

@@ -144,6 +144,8 @@ def test_a_catalog_products_own_picture_is_priced_as_that_product():
 def test_an_age_is_not_a_description(reader):
     parsed = reader.parse("t shirts for my 7 year old girl")
     assert parsed.filter.genders == ("Girls",) and not parsed.free_words  # was "year old" tshirts
+    # with no boy or girl said, the age pulls towards kids' things in the catalog's own word
+    assert reader.parse("sunglasses for my 8 year old").free_words == ("kids",)
 
 
 def test_darker_after_not_black_is_still_not_black(reader):
