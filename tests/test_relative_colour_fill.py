@@ -178,3 +178,16 @@ def test_cheaper_goes_below_what_such_products_typically_cost(reader):
     pricier = interpret("more expensive", before, shown, reader, typical_price=typical).constraints.filter
     assert pricier.min_price == 36.0  # the higher of the two
     assert interpret("cheaper", before, shown, reader).constraints.filter.max_price == 35.98  # no catalog: the page
+
+
+# --- seen in the chat page (headless Chromium): "darker version" with a photo answered "Here are 5
+# products that look like your photo", and "something to wear with this" said the same -------------
+@pytest.mark.parametrize("edits, says", [
+    (Edits(relative_colour="darker"), "that look like your photo, in a darker colour"),
+    (Edits(relative_price="lower", usages=("Formal",)), "that look like your photo, for formal wear and for less"),
+    (Edits(complement=True), "to go with your photo"),
+])
+def test_the_lead_says_what_was_asked_of_the_photo(edits, says):
+    from assistant.lead import lead_sentence
+    lead = lead_sentence(Constraints(ProductFilter(), edits=edits), 5, "your photo", None)
+    assert says in lead and (edits.complement is False or "look like" not in lead)
