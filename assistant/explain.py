@@ -30,7 +30,7 @@ from assistant.claims import CLAIM_ATTR, CheckedText, ClaimChecker
 from assistant.compare import Contrast, comparison_claims, repeated_cards, states_contrast, unsaid
 from assistant.dialogue import Constraints
 from assistant.lead import price_bound
-from retrieval.wording import contrast_sentence, facts_line, fix_agreement
+from retrieval.wording import contrast_sentence, facts_line, fix_agreement, follow_up
 from retrieval.catalog import Product
 from retrieval.contrasts import product_name
 from retrieval.filters import FILTER_FIELD_OF, ProductFilter
@@ -179,7 +179,9 @@ class Explainer:
             return replace(e, had_false_claim=e.had_false_claim or false_comparison)
         by_model = self.mentions_request(text, product, matches)
         if not by_model and any(m.asked for m in matches):  # the facts say why it fits, and what else sets it apart
-            text = f"{text} {self._from_facts(product, matches, unsaid(text, contrasts)).text}"
+            names_it = any(c.kind == "article_type" and c.supported for c in self.checker.claims(text, product))
+            more = follow_up(product, matches, unsaid(text, contrasts)) if names_it else ""
+            text = f"{text} {more or self._from_facts(product, matches, unsaid(text, contrasts)).text}"
         elif contrasts and not states_contrast(text, contrasts):
             text = f"{text} {contrast_sentence(product, contrasts)}"
         return Explanation(text, matches, "llm", raw, checked.had_false_claim or false_comparison, checked.repaired,

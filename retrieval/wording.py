@@ -237,6 +237,31 @@ def facts_line(product: Product, matches, contrasts=()) -> str:
     return "".join(parts) + "."
 
 
+def follow_up(product: Product, matches, contrasts=()) -> str:
+    """A short second sentence with why it fits that a first one, which named the product,
+    left out, and what sets it apart: "It looks like your photo and is the only one from
+    Puma." (the facts line would say the product's name and price again). "" with nothing to say."""
+    pair = is_pair((product.article_type or "").lower())
+    be, has = ("are", "have") if pair else ("is", "has")
+    bits = []
+    for m in (m for m in matches if m.asked):
+        if m.kind == "image":
+            bits.append(m.text.replace("looks like", "look like", 1) if pair else m.text)
+        elif m.kind == "words":
+            bits.append(f"{has} {m.text} in {'their' if pair else 'its'} name")
+        elif m.kind == "price":  # "$35.99, under 40": "is under 40, at $35.99"
+            price, _, bound = m.text.partition(", ")
+            bits.append(f"{be} {bound}, at {price}" if bound else f"{be} {price}")
+        elif m.kind == "usage":
+            bits.append(f"{be} for {m.text}")
+        elif m.kind in ("colour", "gender"):
+            bits.append(f"{be} {m.text}")
+    bits += [f"{has if c.text.startswith('the same') else be} {c.text}" for c in contrasts[:1]]
+    if not bits:
+        return ""
+    return f"{'They' if pair else 'It'} {' and '.join(bits) if len(bits) < 3 else ', '.join(bits[:-1]) + ' and ' + bits[-1]}."
+
+
 def contrast_sentence(product: Product, contrasts) -> str:
     """A short second sentence with the product's first comparison fact ("It is the cheapest of the five.")."""
     if not contrasts:

@@ -191,3 +191,20 @@ def test_the_lead_says_what_was_asked_of_the_photo(edits, says):
     from assistant.lead import lead_sentence
     lead = lead_sentence(Constraints(ProductFilter(), edits=edits), 5, "your photo", None)
     assert says in lead and (edits.complement is False or "look like" not in lead)
+
+
+def test_a_model_sentence_that_named_the_product_gets_a_short_follow_up_not_the_facts_again():
+    from assistant.claims import ClaimChecker
+    from assistant.explain import Explainer, Match
+    from retrieval.contrasts import Contrast
+
+    vocab = Vocabulary.from_products(read_catalog(SAMPLE_CATALOG).products)
+    tee = Product("t1", "Adidas Men Force Polo White T-shirt", gender="Men", article_type="Tshirts",
+                  base_colour="White", price=18.99)
+    matches = (Match("image", "looks like your photo", True), Match("colour", "white", False),
+               Match("article_type", "tshirts", False))
+    contrast = Contrast("only", "the only one with 'Force' in its name")
+    e = Explainer(ClaimChecker(vocab))._checked("This is a white T-shirt for men at $18.99.", tee, matches, contrasts=(contrast,))
+    # was "... A white T-shirt for men, at $18.99, looks like your photo: the only one with 'Force' in its name."
+    assert e.text == "This is a white T-shirt for men at $18.99. It looks like your photo and is the only one " \
+                     "with 'Force' in its name."
