@@ -6,8 +6,9 @@ refines it over several turns ("cheaper", "in white", "for men", "under 40", "an
 independently of :mod:`assistant.dialogue`, from the documented rules:
 
 * a named facet replaces that facet; the others stay;
-* "cheaper" caps the price just below the median price of the products shown last
-  (median - 0.01); "more expensive" sets the minimum just above it;
+* "cheaper" caps the price just below the median price of the products shown last or the
+  median price of the catalog's products under the filters in force, whichever is lower
+  (median - 0.01); "more expensive" sets the minimum just above the higher;
 * "any colour" removes the colour filter; "not X" excludes X.
 
 Figures: constraint-tracking accuracy per turn (the filters in force equal the expected
@@ -114,8 +115,9 @@ def _gender_word(g: str) -> str:
 
 # --- the expected constraints ----------------------------------------------------------
 def expected_after(turn: ScriptedTurn, current: ProductFilter, shown_prices: list[float], vocab_colours,
-                   anchor: Product) -> ProductFilter:
-    """What the filters in force must be after ``turn``: the documented rules, restated."""
+                   anchor: Product, catalog: list[Product] = ()) -> ProductFilter:
+    """What the filters in force must be after ``turn``: the documented rules, restated
+    (``catalog``: the products the shop holds, for what those under ``current`` cost)."""
     words = turn.text.lower()
     colour_of = {c.lower(): c for c in vocab_colours}
     if turn.kind == "open":
@@ -126,11 +128,13 @@ def expected_after(turn: ScriptedTurn, current: ProductFilter, shown_prices: lis
             f = replace(f, genders=(anchor.gender,))
         return f
     median = statistics.median(shown_prices) if shown_prices else None
+    typical = [p.price for p in catalog if p.price is not None and matches(current, p)]
+    medians = [m for m in (median, statistics.median(typical) if typical else None) if m is not None]
     if turn.kind == "cheaper" and median is not None:
-        f = replace(current, max_price=round(median - 0.01, 2))
+        f = replace(current, max_price=round(min(medians) - 0.01, 2))
         return replace(f, min_price=None) if f.min_price is not None and f.min_price > f.max_price else f
     if turn.kind == "pricier" and median is not None:
-        f = replace(current, min_price=round(median + 0.01, 2))
+        f = replace(current, min_price=round(max(medians) + 0.01, 2))
         return replace(f, max_price=None) if f.max_price is not None and f.max_price < f.min_price else f
     if turn.kind == "colour":
         name = next(c for w, c in sorted(colour_of.items(), key=lambda kv: -len(kv[0])) if w in words)
@@ -184,8 +188,10 @@ class ConversationFigures:
         }
 
 
-def run_conversations(assistant, conversations: list[Conversation], vocab_colours, progress: bool = True) -> dict:
-    """Constraint tracking and precision@5 (explanations are facts-only here: fast)."""
+def run_conversations(assistant, conversations: list[Conversation], vocab_colours, progress: bool = True,
+                      catalog: list[Product] = ()) -> dict:
+    """Constraint tracking and precision@5 (explanations are facts-only here: fast);
+    ``catalog``: the products in the assistant's store."""
     figs = ConversationFigures()
     for conv in tqdm(conversations, desc="conversations", disable=not progress):
         session = assistant.new_session()
@@ -193,7 +199,7 @@ def run_conversations(assistant, conversations: list[Conversation], vocab_colour
         shown_prices: list[float] = []
         figs.conversations += 1
         for turn in conv.turns:
-            expected = expected_after(turn, expected, shown_prices, vocab_colours, conv.anchor)
+            expected = expected_after(turn, expected, shown_prices, vocab_colours, conv.anchor, catalog)
             t0 = time.perf_counter()
             pending = session.start(turn.text)
             figs.first_products_ms.append((time.perf_counter() - t0) * 1000)

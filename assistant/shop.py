@@ -112,8 +112,8 @@ class Shop:
         return self._cached((filt, attrs), lambda: facet_counts(self.store, to_where(filt), attrs, limit=1500))
 
     def typical_price(self, filt: ProductFilter) -> float | None:
-        """The median price of (a sample of up to 1500) products under ``filt``, cached per filter."""
-        return self._cached(("price", filt), lambda: median_price(self.store, to_where(filt), limit=1500))
+        """The median price of (up to 5000 of) the products under ``filt``, cached per filter."""
+        return self._cached(("price", filt), lambda: median_price(self.store, to_where(filt)))
 
     def _cached(self, key, compute):
         with self._cache_lock:

@@ -208,3 +208,16 @@ def test_a_model_sentence_that_named_the_product_gets_a_short_follow_up_not_the_
     # was "... A white T-shirt for men, at $18.99, looks like your photo: the only one with 'Force' in its name."
     assert e.text == "This is a white T-shirt for men at $18.99. It looks like your photo and is the only one " \
                      "with 'Force' in its name."
+
+
+def test_the_scripted_conversations_restate_the_cheaper_rule():
+    from assistant.evaluation import ScriptedTurn, expected_after
+
+    dresses = [Product(f"d{i}", "Dress", gender="Girls", article_type="Dresses", price=p)
+               for i, p in enumerate([10.0, 20.0, 30.0, 90.0, 95.0])]
+    current = ProductFilter(article_types=("Dresses",))
+    cheaper = expected_after(ScriptedTurn("cheaper", "cheaper"), current, [40.0, 50.0, 60.0], (), dresses[0], dresses)
+    assert cheaper.max_price == 29.99  # the catalog's median (30) is lower than the page's (50)
+    pricier = expected_after(ScriptedTurn("more expensive", "pricier"), current, [40.0, 50.0, 60.0], (), dresses[0],
+                             dresses)
+    assert pricier.min_price == 50.01

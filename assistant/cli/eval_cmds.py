@@ -51,7 +51,8 @@ def cmd_eval_conversations(args) -> int:
     convs = make_conversations(catalog.products, n=args.conversations, seed=args.seed)
     facts = load_assistant(settings, llm=False, generator=False)
     vocab_colours = facts.search_engine.parser.vocab.colours
-    result = {"conversations": run_conversations(facts, convs, vocab_colours), "turn_kinds": kinds_of(convs),
+    result = {"conversations": run_conversations(facts, convs, vocab_colours, catalog=catalog.products),
+              "turn_kinds": kinds_of(convs),
               "clarification": run_clarification(facts), "store": settings.store_config().describe(),
               "encoders": facts.status.get("encoders")}
     if args.llm_conversations:
