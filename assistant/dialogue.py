@@ -107,6 +107,7 @@ class Constraints:
     soft: ProductFilter = ProductFilter()  # inferred preferences (an occasion's usage): ranking boosts, not filters
     sort: str | None = None  # "price": the cheapest first
     edits: Edits = Edits()  # this message's edits of the photo in force ("deeper colour", "goes with this")
+    latest: tuple[str, ...] = ()  # the filter fields this message changed: kept longest when nothing matches
 
     def query_text(self, extra_words: tuple[str, ...] = ()) -> str | None:
         """A text query that says exactly the constraints (so re-parsing it gives the same facets)."""
@@ -175,12 +176,16 @@ def interpret(text: str | None, constraints: Constraints, shown: list[Product], 
         new_words = tuple(dict.fromkeys(p for f in ("article_types", "usages") for p in parsed.matched.get(f, ())))
     sort = parsed.sort or (None if new_subject or parsed.relative_price else constraints.sort)
     command: Command = "skip" if _SKIP.search(text) and not _has_content(parsed.filter, new_words) else "search"
-    return Interpretation(command, Constraints(merged, words + new_words, soft, sort, edits), parsed, reference,
+    latest = tuple(f for f in _FIELDS if getattr(merged, f) != getattr(constraints.filter, f) and getattr(merged, f))
+    return Interpretation(command, Constraints(merged, words + new_words, soft, sort, edits, latest), parsed, reference,
                           use_reference_image=reference is not None and (more_like or _has_content(parsed.filter,
                                                                                                    new_words)),
                           drop_image=bool(_DROP_IMAGE.search(text)) or (
                               new_subject and photo_in_force and not has_image and not _POINTS_AT_PHOTO.search(text)),
                           new_subject=new_subject, notes=notes)
+
+
+_FIELDS = ("colours", "article_types", "genders", "usages", "min_price", "max_price")
 
 
 def _subject(text: str, parsed: ParsedQuery, constraints: Constraints, reference: Product | None,

@@ -243,7 +243,7 @@ def retrieve(shop: Shop, state: SessionState) -> Candidates:
     if hits:
         return Candidates(hits, None, c.filter)
     asked = request_phrase(Constraints(c.filter))  # in the shopper's words, not the filter's syntax
-    for looser, how in relaxations(c.filter):
+    for looser, how in relaxations(c.filter, keep=c.latest):  # what the shopper just said goes last
         loose_query = Constraints(looser, c.words).query_text() if query else None
         hits = shop.retrieve(loose_query, image, looser, exclude, c.soft, c.sort, c.edits)
         if hits:

@@ -67,8 +67,18 @@ def clarification(filt: ProductFilter, counts_by_facet: dict[str, dict[str, int]
     return None
 
 
-def relaxations(filt: ProductFilter) -> Iterable[tuple[ProductFilter, str]]:
-    """Looser versions of ``filt``, nearest first, each with how it was loosened."""
+def relaxations(filt: ProductFilter, keep: tuple[str, ...] = ()) -> list[tuple[ProductFilter, str]]:
+    """Looser versions of ``filt``, nearest first, each with how it was loosened; those that
+    loosen a field in ``keep`` (what the shopper just said: "red", after "party dresses") last."""
+    steps = list(_relaxations(filt))
+
+    def loosens_kept(looser: ProductFilter) -> bool:
+        return any(getattr(looser, f) != getattr(filt, f) for f in keep)
+
+    return sorted(steps, key=lambda step: loosens_kept(step[0]))  # stable: nearest first within each
+
+
+def _relaxations(filt: ProductFilter) -> Iterable[tuple[ProductFilter, str]]:
     priced = filt.max_price is not None or filt.min_price is not None
     if filt.max_price is not None:
         for factor in (1.5, 2.0, 3.0):
@@ -81,13 +91,18 @@ def relaxations(filt: ProductFilter) -> Iterable[tuple[ProductFilter, str]]:
     if filt.colours:
         yield replace(filt, colours=(), min_price=None, max_price=None), \
             "in other colours at any price" if priced else "in other colours"
+    at_any_price = " at any price" if priced else ""
     if filt.usages:
-        yield replace(filt, usages=(), colours=(), min_price=None, max_price=None), "for any occasion"
-    if filt.genders and filt.article_types:
-        yield (ProductFilter(article_types=filt.article_types, colours=filt.colours, exclude_colours=filt.exclude_colours),
-               "for anyone")
-        if filt.colours:
-            yield ProductFilter(article_types=filt.article_types), "of that type, any colour, for anyone"
+        if filt.colours:  # the colour kept, for a shopper who just asked it
+            yield replace(filt, usages=()), "for any occasion"
+        yield replace(filt, usages=(), colours=(), min_price=None, max_price=None), \
+            "for any occasion" + (", in any colour" if filt.colours else "") + at_any_price
+    if filt.genders and filt.article_types:  # every step says what it drops
+        yield (ProductFilter(article_types=filt.article_types, colours=filt.colours, exclude_colours=filt.exclude_colours,
+                             min_price=filt.min_price, max_price=filt.max_price), "for anyone")
+        if filt.colours or priced:
+            yield ProductFilter(article_types=filt.article_types), \
+                "of that type" + (", any colour" if filt.colours else "") + ", for anyone" + at_any_price
 
 
 def rerank(candidates: list[tuple[Product, float]], vectors: dict[str, np.ndarray],

@@ -34,7 +34,7 @@ from retrieval.filters import ProductFilter
 from retrieval.prices import read_prices, words_to_numbers
 from retrieval.query_parser import ParsedQuery, check_query_text, phrase_forms
 from retrieval.reader_words import (ABSOLUTE_COLOUR, AGE, COMPARATIVE, COMPLEMENT, DEMONSTRATIVE, FUZZY_SKIP, GENERIC,
-                                     MORE, NEGATION, PRONOUNS, RELATIVE_COLOUR, SELF, STYLE)
+                                     MORE, NEGATION, OPPOSITE, PRONOUNS, RELATIVE_COLOUR, SELF, STYLE)
 from retrieval.vocabulary import COLOUR_SYNONYMS, FILLER_WORDS, GENDER_SYNONYMS, TYPE_SYNONYMS, Vocabulary
 
 logger = logging.getLogger(__name__)
@@ -200,9 +200,10 @@ class RequestReader:
             entry = self._table[phrase]
             covered.append((m.start(), m.end()))
             if entry.facet == "relative":
-                reading.relative_colour = entry.values[0]
+                negated = NEGATION.search(_window_before(text, m.start(), words=2))  # "not so bright": toned down
+                reading.relative_colour = OPPOSITE.get(entry.values[0], entry.values[0]) if negated else entry.values[0]
                 # "bright" names a kind of colour; "more colourful", like "brighter", a move from one
-                reading.absolute_colour = phrase in ABSOLUTE_COLOUR and not MORE.search(text[:m.start()])
+                reading.absolute_colour = phrase in ABSOLUTE_COLOUR and not MORE.search(text[:m.start()]) and not negated
                 reading.relative_end = m.end()
                 reading.phrases.setdefault("relative", []).append(phrase)
             elif entry.facet == "colours" and reading.relative_end is not None and m.start() - reading.relative_end <= 1:
@@ -393,7 +394,7 @@ def _window_before(text: str, start: int, words: int = 4) -> str:
     """The few words before a colour, up to a clause boundary ("not black, but white")."""
     head = re.sub(r"\b(anything|everything|all|but) (but|not)\b", r"\1_\2", text[:start])
     before = [w.replace("_", " ") if "_" in w else w for w in head.split()[-words:]]
-    for stop in ("but", "and", "just", "only", "prefer", "preferably", "rather"):
+    for stop in ("but", "and", "just", "only", "prefer", "preferably", "rather", "maybe", "perhaps", "instead", "actually"):
         if stop in before:
             before = before[len(before) - before[::-1].index(stop):]
     return " ".join(before)

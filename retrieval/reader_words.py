@@ -21,6 +21,7 @@ RELATIVE_COLOUR = {"darker": "darker", "deeper": "deeper", "richer": "deeper", "
                    "toned down": "muted", "subtler": "muted", "more subtle": "muted", "subdued": "muted",
                    "understated": "muted", "calmer": "muted", "quieter": "muted", "less bright": "muted",
                    "less colourful": "muted", "less colorful": "muted", "duller": "muted"}
+OPPOSITE = {"brighter": "muted", "muted": "brighter", "darker": "lighter", "lighter": "darker", "deeper": "lighter"}
 # The words above that name a kind of colour (positive degree) rather than a move from one
 # (comparative): "something bright" wants bright colours, "something brighter" brighter ones than these.
 MORE = re.compile(r"\b(?:more|less|bit|lot|much|way|even)\s*$")  # before a colour word: a comparison

@@ -80,8 +80,9 @@ def test_relaxations_come_nearest_first():
                          max_price=20)
     steps = list(relaxations(filt))
     assert [how for _, how in steps] == ["under 30", "under 40", "under 60", "in other colours", "at any price",
-                                         "in other colours at any price", "for any occasion", "for anyone",
-                                         "of that type, any colour, for anyone"]
+                                         "in other colours at any price", "for any occasion",
+                                         "for any occasion, in any colour at any price", "for anyone",
+                                         "of that type, any colour, for anyone at any price"]
     assert [f.max_price for f, _ in steps[:3]] == [30, 40, 60]  # the price bound grows before anything else goes
     # then the budget said outright stays while the colour goes; a step that drops it says so
     assert steps[3][0] == ProductFilter(article_types=("Dresses",), genders=("Women",), usages=("Party",), max_price=20)
@@ -98,9 +99,19 @@ def test_each_relaxation_is_looser_than_the_request():
     counts = []
     for looser, how in relaxations(filt):
         found = {p.id for p in catalog if matches(looser, p)}
-        assert wanted <= found and found != wanted, how
+        assert wanted <= found and looser != filt, how
+        # only the occasion dropped with the red kept: no other red party-free dress under 20 here
+        assert found != wanted or how == "for any occasion", how
         counts.append(len(found))
     assert counts[:3] == sorted(counts[:3])  # the price steps widen one after another
+
+
+def test_what_the_shopper_just_said_is_loosened_last():
+    filt = ProductFilter(colours=("Red",), article_types=("Dresses",), genders=("Women",), usages=("Party",))
+    steps = [how for _, how in relaxations(filt, keep=("colours",))]
+    assert steps[0] == "for any occasion"  # "party dress", then "red": red dresses for any occasion first
+    assert steps.index("in other colours") > steps.index("for anyone")
+    assert [how for _, how in relaxations(filt)][0] == "in other colours"  # nothing said last: nearest first
 
 
 def test_a_minimum_price_is_dropped_and_a_filter_with_nothing_to_loosen_has_no_relaxation():

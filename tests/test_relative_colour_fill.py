@@ -221,3 +221,10 @@ def test_the_scripted_conversations_restate_the_cheaper_rule():
     pricier = expected_after(ScriptedTurn("more expensive", "pricier"), current, [40.0, 50.0, 60.0], (), dresses[0],
                              dresses)
     assert pricier.min_price == 50.01
+
+
+def test_a_message_marks_what_it_changed(reader):
+    before = Constraints(ProductFilter(article_types=("Dresses",), genders=("Women",), usages=("Party",)))
+    assert interpret("red", before, [], reader).constraints.latest == ("colours",)
+    assert interpret("not so high, maybe flats instead", Constraints(ProductFilter(article_types=("Heels",))), [],
+                     reader).constraints.filter.article_types == ("Flats",)  # "maybe" ends the negation
