@@ -34,9 +34,9 @@ import logging
 import re
 import statistics
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from functools import partial
-from collections.abc import Callable
 from typing import Literal
 
 from retrieval.catalog import Product

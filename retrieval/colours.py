@@ -238,8 +238,9 @@ class ColourSpace:
     def is_kind_of(self, colour: str, other: str) -> bool:
         """Whether ``other`` is still ``colour`` to a shopper: a shade of it, or a catalog colour
         named as a kind of it (Turquoise Blue of Blue)."""
-        return self.is_shade(colour, other) or (colour in self.names and bool(self._family(colour)[
-            self.names.index(other)] if other in self.names else False))
+        if colour not in self.names or other not in self.names:
+            return False
+        return self.is_shade(colour, other) or bool(self._family(colour)[self.names.index(other)])
 
     def is_neutral(self, colour: str) -> bool:
         """A white, grey or black (no hue to speak of)."""

@@ -25,7 +25,8 @@ SAME_PICTURE = 0.98  # a neighbour this similar is the photo's own catalog produ
 
 @dataclass(frozen=True)
 class PhotoLook:
-    """The photo's likeliest colour, type and gender, and what its neighbours of that type cost."""
+    """The photo's likeliest colour, type and gender, and what its neighbours of that type cost
+    (or its own price, when it is a catalog product's picture)."""
 
     colour: str | None = None
     article_type: str | None = None

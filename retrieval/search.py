@@ -229,8 +229,8 @@ class ProductSearch:
 
     def _image(self, image, parsed, filt: ProductFilter, fetch, exclude, k, keep_kind: bool = False) -> SearchResult:
         """More of what the picture shows: its likeliest (type, colour) readings share the slots;
-        ``keep_kind`` (a colour set for it: "a darker version"): its (type, gender) readings, and
-        nothing else."""
+        ``keep_kind`` (an edit of it: "a darker version", "a cheaper one like this"): its (type,
+        gender) readings, and nothing else."""
         img, reading = self._read(image)
         fields = ("article_types", "genders") if keep_kind else ("article_types", "colours")
         # what the picture shows is read from its unfiltered neighbours: a budget does not change it
