@@ -54,6 +54,7 @@ TYPE_WORDS: dict[str, tuple[str, ...]] = {
     "gym shoes": ("Sports Shoes",), "canvas shoes": ("Casual Shoes",), "plimsolls": ("Casual Shoes",),
     "loafer": ("Casual Shoes", "Formal Shoes"), "loafers": ("Casual Shoes", "Formal Shoes"),
     "moccasins": ("Casual Shoes",), "slip ons": ("Casual Shoes",), "boat shoes": ("Casual Shoes",),
+    "lace ups": ("Casual Shoes", "Formal Shoes"), "lace up shoes": ("Casual Shoes", "Formal Shoes"),
     "boots": ("Casual Shoes", "Heels", "Formal Shoes"), "boot": ("Casual Shoes", "Heels", "Formal Shoes"),
     "oxfords": ("Formal Shoes",), "brogues": ("Formal Shoes",), "derby": ("Formal Shoes",),
     "dress shoes": ("Formal Shoes",), "office shoes": ("Formal Shoes",), "pumps": ("Heels",),

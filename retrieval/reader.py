@@ -155,11 +155,9 @@ class RequestReader:
     def parse(self, text: str) -> ParsedQuery:
         check_query_text(text)
         norm = self._fix_modifiers(self._unglue(words_to_numbers(normalise(text))))
-        prices = read_prices(norm)
+        prices, reading = read_prices(norm), _Reading()
         rest = prices.rest
-        reading = _Reading()
-        covered = self._read_phrases(rest, reading)
-        covered += self._read_people(rest, reading)
+        covered = self._read_phrases(rest, reading) + self._read_people(rest, reading)
         leftover = [w for i, w in _tokens(rest) if not any(a <= i < b for a, b in covered)]
         leftover = self._read_fuzzy(leftover, reading)
         self._read_by_embedding(leftover, reading)
@@ -194,11 +192,12 @@ class RequestReader:
         return " ".join(words)
 
     def _read_phrases(self, text: str, reading: _Reading) -> list[tuple[int, int]]:
-        covered = []
+        covered, prev = [], (0, None)  # the last facet phrase's end and facet: a negation stops at another facet's
         for m in self._pattern.finditer(text + " "):
             phrase = m.group(1)
             entry = self._table[phrase]
             covered.append((m.start(), m.end()))
+            since = prev[0] if prev[1] not in (None, entry.facet) else 0  # "no heels, black flats": flats wanted
             if entry.facet == "relative":
                 negated = NEGATION.search(_window_before(text, m.start(), words=2))  # "not so bright": toned down
                 reading.relative_colour = OPPOSITE.get(entry.values[0], entry.values[0]) if negated else entry.values[0]
@@ -210,7 +209,7 @@ class RequestReader:
                 reading.add("colours", entry.values, phrase)  # "deeper pink", "a darker blue": that colour, moved
                 reading.moved_colours = True
             elif entry.facet in ("colours", "usages", "article_types", "genders") and \
-                    NEGATION.search(_window_before(text, m.start())):  # "not a kid": genders too
+                    NEGATION.search(_window_before(text[since:], m.start() - since)):  # "not a kid": genders too
                 excluded = reading.excluded.setdefault(entry.facet, [])
                 excluded.extend(x for x in entry.values if x not in excluded)
                 reading.phrases.setdefault("exclude_" + entry.facet, []).append(phrase)
@@ -227,25 +226,25 @@ class RequestReader:
                 reading.add(entry.facet[5:], entry.values, phrase.strip(), soft=True)
             else:
                 reading.add(entry.facet, entry.values, phrase)
+            if entry.facet in ("colours", "usages", "article_types", "genders"):
+                prev = (m.end(), entry.facet)
         for m in re.finditer(r"(?<![a-z0-9])(her|she|hers|him|he|his)(?![a-z0-9])", text):
             reading.pronoun_genders.extend(PRONOUNS[m.group(1)])
         return covered
 
     def _read_people(self, text: str, reading: _Reading) -> list[tuple[int, int]]:
-        """Who the shopper is and how old the wearer is; the spans read (an age is no description:
-        "t shirts for my 7 year old girl" are not "year old" tshirts, but kids' ones)."""
+        """Who the shopper is, how old the wearer is; the spans read (an age is no description)."""
         if m := SELF.search(text):
             reading.add("genders", SELF_WORDS[m.group(1)], m.group(0))
-        age_span = []
-        if m := AGE.search(text):
-            age_span.append(m.span())
-            age = int(next(g for g in m.groups() if g))
-            reading.child = age < ADULT_AGE
-            if age < ADULT_AGE and not set(reading.hard["genders"]) & {"Boys", "Girls"}:
-                kids = [g for g in ("Boys", "Girls") if g in self.vocab.genders]
-                reading.add("genders", kids, m.group(0), soft=True)
-                reading.hard["genders"] = [g for g in reading.hard["genders"] if g in kids]
-        return age_span
+        if not (m := AGE.search(text)):
+            return []
+        age = int(next(g for g in m.groups() if g))
+        reading.child = age < ADULT_AGE
+        if age < ADULT_AGE and not set(reading.hard["genders"]) & {"Boys", "Girls"}:
+            kids = [g for g in ("Boys", "Girls") if g in self.vocab.genders]
+            reading.add("genders", kids, m.group(0), soft=True)
+            reading.hard["genders"] = [g for g in reading.hard["genders"] if g in kids]
+        return [m.span()]
 
     def _read_fuzzy(self, words: list[str], reading: _Reading) -> list[str]:
         """Typos and spacing: each left word, and each pair of neighbours joined ("back pack"),
