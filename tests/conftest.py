@@ -33,6 +33,23 @@ def sample_catalog_path() -> Path:
     return SAMPLE_CATALOG
 
 
+@pytest.fixture(scope="session")
+def vocab():
+    """The sample catalog's vocabulary (the request reader's tables are built on it)."""
+    from retrieval.catalog import read_catalog
+    from retrieval.query_parser import Vocabulary
+
+    return Vocabulary.from_products(read_catalog(SAMPLE_CATALOG).products)
+
+
+@pytest.fixture(scope="session")
+def reader(vocab):
+    """The request reader over the sample catalog's vocabulary."""
+    from retrieval.reader import RequestReader
+
+    return RequestReader(vocab)
+
+
 @pytest.fixture(autouse=True)
 def _seed():
     import torch

@@ -10,23 +10,12 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
-from retrieval.catalog import SAMPLE_CATALOG, Product, read_catalog
+from retrieval.catalog import Product
 from retrieval.colours import near_colours
 from retrieval.filters import ProductFilter
 from retrieval.photo_edits import Edits
-from retrieval.query_parser import Vocabulary
 from retrieval.reader import RequestReader
 from retrieval.search import ProductSearch
-
-
-@pytest.fixture(scope="module")
-def vocab():
-    return Vocabulary.from_products(read_catalog(SAMPLE_CATALOG).products)
-
-
-@pytest.fixture(scope="module")
-def reader(vocab):
-    return RequestReader(vocab)
 
 
 def test_a_negation_cue_is_not_a_description(reader):

@@ -11,14 +11,8 @@ from retrieval.catalog import SAMPLE_CATALOG, Product, read_catalog
 from retrieval.colours import colour_space
 from retrieval.filters import ProductFilter
 from retrieval.photo_edits import Edits, PhotoLook, edit_from_photo, interleave, kinds_for_usage, photo_look
-from retrieval.query_parser import Vocabulary
 from retrieval.reader import RequestReader
 from retrieval.search import _open_facets
-
-
-@pytest.fixture(scope="module")
-def vocab():
-    return Vocabulary.from_products(read_catalog(SAMPLE_CATALOG).products)
 
 
 @pytest.fixture(scope="module")

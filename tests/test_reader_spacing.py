@@ -4,15 +4,6 @@ and a conversation about leggings turned to shoes: found by bench/bench_assistan
 
 import pytest
 
-from retrieval.catalog import SAMPLE_CATALOG, read_catalog
-from retrieval.query_parser import Vocabulary
-from retrieval.reader import RequestReader
-
-
-@pytest.fixture(scope="module")
-def reader():
-    return RequestReader(Vocabulary.from_products(read_catalog(SAMPLE_CATALOG).products))
-
 
 @pytest.mark.parametrize("text, types", [
     ("back pack for school", ("Backpacks",)),

@@ -13,26 +13,14 @@ from PIL import Image
 
 from assistant.dialogue import Constraints, interpret
 from assistant.policy import relaxations
-from retrieval.catalog import SAMPLE_CATALOG, Product, read_catalog
+from retrieval.catalog import Product
 from retrieval.colours import colour_space
 from retrieval.filters import ProductFilter
 from retrieval.photo_edits import Edits, PhotoLook, kinds_named_for, needs_photo, onward_colours, photo_look
-from retrieval.query_parser import Vocabulary
-from retrieval.reader import RequestReader
 from retrieval.search import ProductSearch
 from retrieval.store import StoredMatch
 
 from helpers import toy_assistant, write_catalog
-
-
-@pytest.fixture(scope="module")
-def vocab():
-    return Vocabulary.from_products(read_catalog(SAMPLE_CATALOG).products)
-
-
-@pytest.fixture(scope="module")
-def reader(vocab):
-    return RequestReader(vocab)
 
 
 def test_a_short_page_of_a_colour_moved_off_the_photo_goes_further_that_way(reader):
@@ -193,12 +181,11 @@ def test_the_lead_says_what_was_asked_of_the_photo(edits, says):
     assert says in lead and (edits.complement is False or "look like" not in lead)
 
 
-def test_a_model_sentence_that_named_the_product_gets_a_short_follow_up_not_the_facts_again():
+def test_a_model_sentence_that_named_the_product_gets_a_short_follow_up_not_the_facts_again(vocab):
     from assistant.claims import ClaimChecker
     from assistant.explain import Explainer, Match
     from retrieval.contrasts import Contrast
 
-    vocab = Vocabulary.from_products(read_catalog(SAMPLE_CATALOG).products)
     tee = Product("t1", "Adidas Men Force Polo White T-shirt", gender="Men", article_type="Tshirts",
                   base_colour="White", price=18.99)
     matches = (Match("image", "looks like your photo", True), Match("colour", "white", False),
