@@ -40,7 +40,7 @@ from functools import partial
 from typing import Literal
 
 from retrieval.catalog import Product
-from retrieval.filters import ProductFilter
+from retrieval.filters import ProductFilter, open_facets
 from retrieval.photo_edits import Edits, moved_price
 from retrieval.query_parser import ParsedQuery, QueryParser, normalise
 from retrieval.vocabulary import FILLER_WORDS
@@ -270,9 +270,7 @@ def _relative_colour(parsed: ParsedQuery, parser, merged: ProductFilter, shown: 
 def _soft(parsed: ParsedQuery, before: Constraints, merged: ProductFilter) -> ProductFilter:
     """Preferences: the message's replace the same facet's; a facet now stated is no preference,
     but for one among the stated values ("a darker red": the darker reds first)."""
-    soft = before.soft.merged(parsed.soft)
-    return replace(soft, **{f: () for f in ("colours", "article_types", "genders", "usages") if getattr(merged, f)
-                            and not set(getattr(soft, f)) < set(getattr(merged, f))})
+    return open_facets(before.soft.merged(parsed.soft), merged)
 
 
 def _anchor_price(reference: Product | None, shown: list[Product], typical: Callable[[], float | None] | None,

@@ -128,8 +128,9 @@ def expected_after(turn: ScriptedTurn, current: ProductFilter, shown_prices: lis
             f = replace(f, genders=(anchor.gender,))
         return f
     median = statistics.median(shown_prices) if shown_prices else None
-    typical = [p.price for p in catalog if p.price is not None and matches(current, p)]
-    medians = [m for m in (median, statistics.median(typical) if typical else None) if m is not None]
+    if turn.kind in ("cheaper", "pricier"):  # the catalog's median under the filters in force, beside the page's
+        typical = [p.price for p in catalog if p.price is not None and matches(current, p)]
+        medians = [m for m in (median, statistics.median(typical) if typical else None) if m is not None]
     if turn.kind == "cheaper" and median is not None:
         f = replace(current, max_price=round(min(medians) - 0.01, 2))
         return replace(f, min_price=None) if f.min_price is not None and f.min_price > f.max_price else f

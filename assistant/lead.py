@@ -18,7 +18,7 @@ def lead_sentence(c: Constraints, n: int, image_ref: str | None, relaxed: str | 
     one = exact == 1 if close else n == 1  # "Here is 1 maroon top", "Nothing is exactly maroon tops"
     bits = [_what(c, one=one, spoken=True)] + _qualifiers(c, spoken=True)
     if image_ref:
-        bits += _photo_edit(c, image_ref, one)
+        bits.append(_photo_edit(c, image_ref, one))
     if close and exact:
         out = f"Here {'are' if exact > 1 else 'is'} {exact} {' '.join(bits)}, and {close} close to it."
     elif close:
@@ -37,13 +37,12 @@ _MOVES = {"darker": "darker", "lighter": "lighter", "brighter": "brighter", "mut
           "deeper": "deeper"}
 
 
-def _photo_edit(c: Constraints, image_ref: str, one: bool) -> list[str]:
+def _photo_edit(c: Constraints, image_ref: str, one: bool) -> str:
     """How the products relate to the photo, with what the words asked of it ("that look like
     your photo, in a darker colour"; "to go with your photo")."""
     e = c.edits
     if e.complement:
-        return [f"to go with {image_ref}"]
-    bits = [f"that look{'s' if one else ''} like {image_ref}"]
+        return f"to go with {image_ref}"
     edits = []
     if e.relative_colour in _MOVES and not c.filter.colours:
         edits.append(f"in a {_MOVES[e.relative_colour]} colour")
@@ -51,7 +50,7 @@ def _photo_edit(c: Constraints, image_ref: str, one: bool) -> list[str]:
         edits.append("for " + " or ".join(u.lower() for u in e.usages) + " wear")
     if e.relative_price and c.filter.min_price is None and c.filter.max_price is None:
         edits.append("for less" if e.relative_price == "lower" else "a step up in price")
-    return [bits[0] + (", " + " and ".join(edits) if edits else "")]
+    return f"that look{'s' if one else ''} like {image_ref}" + (", " + " and ".join(edits) if edits else "")
 
 
 def request_phrase(c: Constraints, image_ref: str | None = None) -> str:

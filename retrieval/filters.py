@@ -68,6 +68,15 @@ class ProductFilter:
         return ", ".join(parts) or "no filter"
 
 
+def open_facets(soft: ProductFilter | None, stated: ProductFilter) -> ProductFilter | None:
+    """Preferences ``soft`` without the facets ``stated`` already states, but for a preference
+    among the stated values ("a darker red": red ones, the darker first)."""
+    if soft is None:
+        return None
+    return replace(soft, **{f: () for f in ("colours", "article_types", "genders", "usages") if getattr(stated, f)
+                            and getattr(soft, f) and not set(getattr(soft, f)) < set(getattr(stated, f))})
+
+
 def to_where(f: ProductFilter) -> dict | None:
     """The Chroma ``where`` clause for ``f``; None when it filters nothing."""
     clauses: list[dict] = []

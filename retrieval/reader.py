@@ -30,7 +30,7 @@ from rapidfuzz import fuzz, process
 
 from retrieval.colours import WORD_RGB, colour_space
 from retrieval.concepts import ADULT_AGE, FUZZY_PEOPLE, OCCASIONS, PEOPLE, SELF_WORDS, TYPE_WORDS, USAGE_WORDS
-from retrieval.filters import ProductFilter
+from retrieval.filters import ProductFilter, open_facets
 from retrieval.prices import read_prices, words_to_numbers
 from retrieval.query_parser import ParsedQuery, check_query_text, phrase_forms
 from retrieval.reader_words import (ABSOLUTE_COLOUR, AGE, COMPARATIVE, COMPLEMENT, DEMONSTRATIVE, FUZZY_SKIP, GENERIC,
@@ -323,8 +323,8 @@ class RequestReader:
                              min_price=prices.min_price, max_price=prices.max_price,
                              exclude_colours=dropped("colours"), exclude_usages=dropped("usages"),
                              exclude_article_types=dropped("article_types"))
-        # no preference on a stated facet, but for some of its values ("a darker red": the darker reds)
-        soft_filter = ProductFilter(**{f: tuple(soft[f]) for f in FACETS if not hard[f] or set(soft[f]) < set(hard[f])})
+        soft_filter = open_facets(ProductFilter(**{f: tuple(soft[f]) for f in FACETS}),
+                                  ProductFilter(**{f: tuple(hard[f]) for f in FACETS}))
         words = tuple(dict.fromkeys(w for w in leftover if w not in FILLER_WORDS and len(w) > 2 and not w.isdigit()
                                     and not NEGATION.fullmatch(w)))  # "nothing formal": the cue is not a description
         if reading.child and not set(hard["genders"]) & {"Boys", "Girls"}:  # who it is for is no filter: a pull

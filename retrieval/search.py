@@ -23,7 +23,7 @@ from PIL import Image
 
 from retrieval.catalog import Product
 from retrieval.colours import near_colours
-from retrieval.filters import ProductFilter, to_where
+from retrieval.filters import ProductFilter, open_facets, to_where
 from retrieval.photo_edits import (Edits, PhotoLook, edit_from_photo, interleave, kinds_for_usage, kinds_named_for,
                                    mix_readings, needs_photo, onward_colours, photo_look)
 from retrieval.preferences import SORT_POOL, prefer
@@ -125,7 +125,7 @@ class ProductSearch:
             base, photo_soft, onward = self._photo_edit(image, edits, base)
             soft = photo_soft.merged(soft or ProductFilter())
             filters = base if parsed is None else filters  # a picture alone searches under the edited filter
-        soft = _open_facets(soft, base)  # a preference never overrides a facet the (edited) filter states
+        soft = open_facets(soft, base)  # a preference never overrides a facet the (edited) filter states
         if parsed and soft is not None and (soft.article_types or soft.usages):  # preferences pull the words too
             parsed = replace(parsed, semantic_text=" ".join([parsed.semantic_text, *soft.article_types, *soft.usages]))
         preferring = bool(sort) or (soft is not None and not soft.is_empty())
@@ -364,15 +364,6 @@ class ProductSearch:
         slots = [max(1, int(k * sh / share_sum)) for _, sh in kept]
         slots[0] += max(0, k - sum(slots))
         return [(dict(zip(open_fields, key)), n) for (key, _), n in zip(kept, slots)]
-
-
-def _open_facets(soft: ProductFilter | None, base: ProductFilter) -> ProductFilter | None:
-    """``soft`` without the facets ``base`` already states, but for a preference among the stated
-    values ("a darker red": red ones, the darker first)."""
-    if soft is None:
-        return None
-    return replace(soft, **{f: () for f in _ATTR if getattr(base, f) and getattr(soft, f)
-                            and not set(getattr(soft, f)) < set(getattr(base, f))})
 
 
 _ATTR = {"article_types": "article_type", "genders": "gender", "colours": "base_colour", "usages": "usage"}

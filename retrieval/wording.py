@@ -264,10 +264,4 @@ def follow_up(product: Product, matches, contrasts=()) -> str:
 
 def contrast_sentence(product: Product, contrasts) -> str:
     """A short second sentence with the product's first comparison fact ("It is the cheapest of the five.")."""
-    if not contrasts:
-        return ""
-    pair = is_pair((product.article_type or "").lower())
-    text = contrasts[0].text
-    if text.startswith("the same"):
-        return f"{'They have' if pair else 'It has'} {text}."
-    return f"{'They are' if pair else 'It is'} {text}."
+    return follow_up(product, (), contrasts)

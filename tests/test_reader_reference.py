@@ -9,10 +9,9 @@ import pytest
 
 from retrieval.catalog import SAMPLE_CATALOG, Product, read_catalog
 from retrieval.colours import colour_space
-from retrieval.filters import ProductFilter
+from retrieval.filters import ProductFilter, open_facets
 from retrieval.photo_edits import Edits, PhotoLook, edit_from_photo, interleave, kinds_for_usage, photo_look
 from retrieval.reader import RequestReader
-from retrieval.search import _open_facets
 
 
 @pytest.fixture(scope="module")
@@ -94,7 +93,7 @@ def test_readings_interleave_in_proportion_to_their_slots():
 
 def test_a_preference_never_overrides_a_stated_facet():
     soft = ProductFilter(colours=("Red", "Blue"), usages=("Formal",))
-    kept = _open_facets(soft, ProductFilter(colours=("Navy Blue",)))
+    kept = open_facets(soft, ProductFilter(colours=("Navy Blue",)))
     assert kept.colours == () and kept.usages == ("Formal",)
 
 
