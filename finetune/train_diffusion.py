@@ -78,12 +78,15 @@ class DiffusionRunConfig:
     vae_channels: tuple[int, ...] = (32, 64, 64)
     unet_channels: tuple[int, ...] = (64, 128, 128)
     attention_head_dim: int = 8
+    ema_decay: float = 0.0  # > 0: validate and save an exponential moving average of the UNet's weights
 
     def __post_init__(self) -> None:
         if min(self.vae_steps, self.unet_steps, self.vae_batch, self.unet_batch) < 1:
             raise ValueError("DiffusionRunConfig: steps and batch sizes must be >= 1")
         if not 0 <= self.drop < 1:
             raise ValueError("DiffusionRunConfig: drop must be in [0, 1)")
+        if not 0 <= self.ema_decay < 1:
+            raise ValueError("DiffusionRunConfig: ema_decay must be in [0, 1)")
 
     @property
     def model(self) -> CatalogModelConfig:
@@ -202,10 +205,20 @@ def unet_loss(unet, noise_sched, z: torch.Tensor, cond: torch.Tensor, g: torch.G
 
 
 def train_unet(cfg: DiffusionRunConfig, train: LatentData, val: LatentData, run: Path, fresh: bool, init=None):
+    """The denoiser; with ``ema_decay`` the returned UNet is the moving average of its weights
+    (diffusers' ``EMAModel``; a constant decay when continuing from ``init``, else warmed up from
+    0), which validation scores beside the live weights' ``val_loss_live``."""
     torch.manual_seed(cfg.seed)
     unet = build_catalog_unet(cfg.model)
     if init is not None:  # continue training: same architecture, weights of an earlier run's UNet
         unet.load_state_dict({k: v.float() for k, v in init.state_dict().items()})
+    ema, averaged = None, None
+    if cfg.ema_decay:
+        from diffusers.training_utils import EMAModel
+
+        ema = EMAModel(unet.parameters(), decay=cfg.ema_decay, min_decay=cfg.ema_decay if init is not None else 0.0,
+                       foreach=True)
+        averaged = build_catalog_unet(cfg.model)
     noise_sched, _ = catalog_schedulers()
     opt = torch.optim.AdamW(unet.parameters(), lr=cfg.unet_lr, weight_decay=0.01)
     vg = torch.Generator().manual_seed(1234)
@@ -221,19 +234,29 @@ def train_unet(cfg: DiffusionRunConfig, train: LatentData, val: LatentData, run:
             rows = sample_rows(train.per_product, picks.tolist(), rng, cfg.drop)
             yield train.draw(picks, g), train.condition(rows, g), g
 
-    def validate() -> dict:
-        unet.eval()
+    def val_loss(model) -> float:
+        model.eval()
         g = torch.Generator().manual_seed(99)
         with torch.no_grad():
-            losses = [unet_loss(unet, noise_sched, val_z[s:s + 64], val_c[s:s + 64], g).item()
+            losses = [unet_loss(model, noise_sched, val_z[s:s + 64], val_c[s:s + 64], g).item()
                       for s in range(0, len(val_z), 64)]
-        return {"val_loss": sum(losses) / len(losses)}
+        return sum(losses) / len(losses)
 
+    def validate() -> dict:
+        if ema is None:
+            return {"val_loss": val_loss(unet)}
+        ema.copy_to(averaged.parameters())
+        return {"val_loss": val_loss(averaged), "val_loss_live": val_loss(unet)}
+
+    kept = averaged if ema is not None else unet
+    params = list(unet.parameters())
     task = Task(loss=lambda b: unet_loss(unet, noise_sched, *b), batches=batches, optimizer=opt, validate=validate,
                 train_mode=unet.train, lr_at=lambda s: get_lr(s, cfg.unet_steps, cfg.warmup_steps, cfg.unet_lr),
-                modules=[unet], params=list(unet.parameters()))
+                modules=[kept], params=params, ema=ema)
     result = fit(task, _loop(cfg, cfg.unet_steps, run / "unet.ckpt", "unet", fresh, "val_loss"))
-    return unet.eval(), result
+    if ema is not None:  # the last live weights, to compare with the average
+        unet.save_pretrained(run / "unet_live")
+    return kept.eval(), result
 
 
 # -- the run ---------------------------------------------------------------------------------

@@ -142,6 +142,7 @@ class Task:
     scheduler: Any = None  # stepped after every optimizer step (e.g. OneCycleLR)
     modules: Sequence[torch.nn.Module] = ()  # what ``best_by`` snapshots and restores
     params: Sequence[torch.nn.Parameter] = ()  # what ``clip_grad`` clips and checkpoints hold
+    ema: Any = None  # e.g. diffusers' ``EMAModel`` of ``params``: stepped after every optimizer step, checkpointed
 
 
 @dataclass(frozen=True)
@@ -257,6 +258,8 @@ def _step(task: Task, cfg: LoopConfig, st: _State, batch, bar) -> None:
     task.optimizer.step()
     if task.scheduler is not None:
         task.scheduler.step()
+    if task.ema is not None:
+        task.ema.step(task.params)
     st.step += 1
     value = loss.item()
     st.curve.append((st.step, value))
@@ -287,7 +290,8 @@ def _save_ckpt(path: Path, task: Task, st: _State) -> None:
     tmp = path.with_suffix(".tmp")
     torch.save({"params": [p.detach().cpu() for p in task.params], "optimizer": task.optimizer.state_dict(),
                 "step": st.step, "epoch": st.epoch, "train_loss": st.curve, "history": st.history,
-                "seconds": st.seconds, "best_score": st.best_score, "best_state": st.best_state}, tmp)
+                "seconds": st.seconds, "best_score": st.best_score, "best_state": st.best_state,
+                "ema": task.ema.state_dict() if task.ema is not None else None}, tmp)
     tmp.replace(path)
 
 
@@ -298,6 +302,8 @@ def _resume(task: Task, cfg: LoopConfig) -> _State:
     for p, saved in zip(task.params, ckpt["params"], strict=True):
         p.data.copy_(saved)
     task.optimizer.load_state_dict(ckpt["optimizer"])
+    if task.ema is not None and ckpt.get("ema") is not None:
+        task.ema.load_state_dict(ckpt["ema"])
     logger.info("resumed from %s at step %d", cfg.checkpoint, ckpt["step"])
     return _State(step=ckpt["step"], epoch=ckpt.get("epoch", 0), curve=ckpt["train_loss"],
                   history=ckpt.get("history", []), seconds=ckpt["seconds"],

@@ -74,9 +74,15 @@ def test_a_run_continues_an_earlier_pipeline_and_learns_from_the_projector(quick
 
     cfg, run, first = quick_run
     more = dataclasses.replace(cfg, init_pipeline=str(run / "pipeline"), projector=str(SHIPPED_OUTPUT_PROJECTOR),
-                               unet_steps=2)
+                               unet_steps=2, ema_decay=0.5)
     record = train(more, tmp_path / "more")
     assert record["vae"] is None and record["unet"]["steps"] == 2
+    assert all("val_loss_live" in h for h in record["unet"]["history"])  # the average is scored beside the live weights
+    saved = load_diffusion_pipeline(tmp_path / "more" / "pipeline", "cpu").pipeline.unet.state_dict()
+    from diffusers import UNet2DConditionModel
+
+    live = UNet2DConditionModel.from_pretrained(tmp_path / "more" / "unet_live").state_dict()
+    assert any(not torch.allclose(saved[k].float(), live[k].float()) for k in live)  # the pipeline holds the average
     assert (tmp_path / "more" / "training_continued.json").is_file()
     start = record["unet"]["history"][0]["val_loss"]  # the earlier UNet, not a fresh one
     assert start == pytest.approx(min(h["val_loss"] for h in first["unet"]["history"]), rel=0.05)

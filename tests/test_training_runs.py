@@ -100,3 +100,39 @@ def test_stage1_default_is_the_shipped_step_based_run():
     assert (cfg.max_steps, cfg.schedule_steps, cfg.warm_start_steps, cfg.seed) == (43, 170, 600, 0)
     with pytest.raises(ValueError, match="schedule_steps"):
         TrainConfig(max_steps=10, schedule_steps=5)
+
+
+def test_fit_steps_a_moving_average_and_resumes_it(tmp_path):
+    """``Task.ema`` (diffusers' EMAModel) follows every step and lives in the checkpoint: two
+    steps, a stop and two more average exactly as four steps in one go."""
+    from diffusers.training_utils import EMAModel
+
+    x = torch.randn(16, 4, generator=torch.Generator().manual_seed(0))
+    y = x.sum(1, keepdim=True)
+
+    def run(steps_each: list[int], ckpt):
+        torch.manual_seed(0)
+        model = torch.nn.Linear(4, 1)
+        opt = torch.optim.SGD(model.parameters(), lr=0.1)
+        ema = EMAModel(model.parameters(), decay=0.5, min_decay=0.5)
+
+        def batches(_epoch, step):
+            while True:
+                yield torch.arange(16)[step % 2::2]
+                step += 1
+
+        task = Task(loss=lambda i: torch.nn.functional.mse_loss(model(x[i]), y[i]), batches=batches, optimizer=opt,
+                    params=list(model.parameters()), ema=ema)
+        for steps in steps_each:
+            ema = EMAModel(model.parameters(), decay=0.5, min_decay=0.5)  # a fresh process: the shadow comes back
+            task.ema = ema
+            fit(task, LoopConfig(max_steps=steps, checkpoint=ckpt, save_every=1, progress=False))
+        return model, ema
+
+    model, ema = run([4], tmp_path / "one.pt")
+    again, resumed = run([2, 4], tmp_path / "two.pt")
+    assert resumed.optimization_step == ema.optimization_step == 4
+    for a, b in zip(ema.shadow_params, resumed.shadow_params):
+        assert torch.allclose(a, b)
+    assert not torch.allclose(ema.shadow_params[0], model.weight)  # an average, not the last weights
+    assert torch.allclose(model.weight, again.weight)
