@@ -58,6 +58,8 @@ _ANY_USAGE = re.compile(r"\b(?:any style|any occasion|style doesn'?t matter)\b",
 _DROP_IMAGE = re.compile(r"\b(?:forget|ignore|without|drop|remove|clear)\s+(?:the\s+|my\s+)?(?:photo|picture|image|pic)\b", re.I)
 _INSTEAD = re.compile(r"\b(?:instead|rather|what about|how about|maybe|actually|or maybe|switch to|change (?:it )?to)\b",
                       re.I)
+# "show me flat ones", "a leather one": the message is about the items in force, in another type
+_ANAPHOR = re.compile(r"\bones\b|\b(?:a|an|the)\s+\w+\s+one\b", re.I)
 _NEW_REQUEST = re.compile(r"\b(?:something|anything|a gift|a present|gift for|present for|looking for an?|need an?|want an?)\b", re.I)
 _ORDINALS = {"first": 0, "1st": 0, "second": 1, "2nd": 1, "third": 2, "3rd": 2, "fourth": 3, "4th": 3,
              "fifth": 4, "5th": 4, "last": -1}
@@ -192,7 +194,8 @@ def _subject(text: str, parsed: ParsedQuery, constraints: Constraints, reference
              new_photo: bool = False):
     """The request a message builds on: the one in force (a refinement), or a new subject that
     keeps only who it is for ("watches" after "black sneakers for men"). Naming another type
-    "instead" ("what about loafers instead") replaces the type and keeps the rest."""
+    "instead" ("what about loafers instead") or of the items in force ("show me flat ones")
+    replaces the type and keeps the rest."""
     pf, old = parsed.filter, constraints.filter
     refines = any(r.search(text) for r in (_CHEAPER, _PRICIER, _ANY_COLOUR, _ANY_PRICE, _ANY_USAGE, _SKIP)) \
         or parsed.relative_price is not None or parsed.relative_colour is not None
@@ -204,7 +207,7 @@ def _subject(text: str, parsed: ParsedQuery, constraints: Constraints, reference
     fresh = bool(_NEW_REQUEST.search(text)) and reference is None and not refines and names_subject and not swapping
     # Narrowing to types already in force ("shoes" -> "sports shoes", a clarifying answer) keeps the subject.
     narrows = bool(old.article_types) and set(pf.article_types) <= set(old.article_types)
-    swaps = bool(pf.article_types) and bool(_INSTEAD.search(text)) and not fresh
+    swaps = bool(pf.article_types) and bool(_INSTEAD.search(text) or _ANAPHOR.search(text)) and not fresh
     new_subject = fresh or new_photo or (bool(pf.article_types) and not narrows and not swaps)
     if fresh:
         return ProductFilter(), (), True

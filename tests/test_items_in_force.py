@@ -1,0 +1,37 @@
+"""Found on a fresh batch of hand-written dev requests (session 12), each failing on the code
+before: "show me flat ones" after brown wedges dropped the colour (a type named without
+"instead" started a new subject, though "ones" points at the items in force), and "something
+like these sandals in black" on a women's wedge showed men's sandals (the words named the
+photo's kind and a colour, so the photo was never read for whom it is for)."""
+
+from dataclasses import replace
+
+from assistant.dialogue import Constraints, interpret
+from retrieval.filters import ProductFilter
+from retrieval.photo_edits import Edits, PhotoLook, edit_from_photo, needs_photo
+
+
+def test_another_type_of_the_items_in_force_keeps_the_rest(reader):
+    before = Constraints(ProductFilter(article_types=("Heels",), colours=("Brown", "Tan"), genders=("Women",)))
+    after = interpret("show me flat ones", before, [], reader).constraints.filter
+    assert after.article_types == ("Flats",) and after.colours == ("Brown", "Tan") and after.genders == ("Women",)
+    # a type alone is still a new subject that keeps only whom it is for
+    sneakers = Constraints(ProductFilter(article_types=("Casual Shoes",), colours=("Black",), genders=("Men",)))
+    watches = interpret("watches", sneakers, [], reader).constraints.filter
+    assert watches.article_types == ("Watches",) and watches.colours == () and watches.genders == ("Men",)
+
+
+def test_the_photos_kind_named_in_words_keeps_whom_the_photo_is_for(reader, vocab):
+    parsed = reader.parse("something like these sandals in black")
+    edits = Edits.of(parsed)
+    assert edits.reference_types == ("Sandals",) and needs_photo(parsed.filter, edits)
+    look = PhotoLook(colour="Brown", article_type="Heels", gender="Women", colours=("Brown",), gender_share=0.9)
+    filt, _ = edit_from_photo(edits, parsed.filter, look, vocab, reader.shift_colours)
+    assert filt.genders == ("Women", "Unisex") and filt.colours == ("Black",) and filt.article_types == ("Sandals",)
+    # ...when the photo says it clearly: a watch read as men's at 0.39 (a women's watch) imposes nothing
+    unsure = replace(look, gender="Men", gender_share=0.39)
+    assert edit_from_photo(edits, parsed.filter, unsure, vocab, reader.shift_colours)[0].genders == ()
+    # a person said in words wins over the photo
+    for_him = reader.parse("these sandals in black for my husband")
+    assert not needs_photo(for_him.filter, Edits.of(for_him)) or \
+        edit_from_photo(Edits.of(for_him), for_him.filter, look, vocab, reader.shift_colours)[0].genders[0] == "Men"
