@@ -150,7 +150,8 @@ def interpret(text: str | None, constraints: Constraints, shown: list[Product], 
     subject: who it is for is kept, the rest comes from the photo and the words);
     ``photo_in_force``: an earlier photo is still the reference (its edits are the search's);
     ``typical_price``: what the products under a filter typically cost (the shop's catalog), so
-    that "cheaper" goes below both the products shown and what such items usually cost."""
+    that "cheaper" goes below both the products shown and what such items usually cost (the
+    items the message asks for: "cheap white running shoes" below what white running shoes cost)."""
     text = (text or "").strip()
     if not text:
         return Interpretation("search" if has_image else "empty", constraints)
@@ -167,7 +168,7 @@ def interpret(text: str | None, constraints: Constraints, shown: list[Product], 
     edits = Edits.of(parsed) if photo else Edits()
     if not photo:
         merged = _price_moves(text, parsed, merged, reference, shown,
-                              partial(typical_price, constraints.filter) if typical_price else None)
+                              partial(typical_price, merged) if typical_price else None)
         merged = _relative_colour(parsed, parser, merged, shown)
     fresh_words = parsed.free_words if parsed.free_words is not None else _free_words(parsed, text)
     new_words = tuple(w for w in fresh_words if w not in words)

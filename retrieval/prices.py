@@ -45,7 +45,8 @@ _CLEAR = re.compile(r"\b(?:money is no (?:object|issue|problem)|no budget|any pr
                     r"budget is no (?:object|issue)|forget the (?:price|budget)|ignore the (?:price|budget)|"
                     r"whatever it costs|no price limit|no limit)\b")
 _LOWER = re.compile(r"\b(?:cheaper|less expensive|less pricey|lower price[sd]?|more affordable|too expensive|"
-                    r"too pricey|too much money|on a budget|budget friendly|inexpensive|less costly|save money)\b")
+                    r"too pricey|too much money|on a budget|budget friendly|inexpensive|less costly|save money|"
+                    r"cheap(?! as)|affordable|low cost|low priced)\b")
 _HIGHER = re.compile(r"\b(?:more expensive|pricier|higher end|high end|more premium|premium|upmarket|luxury|"
                      r"luxurious|splurge|higher price[sd]?)\b")
 

@@ -21,11 +21,19 @@ RELATIVE_COLOUR = {"darker": "darker", "deeper": "deeper", "richer": "deeper", "
                    "toned down": "muted", "subtler": "muted", "more subtle": "muted", "subdued": "muted",
                    "understated": "muted", "calmer": "muted", "quieter": "muted", "less bright": "muted",
                    "less colourful": "muted", "less colorful": "muted", "duller": "muted"}
+# a kind of colour said with the word colour ("in a light colour", "dark coloured", "a bit of colour")
+BAND_PHRASES = {f"{word} {noun}": direction
+                for word, direction in (("light", "lighter"), ("dark", "darker"), ("bit of", "brighter"),
+                                        ("some", "brighter"), ("pop of", "brighter"), ("splash of", "brighter"))
+                for noun in ("colour", "color", "colours", "colors", "coloured", "colored", "shade", "shades")
+                if not (direction == "brighter" and noun.startswith("shade"))}
+RELATIVE_COLOUR.update(BAND_PHRASES)
 OPPOSITE = {"brighter": "muted", "muted": "brighter", "darker": "lighter", "lighter": "darker", "deeper": "lighter"}
 # The words above that name a kind of colour (positive degree) rather than a move from one
 # (comparative): "something bright" wants bright colours, "something brighter" brighter ones than these.
 MORE = re.compile(r"\b(?:more|less|bit|lot|much|way|even)\s*$")  # before a colour word: a comparison
-ABSOLUTE_COLOUR = frozenset({"bright", "colourful", "colorful", "vibrant", "vivid", "pastel", "pastels", "pale", "muted"})
+ABSOLUTE_COLOUR = frozenset({"bright", "colourful", "colorful", "vibrant", "vivid", "pastel", "pastels", "pale", "muted",
+                             *BAND_PHRASES})
 NEGATION = re.compile(r"\b(?:not|no|none|never|except|without|(?:aren|isn|don|doesn|didn|wasn|weren|won|can|couldn|"
                       r"shouldn|wouldn|haven|hasn|ain) ?t|but not|anything but|everything but|nothing|avoid|hates?|"
                       r"dislikes?|don ?t (?:like|want)|doesn ?t (?:like|want)|no more|sick of|tired of|other than|"

@@ -35,3 +35,32 @@ def test_the_photos_kind_named_in_words_keeps_whom_the_photo_is_for(reader, voca
     for_him = reader.parse("these sandals in black for my husband")
     assert not needs_photo(for_him.filter, Edits.of(for_him)) or \
         edit_from_photo(Edits.of(for_him), for_him.filter, look, vocab, reader.shift_colours)[0].genders[0] == "Men"
+
+
+def test_a_kind_of_colour_said_with_the_word_colour_is_that_band(reader):
+    """"in a light colour" kept 'light' as a description word and "something with a bit of
+    colour" read nothing: both are kinds of colour, preferred, never a filter."""
+    light = reader.parse("capris in a light colour")
+    assert light.absolute_colour and light.relative_colour == "lighter" and "White" in light.soft.colours
+    assert light.filter.colours == () and "light" not in light.free_words
+    colourful = reader.parse("something with a bit of colour")
+    assert colourful.absolute_colour and {"Red", "Blue", "Green"} <= set(colourful.soft.colours)
+    assert "Black" in reader.parse("dark coloured jeans for men").soft.colours
+    assert reader.parse("a darker colour").absolute_colour is False  # still a move from the colour in force
+
+
+def test_cheap_is_below_what_the_items_asked_for_cost(reader):
+    """"white running shoes, men, cheap" kept 'cheap' as a word; it goes below the median price of
+    what the message asks for (not of the whole catalog: the session held no filter yet)."""
+    parsed = reader.parse("white running shoes, men, cheap")
+    assert parsed.relative_price == "lower" and "cheap" not in parsed.free_words
+    asked = []
+
+    def typical(filt):
+        asked.append(filt)
+        return 40.0
+
+    after = interpret("white running shoes, men, cheap", Constraints(), [], reader, typical_price=typical)
+    assert after.constraints.filter.max_price == 39.99
+    assert asked and asked[0].article_types == ("Sports Shoes",) and asked[0].colours[0] == "White"
+    assert reader.parse("as cheap as you can").sort == "price" and reader.parse("as cheap as you can").relative_price is None
