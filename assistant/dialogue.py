@@ -108,7 +108,7 @@ class Constraints:
     words: tuple[str, ...] = ()
     soft: ProductFilter = ProductFilter()  # inferred preferences (an occasion's usage): ranking boosts, not filters
     sort: str | None = None  # "price": the cheapest first
-    edits: Edits = Edits()  # this message's edits of the photo in force ("deeper colour", "goes with this")
+    edits: Edits = Edits()  # this message's edits of the photo in force ("deeper colour"), or its colour move
     latest: tuple[str, ...] = ()  # the filter fields this message changed: kept longest when nothing matches
 
     def query_text(self, extra_words: tuple[str, ...] = ()) -> str | None:
@@ -169,7 +169,12 @@ def interpret(text: str | None, constraints: Constraints, shown: list[Product], 
     if not photo:
         merged = _price_moves(text, parsed, merged, reference, shown,
                               partial(typical_price, merged) if typical_price else None)
-        merged = _relative_colour(parsed, parser, merged, shown)
+        moved = _relative_colour(parsed, parser, merged, shown)
+        if moved.colours != merged.colours:  # the search fills a short page further that way...
+            edits = Edits(relative_colour=parsed.relative_colour)
+        elif constraints.edits.relative_colour and moved.colours == constraints.filter.colours:
+            edits = Edits(relative_colour=constraints.edits.relative_colour)  # ...while those colours stand
+        merged = moved
     fresh_words = parsed.free_words if parsed.free_words is not None else _free_words(parsed, text)
     new_words = tuple(w for w in fresh_words if w not in words)
     soft = _soft(parsed, Constraints() if new_subject else constraints, merged)

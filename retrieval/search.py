@@ -125,6 +125,10 @@ class ProductSearch:
             base, photo_soft, onward = self._photo_edit(image, edits, base)
             soft = photo_soft.merged(soft or ProductFilter())
             filters = base if parsed is None else filters  # a picture alone searches under the edited filter
+        elif image is None and edits.relative_colour and base.colours and hasattr(self.parser, "shift_colours"):
+            # a conversation's move ("a darker shade" of green: olive) fills further that way, not back
+            onward = tuple(c for c in self.parser.shift_colours(base.colours, edits.relative_colour)
+                           if c not in base.colours + base.exclude_colours) or None
         soft = open_facets(soft, base)  # a preference never overrides a facet the (edited) filter states
         if parsed and soft is not None and (soft.article_types or soft.usages):  # preferences pull the words too
             parsed = replace(parsed, semantic_text=" ".join([parsed.semantic_text, *soft.article_types, *soft.usages]))
@@ -157,7 +161,8 @@ class ProductSearch:
     def _closest(self, text, image, parsed, base: ProductFilter, filters, k: int, exclude_ids, strategy,
                  have: list[Hit], keep_kind: bool = False, onward: tuple[str, ...] | None = None) -> list[Hit]:
         """Products under the filter loosened to its neighbours: perceptually nearest colours
-        (``onward``: for a colour moved off a photo, the colours further that way instead), and
+        (``onward``: for a colour moved off a photo or off the colours in force, the colours
+        further that way instead), and
         Unisex beside a gender (marked ``close:``; the explanations say their real colour)."""
         near = onward if onward is not None else \
             near_colours(base.colours, self.parser.vocab.colours, n=CLOSE_COLOURS, max_delta_e=CLOSE_DELTA_E)

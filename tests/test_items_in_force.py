@@ -64,3 +64,29 @@ def test_cheap_is_below_what_the_items_asked_for_cost(reader):
     assert after.constraints.filter.max_price == 39.99
     assert asked and asked[0].article_types == ("Sports Shoes",) and asked[0].colours[0] == "White"
     assert reader.parse("as cheap as you can").sort == "price" and reader.parse("as cheap as you can").relative_price is None
+
+
+def test_a_short_page_after_a_colour_move_in_a_conversation_fills_further_that_way(tmp_path):
+    """"green" then "a darker shade": olive, and a short page filled with beige (the olive's
+    nearest colour, lighter than the green left behind); now with black, further that way, also
+    on the next turn while the moved colour stands."""
+    from PIL import Image
+
+    from helpers import toy_assistant, write_catalog
+
+    colours = {"Green": (40, 160, 70), "Olive": (90, 100, 40), "Black": (15, 15, 15), "Beige": (225, 205, 170)}
+    rows, images = [], {}
+    for i, colour in enumerate(["Green"] * 5 + ["Olive"] * 2 + ["Black"] * 4 + ["Beige"] * 4):
+        pid = f"p{i}"
+        rows.append({"id": pid, "title": f"Brand Men {colour} Tshirt {i}", "gender": "Men", "article_type": "Tshirts",
+                     "base_colour": colour, "usage": "Casual", "price": str(10 + i), "image": f"images/{pid}.png"})
+        im = Image.new("RGB", (60, 80), (255, 255, 255))
+        im.paste(colours[colour], (15, 15, 45, 70))
+        images[pid] = im
+    session = toy_assistant(tmp_path, catalog=write_catalog(tmp_path / "cat", rows, images)).new_session()
+    session.send("tshirts for men")
+    assert {p.product.base_colour for p in session.send("green").products} == {"Green"}
+    darker = [p.product.base_colour for p in session.send("a darker shade").products]
+    assert darker[:2] == ["Olive", "Olive"] and "Beige" not in darker and "Black" in darker
+    cheaper = [p.product.base_colour for p in session.send("cheaper").products]
+    assert cheaper and cheaper[0] == "Olive" and "Beige" not in cheaper
