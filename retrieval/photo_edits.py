@@ -141,8 +141,8 @@ def edit_from_photo(edits: Edits, base: ProductFilter, look: PhotoLook, vocab: V
             filt = replace(filt, article_types=goes_with)
         if not filt.genders and look.gender:
             filt = replace(filt, genders=tuple(g for g in (look.gender, "Unisex") if g in vocab.genders))
-    if edits.reference_types and not filt.genders and look.gender and look.gender_share >= SURE_GENDER:
-        # "these sandals in black": whom they are for, when the photo says it clearly
+    if edits.reference_types and not filt.genders and look.gender not in (None, "Unisex") \
+            and look.gender_share >= SURE_GENDER:  # "these sandals in black": whom they are for, said clearly
         filt = replace(filt, genders=tuple(g for g in (look.gender, "Unisex") if g in vocab.genders))
     if len(stated.article_types) > 1 and set(stated.article_types) == set(edits.reference_types) \
             and look.article_type in stated.article_types:  # "the same kind of bag": the photo's kind of bag

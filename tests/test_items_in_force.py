@@ -31,6 +31,8 @@ def test_the_photos_kind_named_in_words_keeps_whom_the_photo_is_for(reader, voca
     # ...when the photo says it clearly: a watch read as men's at 0.39 (a women's watch) imposes nothing
     unsure = replace(look, gender="Men", gender_share=0.39)
     assert edit_from_photo(edits, parsed.filter, unsure, vocab, reader.shift_colours)[0].genders == ()
+    unisex = replace(look, gender="Unisex", gender_share=0.95)  # a unisex backpack suits anyone: no filter
+    assert edit_from_photo(edits, parsed.filter, unisex, vocab, reader.shift_colours)[0].genders == ()
     # a person said in words wins over the photo
     for_him = reader.parse("these sandals in black for my husband")
     assert not needs_photo(for_him.filter, Edits.of(for_him)) or \
