@@ -207,7 +207,9 @@ def _subject(text: str, parsed: ParsedQuery, constraints: Constraints, reference
         or parsed.relative_price is not None or parsed.relative_colour is not None
     # "something for my dad" starts afresh; "something in blue", "anything cheaper" refine: a new request names a
     # kind, a person or an occasion (what a subject is), not just a colour or a budget
-    names_subject = bool(pf.article_types or pf.genders or parsed.soft.article_types or parsed.soft.usages
+    # ("she doesnt want anything over 60": a pronoun points at the person in force, it names nobody new)
+    named_people = pf.genders if parsed.matched.get("genders") else ()
+    names_subject = bool(pf.article_types or named_people or parsed.soft.article_types or parsed.soft.usages
                          or parsed.soft.genders)
     swapping = bool(_INSTEAD.search(text)) and not pf.article_types and bool(pf.genders)  # "...for my sister instead"
     fresh = bool(_NEW_REQUEST.search(text)) and reference is None and not refines and names_subject and not swapping
@@ -268,6 +270,11 @@ def _relative_colour(parsed: ParsedQuery, parser, merged: ProductFilter, shown: 
     dominant = Counter(p.base_colour for p in shown if p.base_colour).most_common(1)
     current = merged.colours or (tuple(c for c, n in dominant if n * 2 > len(shown)))  # what most of the list is
     moved = parser.shift_colours(current, parsed.relative_colour, asked=bool(merged.colours))
+    if not merged.colours and parsed.relative_colour in ("darker", "lighter"):
+        # off colours the shopper never chose ("something darker" than white kurtas), any colour of that band
+        # does too, the nearest step first (from grey: charcoal, then black, navy...)
+        band = parser.colours.band(parsed.relative_colour)
+        moved = tuple(dict.fromkeys(moved + tuple(c for c in band if c not in current)))
     moved = tuple(c for c in moved if c not in merged.exclude_colours) or moved  # "not black", then "darker"
     if not moved:
         return merged

@@ -109,6 +109,9 @@ def srgb_to_oklab(rgb) -> np.ndarray:
     return np.cbrt(c @ m1.T) @ m2.T
 
 
+METALLIC = frozenset({"Silver", "Steel", "Gold", "Bronze", "Copper", "Metallic", "Rose Gold"})
+
+
 def near_colours(colours: tuple[str, ...], catalog_colours: tuple[str, ...], n: int = 2,
                  max_delta_e: float = 28.0) -> tuple[str, ...]:
     """Catalog colours perceptually next to ``colours`` (Navy Blue -> Blue, Charcoal), nearest
@@ -145,6 +148,7 @@ class ColourSpace:
         ok = srgb_to_oklab(rgb) if self.names else np.zeros((0, 3))
         self.hue = np.degrees(np.arctan2(ok[:, 2], ok[:, 1]))
         self.chroma = np.hypot(self.lab[:, 1], self.lab[:, 2])
+        self.metallic = np.array([n in METALLIC for n in self.names], dtype=bool)
 
     @functools.cached_property
     def word_colours(self) -> dict[str, tuple[str, ...]]:
@@ -215,6 +219,8 @@ class ColourSpace:
             mask = (all_chroma > chroma + 5) & np.isin(np.array(self.names), self.band("brighter"))
         else:
             mask = all_chroma < chroma - 5
+        if not self.metallic[i]:  # a shade of a colour is a colour, not a metal (darker than white: not silver)
+            mask = mask & ~self.metallic
         family = mask & self._family(colour)  # a lighter blue is a kind of blue (Turquoise Blue) if there is one
         if family.any():
             return self.nearest(target, n, mask=family)

@@ -24,7 +24,7 @@ TYPE_WORDS: dict[str, tuple[str, ...]] = {
     "jacket": ("Jackets",), "windcheater": ("Jackets",), "bomber": ("Jackets",), "parka": ("Jackets",),
     "puffer": ("Jackets",), "raincoat": ("Rain Jacket", "Jackets"), "blazer": ("Blazers", "Jackets"),
     "blazers": ("Blazers", "Jackets"), "waistcoat": ("Waistcoat",), "vest": ("Innerwear Vests", "Waistcoat"),
-    "tunic": ("Tunics",), "kurta": ("Kurtas",), "kurtha": ("Kurtas",),
+    "tunic": ("Tunics",), "kurta": ("Kurtas", "Kurtis"), "kurtha": ("Kurtas", "Kurtis"),
     # bottoms
     "jean": ("Jeans",), "denims": ("Jeans",), "denim jeans": ("Jeans",), "slacks": ("Trousers",),
     "chino": ("Trousers",), "khakis": ("Trousers",), "trousers": ("Trousers",), "formal pants": ("Trousers",),
@@ -75,7 +75,7 @@ TYPE_WORDS: dict[str, tuple[str, ...]] = {
     "billfold": ("Wallets",), "card holder": ("Wallets",), "belt": ("Belts",), "tie": ("Ties",), "necktie": ("Ties",),
     "bow tie": ("Ties",), "cufflink": ("Cufflinks",), "beanie": ("Caps",), "baseball cap": ("Caps",),
     "scarf": ("Scarves", "Stoles", "Mufflers"), "shawl": ("Stoles", "Scarves"), "stole": ("Stoles",),
-    "muffler": ("Mufflers",), "gloves": ("Gloves",), "mittens": ("Gloves",), "socks": ("Socks",),
+    "muffler": ("Mufflers", "Scarves"), "gloves": ("Gloves",), "mittens": ("Gloves",), "socks": ("Socks",),
     "sock": ("Socks",), "umbrella": ("Umbrellas",), "earring": ("Earrings",), "studs": ("Earrings",),
     "hoops": ("Earrings",), "jhumkas": ("Earrings",), "bracelet": ("Bracelet",), "bangle": ("Bangle",),
     "pendant": ("Pendant",), "locket": ("Pendant",), "ring": ("Ring",), "jewelry": ("Jewellery Set", "Earrings",

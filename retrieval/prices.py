@@ -38,6 +38,8 @@ _PATTERNS: list[tuple[re.Pattern, str]] = [
     (re.compile(rf"{_NUM}\s*(?:or more|and up|plus|or above)\b"), "min"),
     (re.compile(r"\$\s*(\d+(?:\.\d+)?)|\b(\d+(?:\.\d+)?)\s*(?:dollars?|usd|bucks|quid)\b"), "max"),  # a bare amount
 ]
+# a bound said as what is not wanted, just before it ("doesn't want anything over 60", "no more over 40")
+_REFUSED = re.compile(r"\b(?:not|no|don ?t|doesn ?t|didn ?t|won ?t|never|nothing|none)\b(?:\s+\w+){0,3}\s*$")
 _CHEAPEST = re.compile(r"\b(?:cheapest|lowest price[sd]?|least expensive|as cheap as (?:possible|you can)|"
                        r"cheap as possible|rock bottom)\b")
 _CLEAR = re.compile(r"\b(?:money is no (?:object|issue|problem)|no budget|any price|price doesn ?t matter|"
@@ -92,6 +94,8 @@ def read_prices(text: str) -> Prices:
                 lo, hi = round(nums[0] * (1 - APPROX), 2), round(nums[0] * (1 + APPROX), 2)
             elif kind == "max" and nums and hi is None:
                 hi = nums[0]
+            elif kind == "min" and nums and hi is None and _REFUSED.search(rest[:m.start()]):
+                hi = nums[0]  # "she doesnt want anything over 60": at most 60
             elif kind == "min" and nums and lo is None:
                 lo = nums[0]
             else:

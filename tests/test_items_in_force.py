@@ -7,6 +7,7 @@ photo's kind and a colour, so the photo was never read for whom it is for)."""
 from dataclasses import replace
 
 from assistant.dialogue import Constraints, interpret
+from retrieval.catalog import Product
 from retrieval.filters import ProductFilter
 from retrieval.photo_edits import Edits, PhotoLook, edit_from_photo, needs_photo
 
@@ -92,3 +93,36 @@ def test_a_short_page_after_a_colour_move_in_a_conversation_fills_further_that_w
     assert darker[:2] == ["Olive", "Olive"] and "Beige" not in darker and "Black" in darker
     cheaper = [p.product.base_colour for p in session.send("cheaper").products]
     assert cheaper and cheaper[0] == "Olive" and "Beige" not in cheaper
+
+
+def test_a_move_off_colours_never_asked_for_is_the_whole_band_and_never_a_metal(reader):
+    """"something darker" after a page of white kurtas (white never asked for) was silver or
+    steel: a shade of white is no metal, and off colours the shopper never chose any dark colour
+    does, the nearest step first."""
+    assert not {"Silver", "Steel"} & set(reader.shift_colours(("White",), "darker"))
+    assert reader.shift_colours(("Gold",), "darker")  # a metal still moves among metals
+    shown = [Product(f"w{i}", "White Kurta", gender="Women", article_type="Kurtas", base_colour="White")
+             for i in range(3)] + [Product("b", "Black Kurta", gender="Women", article_type="Kurtas", base_colour="Black")]
+    before = Constraints(ProductFilter(article_types=("Kurtas",), genders=("Women",)))
+    after = interpret("something darker", before, shown, reader).constraints.filter
+    assert {"Black", "Navy Blue", "Maroon"} <= set(after.colours) and not {"Silver", "Steel", "White"} & set(after.colours)
+    # a colour the shopper asked for moves one step only
+    asked = interpret("darker", Constraints(replace(before.filter, colours=("Grey",))), shown, reader).constraints.filter
+    assert asked.colours == ("Charcoal",)
+
+
+def test_a_bound_said_as_what_is_not_wanted_about_the_person_in_force(reader):
+    """"she doesnt want anything over 60" after navy kurtas for a sister showed anything for women
+    over $60: "over" under a refusal is a ceiling, and a pronoun points at the person in force (it
+    named a new subject, which dropped the kurta and the colour)."""
+    from retrieval.prices import read_prices
+
+    assert read_prices("she doesnt want anything over 60").max_price == 60.0
+    assert read_prices("over 60").min_price == 60.0 and read_prices("over 20 but under 50").min_price == 20.0
+    before = Constraints(ProductFilter(article_types=("Kurtas", "Kurtis"), colours=("Navy Blue",), genders=("Women",)))
+    after = interpret("she doesnt want anything over 60", before, [], reader).constraints.filter
+    assert after.article_types == ("Kurtas", "Kurtis") and after.colours == ("Navy Blue",)
+    assert after.max_price == 60.0 and after.min_price is None and after.genders == ("Women",)
+    # a person named outright still starts afresh ("something for my wife" keeps only her)
+    fresh = interpret("something for my husband", before, [], reader).constraints.filter
+    assert fresh.genders == ("Men",) and fresh.article_types == () and fresh.colours == ()
