@@ -58,8 +58,9 @@ _ANY_USAGE = re.compile(r"\b(?:any style|any occasion|style doesn'?t matter)\b",
 _DROP_IMAGE = re.compile(r"\b(?:forget|ignore|without|drop|remove|clear)\s+(?:the\s+|my\s+)?(?:photo|picture|image|pic)\b", re.I)
 _INSTEAD = re.compile(r"\b(?:instead|rather|what about|how about|maybe|actually|or maybe|switch to|change (?:it )?to)\b",
                       re.I)
-# "show me flat ones", "a leather one": the message is about the items in force, in another type
-_ANAPHOR = re.compile(r"\bones\b|\b(?:a|an|the)\s+\w+\s+one\b", re.I)
+# "show me flat ones", "a leather one", "clutches in that colour": the message is about the items in force
+_ANAPHOR = re.compile(r"\bones\b|\b(?:a|an|the)\s+\w+\s+one\b|\b(?:that|this|the same|same|those|these) colou?rs?\b",
+                      re.I)
 _NEW_REQUEST = re.compile(r"\b(?:something|anything|a gift|a present|gift for|present for|looking for an?|need an?|want an?)\b", re.I)
 _ORDINALS = {"first": 0, "1st": 0, "second": 1, "2nd": 1, "third": 2, "3rd": 2, "fourth": 3, "4th": 3,
              "fifth": 4, "5th": 4, "last": -1}

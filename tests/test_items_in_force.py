@@ -16,6 +16,10 @@ def test_another_type_of_the_items_in_force_keeps_the_rest(reader):
     before = Constraints(ProductFilter(article_types=("Heels",), colours=("Brown", "Tan"), genders=("Women",)))
     after = interpret("show me flat ones", before, [], reader).constraints.filter
     assert after.article_types == ("Flats",) and after.colours == ("Brown", "Tan") and after.genders == ("Women",)
+    # "in that colour" points at the colour in force (it started a new subject without "what about")
+    burgundy = Constraints(ProductFilter(article_types=("Handbags",), colours=("Burgundy",), genders=("Women",)))
+    clutches = interpret("ok show me clutches in that colour", burgundy, [], reader).constraints.filter
+    assert clutches.article_types == ("Clutches",) and clutches.colours == ("Burgundy",)
     # a type alone is still a new subject that keeps only whom it is for
     sneakers = Constraints(ProductFilter(article_types=("Casual Shoes",), colours=("Black",), genders=("Men",)))
     watches = interpret("watches", sneakers, [], reader).constraints.filter
