@@ -188,15 +188,24 @@ def _agree(span: str, noun: str) -> str:
     return f"{mods}{singular(noun)}"
 
 
+# "and under $2.01 under your 15": a preposition said on both sides of the amount
+_DOUBLED = re.compile(r"\b(under|over|below|above)\s+(\$\d+(?:\.\d+)?)\s+\1\b", re.I)
+
+
+def doubled_prepositions(text: str) -> list[tuple[int, int, str]]:
+    return [(m.start(), m.end(), f"{m.group(2)} {m.group(1)}") for m in _DOUBLED.finditer(text)]
+
+
 def fix_agreement(text: str, nouns: frozenset[str]) -> tuple[str, list[str]]:
-    """``text`` with its agreement errors repaired (number first, then "a"/"an"), and a note per fix.
+    """``text`` with its agreement errors repaired (number first, then "a"/"an", then a preposition
+    doubled around an amount), and a note per fix.
     Fixes whose words overlap are applied one pass after another ("a tops like United Blue Tops":
     "a tops" -> "a top", then "top like United Blue Tops" -> "... top"), at most three passes."""
     notes: list[str] = []
     out = text
     for _ in range(3):
         before = out
-        for find in (lambda t: number_errors(t, nouns), article_errors):
+        for find in (lambda t: number_errors(t, nouns), article_errors, doubled_prepositions):
             done_from = len(out) + 1  # where the last fix applied began: a span reaching past it overlaps
             for start, end, rep in sorted(find(out), key=lambda e: -e[0]):  # right to left keeps spans valid
                 if end > done_from:  # two rules on the same words: the first fix stands, the next pass sees the rest

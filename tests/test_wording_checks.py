@@ -73,6 +73,10 @@ def test_agreement_errors_are_fixed_singular_pair_and_an():
     assert fix("It is the only tshirts among them.") == "It is the only T-shirt among them."
     for fine in ("It is a pair of blue jeans.", "This pair of black casual shoes is here.", "This one is a watch."):
         assert fix(fine) == fine
+    # a preposition on both sides of an amount (seen in the chat page, session 12)
+    assert fix("It is the most expensive of the four and under $2.01 under your 15.") == \
+        "It is the most expensive of the four and $2.01 under your 15."
+    assert fix("It is $4.01 under your 15 and under 20.") == "It is $4.01 under your 15 and under 20."
     # fixes over the same words are applied in turn: neither error is left (seen on dev)
     tops = "This is a tshirts like United Red Tshirts for Men."
     assert fix(tops) == "This is a T-shirt like United Red T-shirt for Men." and not agreement_errors(fix(tops), CHECKER.type_phrases)
