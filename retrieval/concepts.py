@@ -33,6 +33,9 @@ TYPE_WORDS: dict[str, tuple[str, ...]] = {
     "tights": ("Tights", "Leggings"), "jeggings": ("Jeggings",), "skirt": ("Skirts",), "mini skirt": ("Skirts",),
     "shorts": ("Shorts",), "bermudas": ("Shorts",), "cargo shorts": ("Shorts",), "three quarters": ("Capris",),
     "capri": ("Capris",), "pedal pushers": ("Capris",), "salwar": ("Salwar", "Salwar and Dupatta", "Patiala"),
+    # "3/4 pants" (normalised "3 4 pants"), "three-quarter pants" (the number word read as 3)
+    **{f"{n} {p}": ("Capris",) for n in ("3 4", "three quarter", "3 quarter") for p in ("pants", "trousers")},
+    "cropped pants": ("Capris",), "cropped trousers": ("Capris",),
     "shalwar": ("Salwar", "Patiala"), "churidar": ("Churidar",),
     # dresses and sets
     "sundress": ("Dresses",), "maxi": ("Dresses",), "maxi dress": ("Dresses",), "gowns": ("Dresses",),

@@ -130,3 +130,10 @@ def test_a_bound_said_as_what_is_not_wanted_about_the_person_in_force(reader):
     # a person named outright still starts afresh ("something for my wife" keeps only her)
     fresh = interpret("something for my husband", before, [], reader).constraints.filter
     assert fresh.genders == ("Men",) and fresh.article_types == () and fresh.colours == ()
+
+
+def test_three_quarter_pants_are_capris(reader):
+    """"3/4 pants for women" read as trousers and track pants (the "3/4" was dropped)."""
+    for text in ("3/4 pants for women", "three-quarter pants", "cropped trousers"):
+        assert reader.parse(text).filter.article_types == ("Capris",), text
+    assert reader.parse("pants for women").filter.article_types != ("Capris",)
