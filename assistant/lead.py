@@ -3,6 +3,9 @@ it says exactly what was searched: "Here are 5 red tshirts for men under $30."."
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
+
 from assistant.dialogue import Constraints
 from retrieval.filters import ProductFilter
 from retrieval.wording import either, plural, singular
@@ -31,6 +34,14 @@ def lead_sentence(c: Constraints, n: int, image_ref: str | None, relaxed: str | 
     if relaxed:
         out = f"{relaxed} {out}"
     return out
+
+
+def words_shown(words: tuple[str, ...], titles: Iterable[str]) -> tuple[str, ...]:
+    """The shopper's own words that the products shown bear out: a word of their titles begins
+    as it does ("checked": "Check", "floral": "Floral"). The others ("quality matters", "bigger")
+    still steer the search, but the sentence saying what was found does not call the products so."""
+    tokens = {t for title in titles for t in re.findall(r"[a-z]+", title.lower())}
+    return tuple(w for w in words if any(t.startswith(w[:4]) or w.startswith(t) and len(t) >= 4 for t in tokens))
 
 
 _MOVES = {"darker": "darker", "lighter": "lighter", "brighter": "brighter", "muted": "quieter", "pastel": "pastel",

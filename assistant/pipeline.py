@@ -31,7 +31,7 @@ from assistant.dialogue import Clarification, Constraints, Interpretation, inter
 from assistant.compare import contrasts_for
 from assistant.explain import matches_for
 from assistant.imagine import GeneratedPicture
-from assistant.lead import lead_sentence, request_phrase
+from assistant.lead import lead_sentence, request_phrase, words_shown
 from assistant.llm_reader import reader_in_context
 from assistant.policy import clarification, relaxations, rerank
 from assistant.replies import Reply, ShownProduct
@@ -293,7 +293,8 @@ def compose_reply(state: SessionState, request: Request, shown: list[ShownProduc
                   interp: Interpretation) -> Draft:
     """The reply on screen now: a lead sentence built from the request, and the products."""
     close = sum(not matches(request.constraints.filter, s.product) for s in shown)
-    lead = lead_sentence(request.constraints, len(shown), request.image_ref, found.relaxed, interp.notes, close)
+    said = replace(request.constraints, words=words_shown(request.constraints.words, (s.product.title for s in shown)))
+    lead = lead_sentence(said, len(shown), request.image_ref, found.relaxed, interp.notes, close)
     state = replace(state, shown=tuple(s.product for s in shown), pending=None)  # a question is set by the caller
     reply = Reply(lead, shown, state.constraints.describe(), asdict(state.constraints.filter), state.turn,
                   relaxation=found.relaxed)

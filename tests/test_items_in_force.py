@@ -137,3 +137,17 @@ def test_three_quarter_pants_are_capris(reader):
     for text in ("3/4 pants for women", "three-quarter pants", "cropped trousers"):
         assert reader.parse(text).filter.article_types == ("Capris",), text
     assert reader.parse("pants for women").filter.article_types != ("Capris",)
+
+
+def test_the_lead_calls_the_products_only_what_their_titles_bear_out():
+    """"a bit more expensive, quality matters" led with "Here are 2 black quality matters duffel
+    bags": words the reader does not know steer the search, but the sentence saying what was found
+    keeps only those the products shown bear out."""
+    from assistant.lead import lead_sentence, words_shown
+
+    titles = ["Wildcraft Unisex Black Duffle Bag", "Puma Unisex Black Duffel Bag"]
+    assert words_shown(("quality", "matters"), titles) == ()
+    assert words_shown(("checked",), ["Arrow Men Check Shirt"]) == ("checked",)
+    c = Constraints(ProductFilter(colours=("Black",), article_types=("Duffel Bag",)), words=("quality", "matters"))
+    lead = lead_sentence(replace(c, words=words_shown(c.words, titles)), 2, None, None)
+    assert lead == "Here are 2 black duffel bags."
