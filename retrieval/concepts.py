@@ -73,7 +73,7 @@ TYPE_WORDS: dict[str, tuple[str, ...]] = {
     "sling bag": ("Handbags", "Messenger Bag"), "satchel": ("Handbags", "Messenger Bag"),
     "clutch": ("Clutches",), "clutch purse": ("Clutches",), "clutch bag": ("Clutches",), "evening bag": ("Clutches",),
     "backpack": ("Backpacks",), "rucksack": ("Backpacks", "Rucksacks"), "school bag": ("Backpacks",),
-    "laptop bag": ("Laptop Bag",), "duffel": ("Duffel Bag",), "duffle": ("Duffel Bag",), "gym bag": ("Duffel Bag",),
+    "laptop bag": ("Laptop Bag",), "duffel": ("Duffel Bag",), "duffle": ("Duffel Bag",), "duffle bag": ("Duffel Bag",), "gym bag": ("Duffel Bag",),
     "travel bag": ("Duffel Bag", "Trolley Bag"), "suitcase": ("Trolley Bag",), "wallet": ("Wallets",),
     "billfold": ("Wallets",), "card holder": ("Wallets",), "belt": ("Belts",), "tie": ("Ties",), "necktie": ("Ties",),
     "bow tie": ("Ties",), "cufflink": ("Cufflinks",), "beanie": ("Caps",), "baseball cap": ("Caps",),

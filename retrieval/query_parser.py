@@ -89,6 +89,13 @@ def phrase_forms(value: str) -> set[str]:
     return {f for f in forms if len(f) > 1}
 
 
+def plural_form(phrase: str) -> str:
+    """The phrase with its last word in the plural ("laptop bag" -> "laptop bags": not "laptop" + any bag)."""
+    if phrase.endswith("s"):
+        return phrase
+    return phrase + ("es" if phrase.endswith(("sh", "ch", "x", "z")) else "s")
+
+
 class QueryParser:
     """Matches facet phrases of one :class:`Vocabulary`. Build once, parse many."""
 

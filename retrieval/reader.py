@@ -32,7 +32,7 @@ from retrieval.colours import WORD_RGB, colour_space
 from retrieval.concepts import ADULT_AGE, FUZZY_PEOPLE, OCCASIONS, PEOPLE, SELF_WORDS, TYPE_WORDS, USAGE_WORDS
 from retrieval.filters import ProductFilter, open_facets
 from retrieval.prices import read_prices, words_to_numbers
-from retrieval.query_parser import ParsedQuery, check_query_text, phrase_forms
+from retrieval.query_parser import ParsedQuery, check_query_text, phrase_forms, plural_form
 from retrieval.reader_words import (ABSOLUTE_COLOUR, AGE, COMPARATIVE, COMPLEMENT, DEMONSTRATIVE, FUZZY_SKIP, GENERIC,
                                      MORE, NEGATION, OPPOSITE, PRONOUNS, RELATIVE_COLOUR, SELF, STYLE)
 from retrieval.vocabulary import COLOUR_SYNONYMS, FILLER_WORDS, GENDER_SYNONYMS, TYPE_SYNONYMS, Vocabulary
@@ -113,7 +113,9 @@ class RequestReader:
             present = tuple(x for x in values if x in getattr(v, field_, ())) if field_ in FACETS else tuple(values)
             if not present:
                 return
-            for form in (phrase_forms(phrase) if forms else {normalise(phrase)}):
+            found = phrase_forms(phrase) if forms else {normalise(phrase)}
+            found |= {plural_form(f) for f in found} if forms and field_ == "article_types" else set()  # laptop bags
+            for form in found:
                 if form in FILLER_WORDS:  # "a lighter shade" is colour talk, not the singular of "shades"
                     continue
                 old = table.get(form)
@@ -176,10 +178,9 @@ class RequestReader:
         return " ".join(out)
 
     def _fix_modifiers(self, text: str) -> str:
-        """A typo in the word before a kind's head word ("casul shoes", "lapto bag", "sprots
-        shoes"): the head alone reads as every kind of shoe or bag, so the pair is matched
-        against the two-word kinds with that head, and the word is corrected. Words the table
-        or the dictionary knows are left as they are ("brown shoes", "nice bag")."""
+        """A typo in the word before a kind's head word ("casul shoes", "lapto bag"): the head alone reads
+        as every kind of shoe or bag, so the pair is matched against the two-word kinds with that head and
+        the word corrected. Words the table or the dictionary knows stay ("brown shoes", "nice bag")."""
         words = text.split()
         for i, (word, head) in enumerate(zip(words, words[1:])):
             if head not in self._modifiers or not _may_be_typo(word) or word in self._table \

@@ -151,3 +151,12 @@ def test_the_lead_calls_the_products_only_what_their_titles_bear_out():
     c = Constraints(ProductFilter(colours=("Black",), article_types=("Duffel Bag",)), words=("quality", "matters"))
     lead = lead_sentence(replace(c, words=words_shown(c.words, titles)), 2, None, None)
     assert lead == "Here are 2 black duffel bags."
+
+
+def test_the_plural_of_a_two_word_kind_is_that_kind(reader):
+    """"black duffel bags" read "duffel" and then "bags", any bag: handbags, clutches, laptop bags
+    (the catalog's names are singular, and only their singular was in the table)."""
+    for text, kind in (("black duffel bags", "Duffel Bag"), ("laptop bags", "Laptop Bag"),
+                       ("messenger bags", "Messenger Bag"), ("duffle bags grey", "Duffel Bag")):
+        assert reader.parse(text).filter.article_types == (kind,), text
+    assert len(reader.parse("bags for women").filter.article_types) > 1  # "bags" alone is still any bag
