@@ -38,7 +38,7 @@ _PATTERNS: list[tuple[re.Pattern, str]] = [
     (re.compile(rf"{_NUM}\s*(?:or more|and up|plus|or above)\b"), "min"),
     (re.compile(r"\$\s*(\d+(?:\.\d+)?)|\b(\d+(?:\.\d+)?)\s*(?:dollars?|usd|bucks|quid)\b"), "max"),  # a bare amount
 ]
-# a bound said as what is not wanted, just before it ("doesn't want anything over 60", "no more over 40")
+# a bound said as what is not wanted, just before it ("doesnt want anything over 60", "not spending over 50")
 _REFUSED = re.compile(r"\b(?:not|no|don ?t|doesn ?t|didn ?t|won ?t|never|nothing|none)\b(?:\s+\w+){0,3}\s*$")
 _CHEAPEST = re.compile(r"\b(?:cheapest|lowest price[sd]?|least expensive|as cheap as (?:possible|you can)|"
                        r"cheap as possible|rock bottom)\b")
