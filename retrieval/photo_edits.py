@@ -39,6 +39,10 @@ class PhotoLook:
     usage: str | None = None
     gender_share: float = 0.0  # how sure ``gender`` is: the heads' probability, or the neighbours' vote share
 
+    def for_whom(self, genders: tuple[str, ...]) -> tuple[str, ...]:
+        """Whom the photo's item is for, with Unisex beside it, as far as the catalog's ``genders`` go."""
+        return tuple(g for g in (self.gender, "Unisex") if g and g in genders)
+
 
 @dataclass(frozen=True)
 class Edits:
@@ -140,10 +144,10 @@ def edit_from_photo(edits: Edits, base: ProductFilter, look: PhotoLook, vocab: V
         if goes_with and not stated.article_types:
             filt = replace(filt, article_types=goes_with)
         if not filt.genders and look.gender:
-            filt = replace(filt, genders=tuple(g for g in (look.gender, "Unisex") if g in vocab.genders))
+            filt = replace(filt, genders=look.for_whom(vocab.genders))
     if edits.reference_types and not filt.genders and look.gender not in (None, "Unisex") \
             and look.gender_share >= SURE_GENDER:  # "these sandals in black": whom they are for, said clearly
-        filt = replace(filt, genders=tuple(g for g in (look.gender, "Unisex") if g in vocab.genders))
+        filt = replace(filt, genders=look.for_whom(vocab.genders))
     if len(stated.article_types) > 1 and set(stated.article_types) == set(edits.reference_types) \
             and look.article_type in stated.article_types:  # "the same kind of bag": the photo's kind of bag
         filt = replace(filt, article_types=(look.article_type,))

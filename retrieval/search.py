@@ -211,7 +211,7 @@ class ProductSearch:
             # another usage than the photo's, unless the words' strongest is the photo's ("festive, for a wedding")
             usages = wanted if wanted[:1] == (look.usage,) else tuple(u for u in wanted if u != look.usage) or wanted
             # whom the photo's item is for stays, unless the words say ("like this for the office": hers)
-            genders = filt.genders or tuple(g for g in (look.gender, "Unisex") if g and g in self.parser.vocab.genders)
+            genders = filt.genders or look.for_whom(self.parser.vocab.genders)
             other = ProductFilter(usages=usages, genders=genders)
             kinds = kinds_for_usage(self.store.query(img, space="image", where=to_where(other), k=self.cfg.neighbours))
             named = kinds_named_for(usages, look.article_type, self.parser.vocab.article_types)
