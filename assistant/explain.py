@@ -177,9 +177,10 @@ class Explainer:
         if not text:
             e = self._from_facts(product, matches, contrasts, raw=raw, checked=checked)
             return replace(e, had_false_claim=e.had_false_claim or false_comparison)
-        by_model = self.mentions_request(text, product, matches)
+        claims = self.checker.claims(text, product)
+        by_model = self.mentions_request(text, claims, matches)
         if not by_model and any(m.asked for m in matches):  # the facts say why it fits, and what else sets it apart
-            names_it = any(c.kind == "article_type" and c.supported for c in self.checker.claims(text, product))
+            names_it = any(c.kind == "article_type" and c.supported for c in claims)
             more = follow_up(product, matches, unsaid(text, contrasts)) if names_it else ""
             text = f"{text} {more or self._from_facts(product, matches, unsaid(text, contrasts)).text}"
         elif contrasts and not states_contrast(text, contrasts):
@@ -196,10 +197,11 @@ class Explainer:
                            checked.repaired if checked else (), checked.dropped if checked else (),
                            any(m.asked for m in matches))
 
-    def mentions_request(self, text: str, product: Product, matches: tuple[Match, ...]) -> bool:
-        """Does ``text`` name (truthfully) at least one attribute the shopper asked for?"""
+    @staticmethod
+    def mentions_request(text: str, claims, matches: tuple[Match, ...]) -> bool:
+        """Does ``text`` (whose ``claims`` the checker read) name truthfully at least one attribute
+        the shopper asked for?"""
         asked_kinds = {m.kind for m in matches if m.asked}
-        claims = self.checker.claims(text, product)
         kinds = {c.kind if c.kind != "price_bound" else "price" for c in claims if c.supported}
         if asked_kinds & kinds:
             return True
