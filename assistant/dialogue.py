@@ -108,7 +108,7 @@ class Constraints:
     filter: ProductFilter = ProductFilter()
     words: tuple[str, ...] = ()
     soft: ProductFilter = ProductFilter()  # inferred preferences (an occasion's usage): ranking boosts, not filters
-    sort: str | None = None  # "price": the cheapest first
+    sort: str | None = None  # "price": the cheapest first; "near": nearest the middle of the price range first
     edits: Edits = Edits()  # this message's edits of the photo in force ("deeper colour"), or its colour move
     latest: tuple[str, ...] = ()  # the filter fields this message changed: kept longest when nothing matches
 

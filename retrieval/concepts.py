@@ -49,6 +49,7 @@ TYPE_WORDS: dict[str, tuple[str, ...]] = {
     "sleepwear": ("Night suits", "Nightdress"), "nightwear": ("Night suits", "Nightdress"),
     "dressing gown": ("Bath Robe", "Robe"), "bathrobe": ("Bath Robe",), "boxer": ("Boxers",),
     "boxer shorts": ("Boxers",), "undies": ("Briefs", "Trunk"), "knickers": ("Briefs",), "panties": ("Briefs",),
+    "y fronts": ("Briefs",),
     "trunks": ("Trunk",), "brassiere": ("Bra",), "bras": ("Bra",), "sports bra": ("Bra",), "vests": ("Innerwear Vests",),
     "undershirt": ("Innerwear Vests",), "singlet": ("Innerwear Vests",), "braces": ("Suspenders",),  # UK: suspenders
     # footwear
@@ -144,6 +145,13 @@ PEOPLE: dict[str, tuple[str, ...]] = {
     "teen girl": ("Girls",), "toddler": ("Boys", "Girls"), "kids": ("Boys", "Girls"), "kid": ("Boys", "Girls"),
     "children": ("Boys", "Girls"), "child": ("Boys", "Girls"), "baby": ("Boys", "Girls"),
     "unisex": ("Unisex",), "anyone": ("Unisex",),
+}
+# A word for this many kinds of item or more names a category ("underwear", "shoes", "bag"); a word
+# for fewer is one thing the catalog files under either ("vest": innerwear or waistcoat).
+CATEGORY_KINDS = 3
+# Words for a kind of item that also say whom it is for ("panties for me": a woman's briefs).
+WORN_BY: dict[str, tuple[str, ...]] = {
+    "panties": ("Women",), "knickers": ("Women",), "y fronts": ("Men",),
 }
 # "I'm a man", "as a woman": the shopper says who they are.
 SELF_WORDS: dict[str, tuple[str, ...]] = {

@@ -13,7 +13,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from retrieval.concepts import COMPLEMENTS
+from retrieval.concepts import CATEGORY_KINDS, COMPLEMENTS
 from retrieval.filters import ProductFilter
 from retrieval.query_parser import ParsedQuery
 from retrieval.vocabulary import Vocabulary
@@ -148,8 +148,10 @@ def edit_from_photo(edits: Edits, base: ProductFilter, look: PhotoLook, vocab: V
     if edits.reference_types and not filt.genders and look.gender not in (None, "Unisex") \
             and look.gender_share >= SURE_GENDER:  # "these sandals in black": whom they are for, said clearly
         filt = replace(filt, genders=look.for_whom(vocab.genders))
-    if len(stated.article_types) > 1 and set(stated.article_types) == set(edits.reference_types) \
-            and look.article_type in stated.article_types:  # "the same kind of bag": the photo's kind of bag
+    if 1 < len(stated.article_types) and look.article_type in stated.article_types and not edits.complement \
+            and (set(stated.article_types) == set(edits.reference_types) or len(stated.article_types) < CATEGORY_KINDS):
+        # the photo's kind among the words' when they name it ("the same kind of bag") or name one thing the
+        # catalog files two ways ("a similar vest": innerwear or waistcoat); "a bag under 50" may be any bag
         filt = replace(filt, article_types=(look.article_type,))
     stated_bound = filt.max_price if edits.relative_price == "lower" else filt.min_price
     if edits.relative_price and look.price is not None and stated_bound is None:  # a bound said in words stays

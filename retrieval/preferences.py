@@ -1,6 +1,6 @@
 """Soft preferences and orderings over candidates that already meet the filters: what was
 inferred (an occasion's usage, an age's gender) moves products up, never out; "the cheapest"
-orders the best candidates by price. Pure over hits."""
+orders the best candidates by price, "around 40" by how near 40 they are. Pure over hits."""
 
 from __future__ import annotations
 
@@ -18,9 +18,11 @@ def soft_facets(soft: ProductFilter) -> dict[str, tuple[str, ...]]:
             if f.name in FACET_FIELDS and getattr(soft, f.name)}
 
 
-def prefer(hits: list, soft: ProductFilter | None, sort: str | None, k: int, weight: float = SOFT_WEIGHT) -> list:
+def prefer(hits: list, soft: ProductFilter | None, sort: str | None, k: int, weight: float = SOFT_WEIGHT,
+           around: float | None = None) -> list:
     """``hits`` (with ``.product`` and ``.score``) re-ordered by the soft preferences, then,
-    with ``sort="price"``, the best ``SORT_POOL`` of them cheapest first; the first ``k``."""
+    with ``sort="price"``, the best ``SORT_POOL`` of them cheapest first (``sort="near"``: the
+    nearest ``around`` first); the first ``k``."""
     wanted = soft_facets(soft) if soft is not None else {}
     if wanted:
         def boosted(h) -> float:
@@ -31,4 +33,8 @@ def prefer(hits: list, soft: ProductFilter | None, sort: str | None, k: int, wei
     if sort == "price":
         pool = hits[:SORT_POOL]
         hits = sorted(pool, key=lambda h: (h.product.price is None, h.product.price or 0.0)) + hits[SORT_POOL:]
+    elif sort == "near" and around is not None:
+        pool = hits[:SORT_POOL]
+        hits = sorted(pool, key=lambda h: (h.product.price is None, abs((h.product.price or 0.0) - around))) \
+            + hits[SORT_POOL:]
     return hits[:k]

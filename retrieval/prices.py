@@ -21,6 +21,9 @@ _NUMBER_WORDS = re.compile(r"\b(?:(" + "|".join(_TENS) + r")(?:[ -](" + "|".join
                            + r"))?|(" + "|".join(_UNITS) + r"))(?: (hundred))?\b")
 _CURRENCY = r"(?:\s*(?:dollars?|usd|bucks|quid|pounds?|euros?|rs|rupees?|\$))?"
 _NUM = r"\$?\s*(\d+(?:\.\d+)?)" + _CURRENCY
+# British money slang: "under a tenner", "a fiver or less" (the amount, said as a currency)
+_SLANG = {"fiver": "5 quid", "tenner": "10 quid", "fivers": "5 quid", "tenners": "10 quid"}
+_SLANG_AMOUNTS = re.compile(r"\b(?:an? |one )?(" + "|".join(_SLANG) + r")\b")
 APPROX = 0.25  # "around 40": 30 to 50
 
 _PATTERNS: list[tuple[re.Pattern, str]] = [
@@ -48,7 +51,7 @@ _CLEAR = re.compile(r"\b(?:money is no (?:object|issue|problem)|no budget|any pr
                     r"whatever it costs|no price limit|no limit)\b")
 _LOWER = re.compile(r"\b(?:cheaper|less expensive|less pricey|lower price[sd]?|more affordable|too expensive|"
                     r"too pricey|too much money|on a budget|budget friendly|inexpensive|less costly|save money|"
-                    r"cheap(?! as)|affordable|low cost|low priced)\b")
+                    r"cheap(?! as)|affordable|low cost|low priced|not (?:so|that|as|very|too) (?:pricey|pricy|expensive|costly|dear))\b")
 _HIGHER = re.compile(r"\b(?:more expensive|pricier|higher end|high end|more premium|premium|upmarket|luxury|"
                      r"luxurious|splurge|higher price[sd]?)\b")
 
@@ -62,7 +65,7 @@ _FACTORS = {"half": 0.5, "third": 1 / 3, "quarter": 0.25, "twice": 2.0, "double"
 class Prices:
     min_price: float | None = None
     max_price: float | None = None
-    sort: Literal["price"] | None = None
+    sort: Literal["price", "near"] | None = None  # the cheapest first; nearest the middle of the range first
     relative: Literal["lower", "higher"] | None = None
     clear: bool = False
     factor: float | None = None  # with ``relative``: that fraction (or multiple) of the reference's price
@@ -78,12 +81,14 @@ def words_to_numbers(text: str) -> str:
         n = _TENS[tens] + ({**_UNITS, "one": 1}[unit] if unit else 0) if tens else _UNITS[small]
         return str(n * 100 if hundred else n)
 
+    text = _SLANG_AMOUNTS.sub(lambda m: _SLANG[m.group(1)], text)
     return _NUMBER_WORDS.sub(value, text)
 
 
 def read_prices(text: str) -> Prices:
     """The budget in ``text`` (normalised, numbers as digits) and the text without it."""
     lo = hi = None
+    approx = False
     phrases, rest = [], text
     for pattern, kind in _PATTERNS:
         for m in pattern.finditer(rest):
@@ -92,6 +97,7 @@ def read_prices(text: str) -> Prices:
                 lo, hi = min(nums), max(nums)
             elif kind == "approx" and nums and lo is None and hi is None:
                 lo, hi = round(nums[0] * (1 - APPROX), 2), round(nums[0] * (1 + APPROX), 2)
+                approx = True
             elif kind == "max" and nums and hi is None:
                 hi = nums[0]
             elif kind == "min" and nums and hi is None and _REFUSED.search(rest[:m.start()]):
@@ -104,7 +110,7 @@ def read_prices(text: str) -> Prices:
             rest = rest.replace(m.group(0), " ", 1)
     if lo is not None and hi is not None and lo > hi:
         lo, hi = hi, lo
-    sort = "price" if _CHEAPEST.search(rest) else None
+    sort = "price" if _CHEAPEST.search(rest) else "near" if approx else None  # "around 70": 70 first
     clear = bool(_CLEAR.search(rest))
     relative = factor = None
     if hi is None and lo is None:

@@ -43,7 +43,7 @@ class ParsedQuery:
     semantic_text: str  # the query without price phrases, for embedding
     matched: dict[str, tuple[str, ...]] = field(default_factory=dict)  # facet -> phrases seen
     soft: ProductFilter = ProductFilter()  # inferred (an occasion's usage, an age's gender): boosts, not filters
-    sort: Literal["price"] | None = None  # "the cheapest"
+    sort: Literal["price", "near"] | None = None  # "the cheapest"; "around 40" (nearest 40 first)
     relative_colour: str | None = None  # "darker", "lighter", "brighter", "muted", "pastel", "deeper"
     absolute_colour: bool = False  # said as a kind of colour ("something bright"), not a move ("brighter")
     relative_price: Literal["lower", "higher"] | None = None  # "cheaper", "less pricey"

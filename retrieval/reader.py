@@ -29,7 +29,8 @@ import numpy as np
 from rapidfuzz import fuzz, process
 
 from retrieval.colours import WORD_RGB, colour_space
-from retrieval.concepts import ADULT_AGE, FUZZY_PEOPLE, OCCASIONS, PEOPLE, SELF_WORDS, TYPE_WORDS, USAGE_WORDS
+from retrieval.concepts import (ADULT_AGE, CATEGORY_KINDS, FUZZY_PEOPLE, OCCASIONS, PEOPLE, SELF_WORDS, TYPE_WORDS, USAGE_WORDS,
+                                WORN_BY)
 from retrieval.filters import ProductFilter, open_facets
 from retrieval.prices import read_prices, words_to_numbers
 from retrieval.query_parser import ParsedQuery, check_query_text, phrase_forms, plural_form
@@ -38,6 +39,7 @@ from retrieval.reader_words import (ABSOLUTE_COLOUR, AGE, COMPARATIVE, COMPLEMEN
 from retrieval.vocabulary import COLOUR_SYNONYMS, FILLER_WORDS, GENDER_SYNONYMS, TYPE_SYNONYMS, Vocabulary
 
 logger = logging.getLogger(__name__)
+_WORN_BY = {form: genders for word, genders in WORN_BY.items() for form in phrase_forms(word)}
 
 EmbedFn = Callable[[Sequence[str]], np.ndarray]
 FACETS = ("article_types", "colours", "genders", "usages")
@@ -64,10 +66,13 @@ class _Reading:
     reference_types: list[str] = field(default_factory=list)  # "goes with these jeans"
     reference_only: list[str] = field(default_factory=list)  # "dressier than these jeans": never the one wanted
     child: bool = False  # an age under adult was said ("my 7 year old"): kids' things, in the catalog's word
+    type_groups: list[tuple[str, ...]] = field(default_factory=list)  # the kinds each stated type phrase names
 
     def add(self, facet: str, values, phrase: str, confidence: float = 1.0, soft: bool = False) -> None:
         target = self.soft if soft else self.hard
         target[facet].extend(v for v in values if v not in target[facet])
+        if facet == "article_types" and not soft:
+            self.type_groups.append(tuple(values))
         self.phrases.setdefault(facet, []).append(phrase)
         key = f"soft:{facet}" if soft else facet
         self.confidence[key] = min(self.confidence.get(key, 1.0), confidence)
@@ -301,6 +306,11 @@ class RequestReader:
         hard, soft = reading.hard, reading.soft
         if not hard["genders"] and reading.pronoun_genders and not soft["genders"]:
             hard["genders"] = [g for g in dict.fromkeys(reading.pronoun_genders) if g in self.vocab.genders]
+        worn_by = [g for p in reading.phrases.get("article_types", ()) for g in _WORN_BY.get(p, ())]
+        if worn_by and not hard["genders"] and not soft["genders"] and not reading.child:  # "panties": hers
+            hard["genders"] = [g for g in dict.fromkeys(worn_by) if g in self.vocab.genders]
+        if not re.search(r"\bor\b", norm):  # "kurta or kurti": both, as said
+            _narrowest_types(reading)
         self._place_reference(norm, reading)
         if reading.moved_colours and hard["colours"]:  # "a paler blue": a blue, and the blues that way (first)
             named = tuple(hard["colours"])
@@ -377,8 +387,21 @@ def normalise(text: str) -> str:
     text = text.lower().replace("’", "'").replace("'s ", "s ").replace("'", " ")
     text = re.sub(r"t-shirts?", lambda m: "tshirts" if m.group(0).endswith("s") else "tshirt", text)
     text = re.sub(r"(?<=[a-z])-(?=[a-z])", " ", text)
+    text = re.sub(r"\b(any|some|no|every)thin\b", r"\1thing", text)  # typed without the g: "anythin but black"
     text = re.sub(r"[^a-z0-9$.<>=\- ]+", " ", text)
     return re.sub(r"\s+", " ", text).strip()
+
+
+def _narrowest_types(reading: _Reading) -> None:
+    """A kind named beside a word for a whole category of kinds ("trunk underwear", "sneakers
+    shoes") is that kind: the category's other kinds are dropped. Kinds named side by side stay
+    ("tshirts and jeans"), and so do two readings of one thing ("wedge sandals": women's wedge
+    sandals are filed as heels or sandals, so "wedge" is no category)."""
+    groups = [set(g) for g in reading.type_groups]
+    broader = [g for g in groups if len(g) >= CATEGORY_KINDS and any(o < g for o in groups)]
+    if broader:
+        keep = set().union(*(g for g in groups if g not in broader))
+        reading.hard["article_types"] = [t for t in reading.hard["article_types"] if t in keep]
 
 
 def _unit(vecs) -> np.ndarray:

@@ -37,7 +37,7 @@ ABSOLUTE_COLOUR = frozenset({"bright", "colourful", "colorful", "vibrant", "vivi
 NEGATION = re.compile(r"\b(?:not|no|none|never|except|without|(?:aren|isn|don|doesn|didn|wasn|weren|won|can|couldn|"
                       r"shouldn|wouldn|haven|hasn|ain) ?t|but not|anything but|everything but|nothing|avoid|hates?|"
                       r"dislikes?|don ?t (?:like|want)|doesn ?t (?:like|want)|no more|sick of|tired of|other than|"
-                      r"instead of|rather than|anything except|can ?t stand|allergic to)\b")
+                      r"instead of|rather than|anything except|can ?t stand|allergic to|skip|leave out)\b")
 COMPLEMENT = re.compile(r"\b(?:go(?:es)?(?: \w+)? with|wear(?: \w+)? with|pairs?(?: \w+)? with|pairs? well|"
                         r"match(?:es)?(?: \w+)? with|to match|matching|complete (?:the|this|that|my|your) (?:look|outfit)|"
                         r"complements?|team(?: \w+)? with|style(?: \w+)? with)\b")

@@ -125,10 +125,13 @@ class ProductSearch:
             base, photo_soft, onward = self._photo_edit(image, edits, base)
             soft = photo_soft.merged(soft or ProductFilter())
             filters = base if parsed is None else filters  # a picture alone searches under the edited filter
-        elif image is None and edits.relative_colour and base.colours and hasattr(self.parser, "shift_colours"):
-            # a conversation's move ("a darker shade" of green: olive) fills further that way, not back
-            onward = tuple(c for c in self.parser.shift_colours(base.colours, edits.relative_colour)
-                           if c not in base.colours + base.exclude_colours) or None
+        if onward is None and edits.relative_colour and base.colours and hasattr(self.parser, "shift_colours"):
+            # a move already made ("a darker shade" of green: olive, in a conversation, or "a lighter one,
+            # this is gloomy" said of a product shown) fills further that way, not back
+            first = tuple(c for c in self.parser.shift_colours(base.colours, edits.relative_colour)
+                          if c not in base.colours + base.exclude_colours)
+            onward = self._onward_steps(first, edits.relative_colour, base.colours + base.exclude_colours) \
+                if first else None  # then further still, a step at a time, while the page is short
         soft = open_facets(soft, base)  # a preference never overrides a facet the (edited) filter states
         if parsed and soft is not None and (soft.article_types or soft.usages):  # preferences pull the words too
             parsed = replace(parsed, semantic_text=" ".join([parsed.semantic_text, *soft.article_types, *soft.usages]))
@@ -156,26 +159,47 @@ class ProductSearch:
             seen = {h.product.id for h in first}
             result = replace(result, hits=first + [h for h in result.hits if h.product.id not in seen])
             soft = None  # what meets every preference leads as found: a score boost would let the photo's own kind back
-        return replace(result, hits=prefer(result.hits, soft, sort, k)) if preferring else result
+        around = (base.min_price + base.max_price) / 2 if None not in (base.min_price, base.max_price) else None
+        return replace(result, hits=prefer(result.hits, soft, sort, k, around=around)) if preferring else result
 
     def _closest(self, text, image, parsed, base: ProductFilter, filters, k: int, exclude_ids, strategy,
-                 have: list[Hit], keep_kind: bool = False, onward: tuple[str, ...] | None = None) -> list[Hit]:
+                 have: list[Hit], keep_kind: bool = False,
+                 onward: tuple[tuple[str, ...], ...] | None = None) -> list[Hit]:
         """Products under the filter loosened to its neighbours: perceptually nearest colours
         (``onward``: for a colour moved off a photo or off the colours in force, the colours
-        further that way instead), and
+        further that way instead, a step at a time while the page is short), and
         Unisex beside a gender (marked ``close:``; the explanations say their real colour)."""
-        near = onward if onward is not None else \
-            near_colours(base.colours, self.parser.vocab.colours, n=CLOSE_COLOURS, max_delta_e=CLOSE_DELTA_E)
+        steps = onward if onward is not None else \
+            (near_colours(base.colours, self.parser.vocab.colours, n=CLOSE_COLOURS, max_delta_e=CLOSE_DELTA_E),)
         unisex = ("Unisex",) if base.genders and "Unisex" not in base.genders and "Unisex" in self.parser.vocab.genders \
             else ()
-        if not near and not unisex:
-            return []
-        looser = replace(base, colours=base.colours + near, genders=base.genders + unisex)
-        seen = {h.product.id for h in have}
-        more = self._route(text, image, parsed, looser, filters if parsed else looser, k, exclude_ids + tuple(seen),
-                           strategy, keep_kind).hits  # a picture alone searches under the (loosened) filter
-        return [replace(h, signals=h.signals + ("close:" + looser.describe(),)) for h in more
-                if h.product.id not in seen][: k - len(have)]
+        found, colours = [], base.colours
+        for near in steps or ((),):
+            if not near and not unisex:
+                continue
+            colours += near
+            looser = replace(base, colours=colours, genders=base.genders + unisex)
+            seen = {h.product.id for h in have + found}
+            more = self._route(text, image, parsed, looser, filters if parsed else looser, k,
+                               exclude_ids + tuple(seen), strategy, keep_kind).hits  # a picture alone: the looser filter
+            found += [replace(h, signals=h.signals + ("close:" + looser.describe(),)) for h in more
+                      if h.product.id not in seen][: k - len(have) - len(found)]
+            if len(have) + len(found) >= k:
+                break
+        return found
+
+    def _onward_steps(self, first: tuple[str, ...], direction: str, away: tuple[str, ...],
+                      most: int = 3) -> tuple[tuple[str, ...], ...]:
+        """``first`` and the colours one step, then two, further ``direction`` (lighter than brown
+        is mushroom brown, then khaki and nude, then beige and cream), never one of ``away``."""
+        steps, seen = [first], set(away) | set(first)
+        while len(steps) < most:
+            nxt = tuple(c for c in self.parser.shift_colours(steps[-1], direction) if c not in seen)
+            if not nxt:
+                break
+            steps.append(nxt)
+            seen |= set(nxt)
+        return tuple(steps)
 
     def _route(self, text, image, parsed, base, filters, k, exclude_ids, strategy,
                keep_kind: bool = False) -> SearchResult:
@@ -197,15 +221,18 @@ class ProductSearch:
         return self._composed(image, parsed, base, fetch, exclude_ids, k, keep_kind)
 
     def _photo_edit(self, image, edits: Edits, base: ProductFilter
-                    ) -> tuple[ProductFilter, ProductFilter, tuple[str, ...] | None]:
+                    ) -> tuple[ProductFilter, ProductFilter, tuple[tuple[str, ...], ...] | None]:
         """A composed edit that needs what the photo shows (its colour, type, price): the filter,
-        the preferences, and for a colour moved off the photo the colours further that way."""
+        the preferences, and for a colour moved off the photo the colours further that way, by steps."""
         img, _ = self._read(image)
         shift = self.parser.shift_colours if edits.relative_colour else None  # only the request reader sets it
         look = self.look_at(image)
         filt, soft = edit_from_photo(edits, base, look, self.parser.vocab, shift)
         onward = onward_colours(filt.colours, look, edits.relative_colour, shift) \
             if shift is not None and filt.colours != base.colours else None
+        if onward is not None:
+            onward = self._onward_steps(onward, edits.relative_colour, tuple(look.colours) + filt.colours) \
+                if onward else ((),)
         wanted = edits.usages or base.usages  # "a dressier take on this", "a formal version of these"
         if wanted and not base.article_types and not edits.complement:
             # another usage than the photo's, unless the words' strongest is the photo's ("festive, for a wedding")
