@@ -231,6 +231,17 @@ class ColourSpace:
             mask = in_hue if in_hue.any() or direction not in ("lighter", "darker", "deeper", "pastel") else mask
         return self.nearest(target, n, mask=mask)
 
+    def nearest_first(self, colours: tuple[str, ...], to: tuple[str, ...]) -> tuple[str, ...]:
+        """``colours`` ordered by their CIELAB distance to the nearest of ``to`` (unknown ones last)."""
+        anchors = [self.lab[self.names.index(c)] for c in to if c in self.names]
+        if not anchors:
+            return colours
+
+        def gap(c: str) -> float:
+            return min(float(np.linalg.norm(self.lab[self.names.index(c)] - a)) for a in anchors) \
+                if c in self.names else np.inf
+        return tuple(sorted(colours, key=gap))
+
     def is_shade(self, colour: str, other: str) -> bool:
         """Whether ``other`` is a lighter, darker or softer version of ``colour``: both neutral,
         or both chromatic and of about the same hue (Navy Blue of Blue; not Turquoise Blue)."""

@@ -190,15 +190,17 @@ class ProductSearch:
 
     def _onward_steps(self, first: tuple[str, ...], direction: str, away: tuple[str, ...],
                       most: int = 3) -> tuple[tuple[str, ...], ...]:
-        """``first`` and the colours one step, then two, further ``direction`` (lighter than brown
-        is mushroom brown, then khaki and nude, then beige and cream), never one of ``away``."""
-        steps, seen = [first], set(away) | set(first)
-        while len(steps) < most:
-            nxt = tuple(c for c in self.parser.shift_colours(steps[-1], direction) if c not in seen)
+        """``first``, then the colours one step, then two, further ``direction``, one at a time, the
+        nearest ``first`` first (lighter than brown is mushroom brown, then khaki, nude, then beige,
+        cream, off white, white), never one of ``away``."""
+        steps, seen, last = [first], set(away) | set(first), first
+        for _ in range(most - 1):
+            nxt = tuple(c for c in self.parser.shift_colours(last, direction) if c not in seen)
             if not nxt:
                 break
-            steps.append(nxt)
+            steps += [(c,) for c in self.parser.colours.nearest_first(nxt, first)]
             seen |= set(nxt)
+            last = nxt
         return tuple(steps)
 
     def _route(self, text, image, parsed, base, filters, k, exclude_ids, strategy,

@@ -90,19 +90,22 @@ def test_around_a_price_shows_the_nearest_first():
 
 def test_a_lighter_move_with_nothing_one_step_lighter_goes_further_not_back(tmp_path):
     """Brown tees, one mushroom-brown tee, the colours one step lighter only among watches:
-    "lighter" than the mushroom brown is khaki or nude (no tees), then the whites; the page
-    fills with white tees, never black ones."""
+    "lighter" than the mushroom brown is khaki or nude (no tees), then beige, cream and the
+    whites, nearest first; the page fills with the beige tee, then white tees, never black ones."""
     colours = {"Brown": (120, 72, 40), "Mushroom Brown": (150, 120, 100), "Khaki": (195, 176, 145),
                "Nude": (227, 188, 160), "Beige": (225, 210, 180), "Cream": (245, 240, 215), "Off White": (242, 240, 230),
                "White": (250, 250, 250), "Black": (15, 15, 15)}
     rows, images = [], {}
     for i, (kind, colour) in enumerate([("Tshirts", "Brown")] * 3 + [("Tshirts", "Mushroom Brown")]
                                        + [("Watches", c) for c in ("Khaki", "Nude", "Beige", "Cream", "Off White")]
-                                       + [("Tshirts", "White")] * 4
+                                       + [("Tshirts", "White")] * 4 + [("Tshirts", "Beige")]
                                        + [("Tshirts", "Black")] * 4):
         pid = f"p{i}"
-        rows.append({"id": pid, "title": f"Brand Men {colour} {kind} {i}", "gender": "Men", "article_type": kind,
-                     "base_colour": colour, "usage": "Casual", "price": "20", "image": f"images/{pid}.png"})
+        printed = "Printed " if colour == "White" else ""  # the words pull the whites: a step of colours
+        # searched as one would show them first
+        rows.append({"id": pid, "title": f"Brand Men {printed}{colour} {kind} {i}", "gender": "Men",
+                     "article_type": kind, "base_colour": colour, "usage": "Casual", "price": "20",
+                     "image": f"images/{pid}.png"})
         images[pid] = Image.new("RGB", (60, 80), (255, 255, 255))
         images[pid].paste(colours[colour], (15, 15, 45, 70))
     search = toy_assistant(tmp_path, catalog=write_catalog(tmp_path / "cat", rows, images)).shop.parts.search
@@ -110,6 +113,6 @@ def test_a_lighter_move_with_nothing_one_step_lighter_goes_further_not_back(tmp_
     assert "White" not in first  # the case: one step lighter holds no tees
     base = ProductFilter(colours=("Mushroom Brown",), article_types=("Tshirts",), genders=("Men",),
                          exclude_colours=("Brown",))
-    hits = search.run("tshirts for men", filters=base, k=5, edits=Edits(relative_colour="lighter")).hits
+    hits = search.run("printed white tshirts for men", filters=base, k=5, edits=Edits(relative_colour="lighter")).hits
     shown = [h.product.base_colour for h in hits]
-    assert shown[0] == "Mushroom Brown" and shown[1:] == ["White"] * 4
+    assert shown[0] == "Mushroom Brown" and shown[1] == "Beige" and shown[2:] == ["White"] * 3
