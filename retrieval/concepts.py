@@ -149,9 +149,10 @@ PEOPLE: dict[str, tuple[str, ...]] = {
 # A word for this many kinds of item or more names a category ("underwear", "shoes", "bag"); a word
 # for fewer is one thing the catalog files under either ("vest": innerwear or waistcoat).
 CATEGORY_KINDS = 3
-# Words for a kind of item that also say whom it is for ("panties for me": a woman's briefs).
+# Words for a kind of item that also say whom it is for ("panties for me": a woman's briefs), as read.
 WORN_BY: dict[str, tuple[str, ...]] = {
-    "panties": ("Women",), "knickers": ("Women",), "y fronts": ("Men",),
+    **{w: ("Women",) for w in ("panties", "panty", "knickers", "knicker")},
+    **{w: ("Men",) for w in ("y fronts", "y front", "yfronts")},
 }
 # "I'm a man", "as a woman": the shopper says who they are.
 SELF_WORDS: dict[str, tuple[str, ...]] = {

@@ -169,6 +169,32 @@ def onward_colours(moved: tuple[str, ...], look: PhotoLook, direction: str,
     return tuple(c for c in shift(moved, direction) if c not in away)
 
 
+def onward_steps(first: tuple[str, ...], direction: str, away: tuple[str, ...], reader,
+                 most: int = 3) -> tuple[tuple[str, ...], ...]:
+    """``first``, then the colours one step, then two, further ``direction``, one at a time, the
+    nearest ``first`` first (lighter than brown is mushroom brown, then khaki, nude, then beige,
+    cream, off white, white), never one of ``away``. ``reader``: a RequestReader (its colours)."""
+    if not first:
+        return ((),)
+    steps, seen, last = [first], set(away) | set(first), first
+    for _ in range(most - 1):
+        nxt = tuple(c for c in reader.shift_colours(last, direction) if c not in seen)
+        if not nxt:
+            break
+        steps += [(c,) for c in reader.colours.nearest_first(nxt, first)]
+        seen |= set(nxt)
+        last = nxt
+    return tuple(steps)
+
+
+def onward_of_move(base: ProductFilter, direction: str, reader) -> tuple[tuple[str, ...], ...] | None:
+    """A colour move already made (a conversation's "a darker shade" of green: olive; "a lighter one,
+    this is gloomy" said of a product shown): the colours that fill a short page further that way."""
+    away = base.colours + base.exclude_colours
+    first = tuple(c for c in reader.shift_colours(base.colours, direction) if c not in away)
+    return onward_steps(first, direction, away, reader) if first else None
+
+
 def moved_price(filt: ProductFilter, anchor: float, direction: str, factor: float | None = None) -> ProductFilter:
     """``filt`` with its bound that way moved: "cheaper": just below ``anchor``; "more
     expensive": just above it; with a ``factor`` ("half the price", "twice the price"): that

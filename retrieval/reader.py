@@ -29,17 +29,17 @@ import numpy as np
 from rapidfuzz import fuzz, process
 
 from retrieval.colours import WORD_RGB, colour_space
-from retrieval.concepts import (ADULT_AGE, CATEGORY_KINDS, FUZZY_PEOPLE, OCCASIONS, PEOPLE, SELF_WORDS, TYPE_WORDS, USAGE_WORDS,
+from retrieval.concepts import (ADULT_AGE, FUZZY_PEOPLE, OCCASIONS, PEOPLE, SELF_WORDS, TYPE_WORDS, USAGE_WORDS,
                                 WORN_BY)
 from retrieval.filters import ProductFilter, open_facets
 from retrieval.prices import read_prices, words_to_numbers
 from retrieval.query_parser import ParsedQuery, check_query_text, phrase_forms, plural_form
 from retrieval.reader_words import (ABSOLUTE_COLOUR, AGE, COMPARATIVE, COMPLEMENT, DEMONSTRATIVE, FUZZY_SKIP, GENERIC,
-                                     MORE, NEGATION, OPPOSITE, PRONOUNS, RELATIVE_COLOUR, SELF, STYLE)
+                                     MORE, NEGATION, OPPOSITE, PRONOUNS, RELATIVE_COLOUR, SELF, STYLE, narrowest_types,
+                                     window_before)
 from retrieval.vocabulary import COLOUR_SYNONYMS, FILLER_WORDS, GENDER_SYNONYMS, TYPE_SYNONYMS, Vocabulary
 
 logger = logging.getLogger(__name__)
-_WORN_BY = {form: genders for word, genders in WORN_BY.items() for form in phrase_forms(word)}
 
 EmbedFn = Callable[[Sequence[str]], np.ndarray]
 FACETS = ("article_types", "colours", "genders", "usages")
@@ -205,7 +205,7 @@ class RequestReader:
             covered.append((m.start(), m.end()))
             since = prev[0] if prev[1] not in (None, entry.facet) else 0  # "no heels, black flats": flats wanted
             if entry.facet == "relative":
-                negated = NEGATION.search(_window_before(text, m.start(), words=2))  # "not so bright": toned down
+                negated = NEGATION.search(window_before(text, m.start(), words=2))  # "not so bright": toned down
                 reading.relative_colour = OPPOSITE.get(entry.values[0], entry.values[0]) if negated else entry.values[0]
                 # "bright" names a kind of colour; "more colourful", like "brighter", a move from one
                 reading.absolute_colour = phrase in ABSOLUTE_COLOUR and not MORE.search(text[:m.start()]) and not negated
@@ -215,7 +215,7 @@ class RequestReader:
                 reading.add("colours", entry.values, phrase)  # "deeper pink", "a darker blue": that colour, moved
                 reading.moved_colours = True
             elif entry.facet in ("colours", "usages", "article_types", "genders") and \
-                    NEGATION.search(_window_before(text[since:], m.start() - since)):  # "not a kid": genders too
+                    NEGATION.search(window_before(text[since:], m.start() - since)):  # "not a kid": genders too
                 excluded = reading.excluded.setdefault(entry.facet, [])
                 excluded.extend(x for x in entry.values if x not in excluded)
                 reading.phrases.setdefault("exclude_" + entry.facet, []).append(phrase)
@@ -306,11 +306,10 @@ class RequestReader:
         hard, soft = reading.hard, reading.soft
         if not hard["genders"] and reading.pronoun_genders and not soft["genders"]:
             hard["genders"] = [g for g in dict.fromkeys(reading.pronoun_genders) if g in self.vocab.genders]
-        worn_by = [g for p in reading.phrases.get("article_types", ()) for g in _WORN_BY.get(p, ())]
+        worn_by = [g for p in reading.phrases.get("article_types", ()) for g in WORN_BY.get(p, ())]
         if worn_by and not hard["genders"] and not soft["genders"] and not reading.child:  # "panties": hers
             hard["genders"] = [g for g in dict.fromkeys(worn_by) if g in self.vocab.genders]
-        if not re.search(r"\bor\b", norm):  # "kurta or kurti": both, as said
-            _narrowest_types(reading)
+        reading.hard["article_types"] = narrowest_types(reading.type_groups, reading.hard["article_types"], norm)
         self._place_reference(norm, reading)
         if reading.moved_colours and hard["colours"]:  # "a paler blue": a blue, and the blues that way (first)
             named = tuple(hard["colours"])
@@ -392,18 +391,6 @@ def normalise(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
 
 
-def _narrowest_types(reading: _Reading) -> None:
-    """A kind named beside a word for a whole category of kinds ("trunk underwear", "sneakers
-    shoes") is that kind: the category's other kinds are dropped. Kinds named side by side stay
-    ("tshirts and jeans"), and so do two readings of one thing ("wedge sandals": women's wedge
-    sandals are filed as heels or sandals, so "wedge" is no category)."""
-    groups = [set(g) for g in reading.type_groups]
-    broader = [g for g in groups if len(g) >= CATEGORY_KINDS and any(o < g for o in groups)]
-    if broader:
-        keep = set().union(*(g for g in groups if g not in broader))
-        reading.hard["article_types"] = [t for t in reading.hard["article_types"] if t in keep]
-
-
 def _unit(vecs) -> np.ndarray:
     vecs = np.asarray(vecs, np.float32)
     return vecs / (np.linalg.norm(vecs, axis=1, keepdims=True) + 1e-8)
@@ -411,13 +398,3 @@ def _unit(vecs) -> np.ndarray:
 
 def _tokens(text: str) -> list[tuple[int, str]]:
     return [(m.start(), m.group(0)) for m in re.finditer(r"[a-z0-9$.]+", text)]
-
-
-def _window_before(text: str, start: int, words: int = 4) -> str:
-    """The few words before a colour, up to a clause boundary ("not black, but white")."""
-    head = re.sub(r"\b(anything|everything|all|but) (but|not)\b", r"\1_\2", text[:start])
-    before = [w.replace("_", " ") if "_" in w else w for w in head.split()[-words:]]
-    for stop in ("but", "and", "just", "only", "prefer", "preferably", "rather", "maybe", "perhaps", "instead", "actually"):
-        if stop in before:
-            before = before[len(before) - before[::-1].index(stop):]
-    return " ".join(before)

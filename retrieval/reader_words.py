@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import re
 
+from retrieval.concepts import CATEGORY_KINDS
+
 PRONOUNS = {"her": ("Women",), "she": ("Women",), "hers": ("Women",), "him": ("Men",), "he": ("Men",),
             "his": ("Men",)}
 STYLE = {"dressy": ("Formal", "Party"), "dressier": ("Formal", "Party"), "dressed up": ("Formal", "Party"),
@@ -56,3 +58,27 @@ least less light like little long looking lovely maybe more most much nice nicer
 plain pretty quite really same second shade show simple since size small smart some something soft sort still
 style such summer sure than thanks that their them then there these thing things think third this those very want
 wear wearing what when where which while with without would year years your""".split())
+
+
+def narrowest_types(type_groups: list[tuple[str, ...]], types: list[str], text: str) -> list[str]:
+    """A kind named beside a word for a whole category of kinds ("trunk underwear", "sneakers
+    shoes") is that kind: the category's other kinds are dropped. Kinds named side by side stay
+    ("tshirts and jeans"), and so do two readings of one thing ("wedge sandals": women's wedge
+    sandals are filed as heels or sandals, so "wedge" is no category), and kinds said as
+    alternatives ("kurta or kurti")."""
+    groups = [set(g) for g in type_groups]
+    broader = [g for g in groups if len(g) >= CATEGORY_KINDS and any(o < g for o in groups)]
+    if not broader or re.search(r"\bor\b", text):
+        return types
+    keep = set().union(*(g for g in groups if g not in broader))
+    return [t for t in types if t in keep]
+
+
+def window_before(text: str, start: int, words: int = 4) -> str:
+    """The few words before a colour, up to a clause boundary ("not black, but white")."""
+    head = re.sub(r"\b(anything|everything|all|but) (but|not)\b", r"\1_\2", text[:start])
+    before = [w.replace("_", " ") if "_" in w else w for w in head.split()[-words:]]
+    for stop in ("but", "and", "just", "only", "prefer", "preferably", "rather", "maybe", "perhaps", "instead", "actually"):
+        if stop in before:
+            before = before[len(before) - before[::-1].index(stop):]
+    return " ".join(before)

@@ -25,7 +25,8 @@ from retrieval.catalog import Product
 from retrieval.colours import near_colours
 from retrieval.filters import ProductFilter, open_facets, to_where
 from retrieval.photo_edits import (Edits, PhotoLook, edit_from_photo, interleave, kinds_for_usage, kinds_named_for,
-                                   mix_readings, needs_photo, onward_colours, photo_look)
+                                   mix_readings, needs_photo, onward_colours, onward_of_move,
+                                   onward_steps, photo_look)
 from retrieval.preferences import SORT_POOL, prefer
 from retrieval.query_parser import ParsedQuery, QueryError, QueryParser, check_query_text
 from retrieval.store import ProductStore, StoredMatch
@@ -126,12 +127,7 @@ class ProductSearch:
             soft = photo_soft.merged(soft or ProductFilter())
             filters = base if parsed is None else filters  # a picture alone searches under the edited filter
         if onward is None and edits.relative_colour and base.colours and hasattr(self.parser, "shift_colours"):
-            # a move already made ("a darker shade" of green: olive, in a conversation, or "a lighter one,
-            # this is gloomy" said of a product shown) fills further that way, not back
-            first = tuple(c for c in self.parser.shift_colours(base.colours, edits.relative_colour)
-                          if c not in base.colours + base.exclude_colours)
-            onward = self._onward_steps(first, edits.relative_colour, base.colours + base.exclude_colours) \
-                if first else None  # then further still, a step at a time, while the page is short
+            onward = onward_of_move(base, edits.relative_colour, self.parser)  # a move already made: further that way
         soft = open_facets(soft, base)  # a preference never overrides a facet the (edited) filter states
         if parsed and soft is not None and (soft.article_types or soft.usages):  # preferences pull the words too
             parsed = replace(parsed, semantic_text=" ".join([parsed.semantic_text, *soft.article_types, *soft.usages]))
@@ -143,9 +139,8 @@ class ProductSearch:
         keep_kind = image is not None and (bool(base.colours) or (parsed is None and edits.any()))
         result = self._route(text, image, parsed, base, filters, wide, exclude_ids, strategy, keep_kind)
         if len(result.hits) < wide:  # a short (or empty) page: fill it with the nearest alternatives
-            result = replace(result, hits=result.hits + self._closest(text, image, parsed, base, filters, wide,
-                                                                      exclude_ids, strategy, result.hits, keep_kind,
-                                                                      onward))
+            result = replace(result, hits=result.hits + self._closest(
+                text, image, parsed, base, filters, wide, exclude_ids, strategy, result.hits, keep_kind, onward))
         if len(result.hits) < wide and keep_kind:  # still short: what the picture shows is loosened last
             seen = {h.product.id for h in result.hits}
             more = self._route(text, image, parsed, base, filters, wide, exclude_ids + tuple(seen), strategy,
@@ -163,12 +158,11 @@ class ProductSearch:
         return replace(result, hits=prefer(result.hits, soft, sort, k, around=around)) if preferring else result
 
     def _closest(self, text, image, parsed, base: ProductFilter, filters, k: int, exclude_ids, strategy,
-                 have: list[Hit], keep_kind: bool = False,
-                 onward: tuple[tuple[str, ...], ...] | None = None) -> list[Hit]:
-        """Products under the filter loosened to its neighbours: perceptually nearest colours
-        (``onward``: for a colour moved off a photo or off the colours in force, the colours
-        further that way instead, a step at a time while the page is short), and
-        Unisex beside a gender (marked ``close:``; the explanations say their real colour)."""
+                 have: list[Hit], keep_kind: bool = False, onward: tuple[tuple[str, ...], ...] | None = None
+                 ) -> list[Hit]:
+        """Products under the filter loosened to its neighbours: perceptually nearest colours (``onward``:
+        for a colour moved, the colours further that way, a step at a time while the page is short),
+        and Unisex beside a gender (marked ``close:``; the explanations say their real colour)."""
         steps = onward if onward is not None else \
             (near_colours(base.colours, self.parser.vocab.colours, n=CLOSE_COLOURS, max_delta_e=CLOSE_DELTA_E),)
         unisex = ("Unisex",) if base.genders and "Unisex" not in base.genders and "Unisex" in self.parser.vocab.genders \
@@ -187,21 +181,6 @@ class ProductSearch:
             if len(have) + len(found) >= k:
                 break
         return found
-
-    def _onward_steps(self, first: tuple[str, ...], direction: str, away: tuple[str, ...],
-                      most: int = 3) -> tuple[tuple[str, ...], ...]:
-        """``first``, then the colours one step, then two, further ``direction``, one at a time, the
-        nearest ``first`` first (lighter than brown is mushroom brown, then khaki, nude, then beige,
-        cream, off white, white), never one of ``away``."""
-        steps, seen, last = [first], set(away) | set(first), first
-        for _ in range(most - 1):
-            nxt = tuple(c for c in self.parser.shift_colours(last, direction) if c not in seen)
-            if not nxt:
-                break
-            steps += [(c,) for c in self.parser.colours.nearest_first(nxt, first)]
-            seen |= set(nxt)
-            last = nxt
-        return tuple(steps)
 
     def _route(self, text, image, parsed, base, filters, k, exclude_ids, strategy,
                keep_kind: bool = False) -> SearchResult:
@@ -230,11 +209,9 @@ class ProductSearch:
         shift = self.parser.shift_colours if edits.relative_colour else None  # only the request reader sets it
         look = self.look_at(image)
         filt, soft = edit_from_photo(edits, base, look, self.parser.vocab, shift)
-        onward = onward_colours(filt.colours, look, edits.relative_colour, shift) \
+        onward = onward_steps(onward_colours(filt.colours, look, edits.relative_colour, shift), edits.relative_colour,
+                              tuple(look.colours) + filt.colours, self.parser) \
             if shift is not None and filt.colours != base.colours else None
-        if onward is not None:
-            onward = self._onward_steps(onward, edits.relative_colour, tuple(look.colours) + filt.colours) \
-                if onward else ((),)
         wanted = edits.usages or base.usages  # "a dressier take on this", "a formal version of these"
         if wanted and not base.article_types and not edits.complement:
             # another usage than the photo's, unless the words' strongest is the photo's ("festive, for a wedding")
