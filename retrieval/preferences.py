@@ -30,11 +30,9 @@ def prefer(hits: list, soft: ProductFilter | None, sort: str | None, k: int, wei
             return h.score + weight * met / len(wanted)
 
         hits = sorted(hits, key=boosted, reverse=True)
-    if sort == "price":
+    target = 0.0 if sort == "price" else around if sort == "near" else None  # prices are never negative
+    if target is not None:
         pool = hits[:SORT_POOL]
-        hits = sorted(pool, key=lambda h: (h.product.price is None, h.product.price or 0.0)) + hits[SORT_POOL:]
-    elif sort == "near" and around is not None:
-        pool = hits[:SORT_POOL]
-        hits = sorted(pool, key=lambda h: (h.product.price is None, abs((h.product.price or 0.0) - around))) \
+        hits = sorted(pool, key=lambda h: (h.product.price is None, abs((h.product.price or 0.0) - target))) \
             + hits[SORT_POOL:]
     return hits[:k]

@@ -309,7 +309,7 @@ class RequestReader:
         worn_by = [g for p in reading.phrases.get("article_types", ()) for g in WORN_BY.get(p, ())]
         if worn_by and not hard["genders"] and not soft["genders"] and not reading.child:  # "panties": hers
             hard["genders"] = [g for g in dict.fromkeys(worn_by) if g in self.vocab.genders]
-        reading.hard["article_types"] = narrowest_types(reading.type_groups, reading.hard["article_types"], norm)
+        hard["article_types"] = narrowest_types(reading.type_groups, hard["article_types"], norm)
         self._place_reference(norm, reading)
         if reading.moved_colours and hard["colours"]:  # "a paler blue": a blue, and the blues that way (first)
             named = tuple(hard["colours"])
