@@ -150,7 +150,7 @@ class RequestReader:
             add(phrase, "soft:usages", values, forms=False)
         for phrase, direction in RELATIVE_COLOUR.items():
             table.setdefault(normalise(phrase), _Entry("relative", (direction,)))
-        own = {normalise(c) for c in v.colours}  # the catalog's own names stay exact
+        own = {normalise(c) for c in (*v.colours, *COLOUR_SYNONYMS)}  # the catalog's and the table's names stay
         for word, colours in self.colours.word_colours.items():  # last: never takes another table's word
             if normalise(word) not in own:
                 add(word, "colours", colours)

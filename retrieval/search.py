@@ -158,13 +158,13 @@ class ProductSearch:
         return replace(result, hits=prefer(result.hits, soft, sort, k, around=around)) if preferring else result
 
     def _closest(self, text, image, parsed, base: ProductFilter, filters, k: int, exclude_ids, strategy,
-                 have: list[Hit], keep_kind: bool = False, onward: tuple[tuple[str, ...], ...] | None = None
-                 ) -> list[Hit]:
-        """Products under the filter loosened to its neighbours: perceptually nearest colours (``onward``:
+                 have: list[Hit], keep_kind: bool = False, onward: tuple[tuple[str, ...], ...] | None = None) -> list[Hit]:
+        """Products under the filter loosened to its neighbours: perceptually nearest colours (of one colour
+        asked, nearest first, one at a time; of several, together, ranked by the words; ``onward``:
         for a colour moved, the colours further that way, a step at a time while the page is short),
         and Unisex beside a gender (marked ``close:``; the explanations say their real colour)."""
-        steps = onward if onward is not None else \
-            (near_colours(base.colours, self.parser.vocab.colours, n=CLOSE_COLOURS, max_delta_e=CLOSE_DELTA_E),)
+        near = near_colours(base.colours, self.parser.vocab.colours, n=CLOSE_COLOURS, max_delta_e=CLOSE_DELTA_E)
+        steps = onward if onward is not None else tuple((c,) for c in near) if len(base.colours) == 1 else (near,)
         unisex = ("Unisex",) if base.genders and "Unisex" not in base.genders and "Unisex" in self.parser.vocab.genders \
             else ()
         found, colours = [], base.colours

@@ -60,7 +60,7 @@ TYPE_SYNONYMS: dict[str, tuple[str, ...]] = {
     "shades": ("Sunglasses",), "sunnies": ("Sunglasses",),
     "slippers": ("Flip Flops",), "flipflops": ("Flip Flops",), "flip flop": ("Flip Flops",),
     "pants": ("Trousers", "Track Pants"), "trouser": ("Trousers",), "chinos": ("Trousers",),
-    "joggers": ("Track Pants",), "hoodie": ("Sweatshirts",), "hoodies": ("Sweatshirts",),
+    "joggers": ("Track Pants", "Lounge Pants"), "hoodie": ("Sweatshirts", "Jackets"), "hoodies": ("Sweatshirts", "Jackets"),
     "jumper": ("Sweaters",), "jumpers": ("Sweaters",), "pullover": ("Sweaters",),
     "cap": ("Caps",), "hat": ("Caps",), "hats": ("Caps",),
     "underwear": ("Briefs", "Trunk", "Boxers", "Bra"), "bracelets": ("Bracelet",),
@@ -74,7 +74,7 @@ COLOUR_SYNONYMS: dict[str, tuple[str, ...]] = {
     "gray": ("Grey",), "navy": ("Navy Blue",), "golden": ("Gold",), "multicolour": ("Multi",),
     "multicolor": ("Multi",), "multicoloured": ("Multi",), "multicolored": ("Multi",), "violet": ("Purple",),
     "wine": ("Burgundy", "Maroon"), "turquoise": ("Turquoise Blue",), "offwhite": ("Off White",),
-    "ivory": ("Off White", "Cream"), "camel": ("Tan",), "fuchsia": ("Magenta",), "scarlet": ("Red",),
+    "ivory": ("Off White", "Cream"), "camel": ("Tan", "Khaki"), "fuchsia": ("Magenta",), "scarlet": ("Red",),
 }
 GENDER_SYNONYMS: dict[str, tuple[str, ...]] = {
     "men": ("Men",), "man": ("Men",), "mens": ("Men",), "male": ("Men",), "gents": ("Men",), "him": ("Men",),
