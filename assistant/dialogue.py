@@ -56,7 +56,7 @@ _ANY_COLOUR = re.compile(r"\b(?:any colou?r|all colou?rs|colou?r doesn'?t matter
 _ANY_PRICE = re.compile(r"\b(?:any price|no budget|price doesn'?t matter|forget the (?:price|budget)|ignore the (?:price|budget))\b", re.I)
 _ANY_USAGE = re.compile(r"\b(?:any style|any occasion|style doesn'?t matter)\b", re.I)
 _DROP_IMAGE = re.compile(r"\b(?:forget|ignore|without|drop|remove|clear)\s+(?:the\s+|my\s+)?(?:photo|picture|image|pic)\b", re.I)
-_INSTEAD = re.compile(r"\b(?:instead|rather|what about|how about|maybe|actually|or maybe|switch to|change (?:it )?to)\b",
+_INSTEAD = re.compile(r"^\s*or\b|\b(?:instead|rather|what about|how about|maybe|actually|or maybe|switch to|change (?:it )?to)\b",
                       re.I)
 # "show me flat ones", "a leather one", "clutches in that colour": the message is about the items in force
 _ANAPHOR = re.compile(r"\bones\b|\b(?:a|an|the)\s+\w+\s+one\b|\b(?:that|this|the same|same|those|these) colou?rs?\b",

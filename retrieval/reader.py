@@ -36,7 +36,7 @@ from retrieval.prices import read_prices, words_to_numbers
 from retrieval.query_parser import ParsedQuery, check_query_text, phrase_forms, plural_form
 from retrieval.reader_words import (ABSOLUTE_COLOUR, AGE, COMPARATIVE, COMPLEMENT, DEMONSTRATIVE, FUZZY_SKIP, GENERIC,
                                      MORE, NEGATION, OPPOSITE, PRONOUNS, RELATIVE_COLOUR, SELF, STYLE, narrowest_types,
-                                     window_before)
+                                     rejoin, window_before)
 from retrieval.vocabulary import COLOUR_SYNONYMS, FILLER_WORDS, GENDER_SYNONYMS, TYPE_SYNONYMS, Vocabulary
 
 logger = logging.getLogger(__name__)
@@ -87,12 +87,12 @@ class RequestReader:
 
     def __init__(self, vocab: Vocabulary, embed: EmbedFn | None = None, *, fuzzy_cutoff: float = 80.0,
                  embed_soft: float = 0.5, embed_margin: float = 0.05, known_words: frozenset[str] = frozenset()):
-        self.vocab = vocab
-        self.known_words = known_words  # real words ("goes", "glass") are never read as typos of others
+        self.vocab, self.known_words = vocab, known_words  # real words ("goes", "glass") are never read as typos
         self.colours = colour_space(vocab.colours)
         self.fuzzy_cutoff, self.embed_soft, self.embed_margin = fuzzy_cutoff, embed_soft, embed_margin
         self._exact_only: set[str] = set()  # table phrases fuzzy matching never aims at
         self._table = self._build_table()
+        self._kind_words = {p for p, e in self._table.items() if e.facet == "article_types" and " " not in p}
         alternation = "|".join(re.escape(p) for p in sorted(self._table, key=len, reverse=True)) or r"(?!x)x"
         self._pattern = re.compile(rf"(?<![a-z0-9])({alternation})(?![a-z0-9])")
         self._fuzzy_choices = {p: p.replace(" ", "") for p, e in self._table.items()
@@ -161,7 +161,7 @@ class RequestReader:
     # --- parse ------------------------------------------------------------------------
     def parse(self, text: str) -> ParsedQuery:
         check_query_text(text)
-        norm = self._fix_modifiers(self._unglue(words_to_numbers(normalise(text))))
+        norm = self._fix_modifiers(self._unglue(rejoin(words_to_numbers(normalise(text)), self._kind_words)))
         prices, reading = read_prices(norm), _Reading()
         rest = prices.rest
         covered = self._read_phrases(rest, reading) + self._read_people(rest, reading)

@@ -82,3 +82,20 @@ def window_before(text: str, start: int, words: int = 4) -> str:
         if stop in before:
             before = before[len(before) - before[::-1].index(stop):]
     return " ".join(before)
+
+
+SHADE_OF = re.compile(r"\b(dark|darker|deep|deeper|light|lighter|pale|paler|bright|brighter)(?: (?:shade|tone|version|hue)) of\b")
+
+
+def rejoin(text: str, kinds: set[str]) -> str:
+    """A kind's one word typed as two ("ear rings", "sun glasses": both halves may be words the
+    table knows, so the pair is joined only when the whole is a kind's name), and a colour moved
+    in a roundabout way ("a darker shade of red") said plainly ("a darker red")."""
+    words = SHADE_OF.sub(r"\1", text).split()
+    out: list[str] = []
+    for word in words:
+        if out and out[-1] + word in kinds and out[-1].isalpha() and word.isalpha():
+            out[-1] += word
+        else:
+            out.append(word)
+    return " ".join(out)
