@@ -131,6 +131,15 @@ def near_colours(colours: tuple[str, ...], catalog_colours: tuple[str, ...], n: 
     return tuple(out)
 
 
+
+def near_steps(colours: tuple[str, ...], catalog_colours: tuple[str, ...], n: int = 2,
+               max_delta_e: float = 28.0) -> tuple[tuple[str, ...], ...]:
+    """The :func:`near_colours` that fill a short page, in the steps they are searched: of one
+    colour asked, nearest first, one at a time (navy: blue before black); of several, all at once,
+    for the words to rank (each asked colour's own nearest would pull the page its way)."""
+    near = near_colours(colours, catalog_colours, n, max_delta_e)
+    return tuple((c,) for c in near) if len(colours) == 1 else (near,)
+
 @functools.lru_cache(maxsize=8)
 def colour_space(catalog_colours: tuple[str, ...]) -> "ColourSpace":
     """The (immutable) colour space of one catalog vocabulary, built once."""

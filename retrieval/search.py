@@ -22,7 +22,7 @@ import numpy as np
 from PIL import Image
 
 from retrieval.catalog import Product
-from retrieval.colours import near_colours
+from retrieval.colours import near_steps
 from retrieval.filters import ProductFilter, open_facets, to_where
 from retrieval.photo_edits import (Edits, PhotoLook, edit_from_photo, interleave, kinds_for_usage, kinds_named_for,
                                    mix_readings, needs_photo, onward_colours, onward_of_move,
@@ -159,12 +159,12 @@ class ProductSearch:
 
     def _closest(self, text, image, parsed, base: ProductFilter, filters, k: int, exclude_ids, strategy,
                  have: list[Hit], keep_kind: bool = False, onward: tuple[tuple[str, ...], ...] | None = None) -> list[Hit]:
-        """Products under the filter loosened to its neighbours: perceptually nearest colours (of one colour
-        asked, nearest first, one at a time; of several, together, ranked by the words; ``onward``:
-        for a colour moved, the colours further that way, a step at a time while the page is short),
+        """Products under the filter loosened to its neighbours: perceptually nearest colours, in the steps
+        :func:`~retrieval.colours.near_steps` gives (``onward``: for a colour moved, the colours further
+        that way, a step at a time while the page is short),
         and Unisex beside a gender (marked ``close:``; the explanations say their real colour)."""
-        near = near_colours(base.colours, self.parser.vocab.colours, n=CLOSE_COLOURS, max_delta_e=CLOSE_DELTA_E)
-        steps = onward if onward is not None else tuple((c,) for c in near) if len(base.colours) == 1 else (near,)
+        steps = onward if onward is not None else \
+            near_steps(base.colours, self.parser.vocab.colours, n=CLOSE_COLOURS, max_delta_e=CLOSE_DELTA_E)
         unisex = ("Unisex",) if base.genders and "Unisex" not in base.genders and "Unisex" in self.parser.vocab.genders \
             else ()
         found, colours = [], base.colours

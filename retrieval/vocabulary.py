@@ -49,7 +49,8 @@ class Vocabulary:
 TYPE_SYNONYMS: dict[str, tuple[str, ...]] = {
     "tee": ("Tshirts",), "tees": ("Tshirts",), "t shirt": ("Tshirts",), "t shirts": ("Tshirts",),
     "polo": ("Tshirts",), "polos": ("Tshirts",),
-    "sneaker": ("Casual Shoes", "Sports Shoes"), "high tops": ("Casual Shoes", "Sports Shoes"), "sneakers": ("Casual Shoes", "Sports Shoes"),
+    "sneaker": ("Casual Shoes", "Sports Shoes"), "sneakers": ("Casual Shoes", "Sports Shoes"),
+    "high tops": ("Casual Shoes", "Sports Shoes"),
     "trainers": ("Sports Shoes",), "running shoes": ("Sports Shoes",),
     "shoe": ("Casual Shoes", "Sports Shoes", "Formal Shoes", "Heels", "Flats"),
     "shoes": ("Casual Shoes", "Sports Shoes", "Formal Shoes", "Heels", "Flats"),
