@@ -229,6 +229,8 @@ def _merged_filter(text: str, parsed: ParsedQuery, base: ProductFilter) -> tuple
     pf = parsed.filter
     notes: list[str] = []
     merged = base.merged(pf)
+    if _same_person(pf.genders, base.genders) and not parsed.matched.get("genders"):
+        merged = replace(merged, genders=base.genders)  # "he spills everything" about a boy: still the boy
     if pf.colours and base.exclude_colours:
         merged = replace(merged, exclude_colours=tuple(c for c in base.exclude_colours if c not in pf.colours))
     if pf.exclude_colours:
@@ -243,6 +245,14 @@ def _merged_filter(text: str, parsed: ParsedQuery, base: ProductFilter) -> tuple
     if _ANY_USAGE.search(text):
         merged = replace(merged, usages=())
     return merged, tuple(notes)
+
+
+_GROWN = {"Boys": "Men", "Girls": "Women"}
+
+
+def _same_person(said: tuple[str, ...], before: tuple[str, ...]) -> bool:
+    """A pronoun's gender ("he", "her") that the person in force already is (a boy is a he)."""
+    return bool(said) and bool(before) and set(said) <= {_GROWN.get(g, g) for g in before} | set(before)
 
 
 def _price_moves(text: str, parsed: ParsedQuery, merged: ProductFilter, reference: Product | None,

@@ -240,15 +240,29 @@ def retrieve(shop: Shop, state: SessionState) -> Candidates:
     image = state.reference.image if state.reference is not None else None
     exclude = tuple(state.disliked_ids)
     hits = shop.retrieve(query, image, c.filter, exclude, c.soft, c.sort, c.edits)
+    if len(hits) < shop.cfg.shown and hits and not any(matches(c.filter, h.product) for h in hits):
+        # only a few close ones (a girls' dress "for a party" that only unisex ones are): the page fills
+        # from the nearest looser filter, as the lead says ("Nothing is exactly ...; here are the 5 closest")
+        more, _, _ = _loosened(shop, c, query, image, exclude + tuple(h.product.id for h in hits))
+        return Candidates(hits + more, None, c.filter)
     if hits:
         return Candidates(hits, None, c.filter)
     asked = request_phrase(Constraints(c.filter))  # in the shopper's words, not the filter's syntax
+    hits, looser, how = _loosened(shop, c, query, image, exclude)
+    if hits:
+        return Candidates(hits, f"Nothing matches {asked}; here are the nearest ones {how}.", looser)
+    return Candidates([], f"Nothing in the catalog matches {asked}.", c.filter)
+
+
+def _loosened(shop: Shop, c: Constraints, query: str | None, image, exclude: tuple[str, ...]
+              ) -> tuple[list[Hit], ProductFilter, str]:
+    """The hits under the nearest looser filter that has any, that filter, and how it was loosened."""
     for looser, how in relaxations(c.filter, keep=c.latest):  # what the shopper just said goes last
         loose_query = Constraints(looser, c.words).query_text() if query else None
         hits = shop.retrieve(loose_query, image, looser, exclude, c.soft, c.sort, c.edits)
         if hits:
-            return Candidates(hits, f"Nothing matches {asked}; here are the nearest ones {how}.", looser)
-    return Candidates([], f"Nothing in the catalog matches {asked}.", c.filter)
+            return hits, looser, how
+    return [], c.filter, ""
 
 
 # --- clarify --------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import re
 from typing import Literal
 
 import numpy as np
@@ -110,6 +111,8 @@ def srgb_to_oklab(rgb) -> np.ndarray:
 
 
 METALLIC = frozenset({"Silver", "Steel", "Gold", "Bronze", "Copper", "Metallic", "Rose Gold"})
+# A colour word that names a metal; any other ("ochre", "ash") means a dye, never a metal's finish.
+METAL_WORD = re.compile(r"gold|silver|bronze|copper|brass|metal|chrome|steel|platinum|pewter|titanium|tin\b|iron")
 
 
 def near_colours(colours: tuple[str, ...], catalog_colours: tuple[str, ...], n: int = 2,
@@ -186,11 +189,12 @@ class ColourSpace:
         if rgb is None or not self.names:
             return ()
         lab = srgb_to_lab(rgb)
+        cloth = np.ones(len(self.names), dtype=bool) if METAL_WORD.search(word) else ~self.metallic
         if np.hypot(lab[1], lab[2]) <= 12:  # a grey, an off-white: hue says little
-            return self.nearest(lab, n)
+            return self.nearest(lab, n, mask=cloth)  # "ash" is a grey, not steel: a metal is named as one
         ok = srgb_to_oklab(rgb)  # a colour of that hue ("baby pink" a pink, "light blue" no grey)
-        mask = (self._hue_gap(float(np.degrees(np.arctan2(ok[2], ok[1])))) < 40) & (self.chroma > 10)
-        return self.nearest(lab, n, mask=mask if mask.any() else None)
+        mask = (self._hue_gap(float(np.degrees(np.arctan2(ok[2], ok[1])))) < 40) & (self.chroma > 10) & cloth
+        return self.nearest(lab, n, mask=mask if mask.any() else cloth)
 
     def _hue_gap(self, hue: float) -> np.ndarray:
         """Each catalog colour's OKLab hue angle from ``hue`` (degrees, 0-180)."""

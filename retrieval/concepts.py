@@ -51,7 +51,8 @@ TYPE_WORDS: dict[str, tuple[str, ...]] = {
     "boxer shorts": ("Boxers",), "undies": ("Briefs", "Trunk"), "knickers": ("Briefs",), "panties": ("Briefs",),
     "y fronts": ("Briefs",),
     "trunks": ("Trunk",), "brassiere": ("Bra",), "bras": ("Bra",), "sports bra": ("Bra",), "vests": ("Innerwear Vests",),
-    "undershirt": ("Innerwear Vests",), "singlet": ("Innerwear Vests",), "braces": ("Suspenders",),  # UK: suspenders
+    "undershirt": ("Innerwear Vests",), "singlet": ("Innerwear Vests",), "baniyan": ("Innerwear Vests",),
+    "banian": ("Innerwear Vests",), "braces": ("Suspenders",),  # UK: suspenders
     # footwear
     "trainer": ("Sports Shoes",), "running shoe": ("Sports Shoes",), "runners": ("Sports Shoes",),
     "kicks": ("Casual Shoes", "Sports Shoes"), "tennis shoes": ("Sports Shoes", "Casual Shoes"),

@@ -36,7 +36,7 @@ from retrieval.prices import read_prices, words_to_numbers
 from retrieval.query_parser import ParsedQuery, check_query_text, phrase_forms, plural_form
 from retrieval.reader_words import (ABSOLUTE_COLOUR, AGE, COMPARATIVE, COMPLEMENT, DEMONSTRATIVE, FUZZY_SKIP, GENERIC,
                                      MORE, NEGATION, OPPOSITE, PRONOUNS, RELATIVE_COLOUR, SELF, STYLE, narrowest_types,
-                                     rejoin, window_before)
+                                     place_reference, rejoin, window_before)
 from retrieval.vocabulary import COLOUR_SYNONYMS, FILLER_WORDS, GENDER_SYNONYMS, TYPE_SYNONYMS, Vocabulary
 
 logger = logging.getLogger(__name__)
@@ -199,10 +199,18 @@ class RequestReader:
 
     def _read_phrases(self, text: str, reading: _Reading) -> list[tuple[int, int]]:
         covered, prev = [], (0, None)  # the last facet phrase's end and facet: a negation stops at another facet's
+        # "black heels to wear with a red dress": the red dress is what they go with, once a kind was named before
+        cue = COMPLEMENT.search(text)
+        ref_end = next((cue.end() + k.end() for k in self._pattern.finditer(text[cue.end():] + " ")
+                        if self._table[k.group(1)].facet == "article_types"), 0) if cue else 0
         for m in self._pattern.finditer(text + " "):
             phrase = m.group(1)
             entry = self._table[phrase]
             covered.append((m.start(), m.end()))
+            if cue and cue.end() <= m.start() < ref_end and reading.hard["article_types"] and entry.facet in ("colours", "article_types"):
+                reading.reference_types.extend(entry.values if entry.facet == "article_types" else ())
+                reading.phrases.setdefault("reference", []).append(phrase)
+                continue
             since = prev[0] if prev[1] not in (None, entry.facet) else 0  # "no heels, black flats": flats wanted
             if entry.facet == "relative":
                 negated = NEGATION.search(window_before(text, m.start(), words=2))  # "not so bright": toned down
@@ -310,7 +318,7 @@ class RequestReader:
         if worn_by and not hard["genders"] and not soft["genders"] and not reading.child:  # "panties": hers
             hard["genders"] = [g for g in dict.fromkeys(worn_by) if g in self.vocab.genders]
         hard["article_types"] = narrowest_types(reading.type_groups, hard["article_types"], norm)
-        self._place_reference(norm, reading)
+        place_reference(norm, reading.hard["article_types"], reading.reference_types, reading.reference_only)
         if reading.moved_colours and hard["colours"]:  # "a paler blue": a blue, and the blues that way (first)
             named = tuple(hard["colours"])
             that_way = tuple(c for c in self.colours.shifted(named, reading.relative_colour)  # still that colour
@@ -350,21 +358,6 @@ class RequestReader:
                            relative_price=prices.relative, price_factor=prices.factor, clear_price=prices.clear,
                            complement=bool(COMPLEMENT.search(norm)), confidence=dict(reading.confidence),
                            free_words=words[:8], reference_types=tuple(reading.reference_types))
-
-    @staticmethod
-    def _place_reference(norm: str, reading: _Reading) -> None:
-        """A kind named as the thing of reference ("this shirt") is the kind wanted only when the
-        message names no other and asks for no complement or comparison ("same shirt, deeper
-        colour"); "a tie for this shirt", "what goes with these shoes", "dressier than these jeans"
-        want another kind."""
-        ref = reading.reference_types
-        if not ref:
-            return
-        wanted = [t for t in reading.hard["article_types"] if t not in ref]
-        if wanted or COMPLEMENT.search(norm) or reading.reference_only:
-            reading.hard["article_types"] = wanted
-        else:
-            reading.hard["article_types"] = list(dict.fromkeys(reading.hard["article_types"] + ref))
 
     def shift_colours(self, colours: tuple[str, ...], direction: str, asked: bool = False) -> tuple[str, ...]:
         """Catalog colours ``direction`` ("darker", "pastel", ...) of ``colours`` (a photo's, the

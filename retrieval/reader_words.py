@@ -40,7 +40,7 @@ NEGATION = re.compile(r"\b(?:not|no|none|never|except|without|(?:aren|isn|don|do
                       r"shouldn|wouldn|haven|hasn|ain) ?t|but not|anything but|everything but|nothing|avoid|hates?|"
                       r"dislikes?|don ?t (?:like|want)|doesn ?t (?:like|want)|no more|sick of|tired of|other than|"
                       r"instead of|rather than|anything except|can ?t stand|allergic to|skip|leave out)\b")
-COMPLEMENT = re.compile(r"\b(?:go(?:es)?(?: \w+)? with|wear(?: \w+)? with|pairs?(?: \w+)? with|pairs? well|"
+COMPLEMENT = re.compile(r"\b(?:go(?:es)?(?: \w+)? (?:with|under|over)|wear(?: \w+)? (?:with|under|over)|pairs?(?: \w+)? with|pairs? well|"
                         r"match(?:es)?(?: \w+)? with|to match|matching|complete (?:the|this|that|my|your) (?:look|outfit)|"
                         r"complements?|team(?: \w+)? with|style(?: \w+)? with)\b")
 # "these jeans", "this polo", "than this dress": a kind named as the thing of reference, not the one wanted
@@ -99,3 +99,14 @@ def rejoin(text: str, kinds: set[str]) -> str:
         else:
             out.append(word)
     return " ".join(out)
+
+
+def place_reference(norm: str, wanted: list[str], reference: list[str], only_reference: list[str]) -> None:
+    """A kind named as the thing of reference ("this shirt") is the kind wanted only when the
+    message names no other and asks for no complement or comparison ("same shirt, deeper
+    colour"); "a tie for this shirt", "what goes with these shoes", "dressier than these jeans"
+    want another kind. ``wanted`` (the kinds read as wanted) is changed in place."""
+    if not reference:
+        return
+    others = [t for t in wanted if t not in reference]
+    wanted[:] = others if others or COMPLEMENT.search(norm) or only_reference else list(dict.fromkeys(wanted + reference))

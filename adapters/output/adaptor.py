@@ -41,7 +41,8 @@ class ProductRef:
 _PRONOUN = r"(?:it|this|that|them|these|those|one)"
 _TRY_ON = re.compile(
     rf"\btry(?:ing)?\s+{_PRONOUN}\s+on\b|\btry\s+on\b|\bon\s+me\b|\bon\s+my\s+(?:body|photo|picture|selfie)\b"
-    rf"|\bwear(?:ing)?\s+{_PRONOUN}\b|\bhow\s+(?:would|will|do)\s+i\s+look\b",
+    # the shopper seeing themself in it; "he'd wear it to the gym" says what for, not "show me"
+    rf"|\b(?:me|myself)\s+(?:in|wearing)\s+{_PRONOUN}\b|\bhow\s+(?:would|will|do)\s+i\s+look\b",
     re.I)
 _ROOMS = (r"(?:living\s*room|bed\s*room|dining\s*room|room|kitchen|office|study|hall(?:way)?|"
           r"lounge|bathroom|home|house|flat|apartment|space|place|wall|corner|nursery)")
