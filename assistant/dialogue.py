@@ -56,8 +56,11 @@ _ANY_COLOUR = re.compile(r"\b(?:any colou?r|all colou?rs|colou?r doesn'?t matter
 _ANY_PRICE = re.compile(r"\b(?:any price|no budget|price doesn'?t matter|forget the (?:price|budget)|ignore the (?:price|budget))\b", re.I)
 _ANY_USAGE = re.compile(r"\b(?:any style|any occasion|style doesn'?t matter)\b", re.I)
 _DROP_IMAGE = re.compile(r"\b(?:forget|ignore|without|drop|remove|clear)\s+(?:the\s+|my\s+)?(?:photo|picture|image|pic)\b", re.I)
-_INSTEAD = re.compile(r"^\s*or\b|\b(?:instead|rather|what about|how about|maybe|actually|or maybe|switch to|change (?:it )?to)\b",
+_INSTEAD = re.compile(r"^\s*(?:(?:hmm+|um+|uh+|ok(?:ay)?|well|oh)\W+)?or\b|\b(?:instead|rather|what about|how about|maybe|actually|or maybe|switch to|change (?:it )?to)\b",
                       re.I)
+# "tees are fine too", "a kurta would do as well": another kind acceptable besides the ones in force, the rest
+# of the request kept ("also want briefs" asks for briefs now; "shorts, blue too" keeps the colour)
+_ALSO = re.compile(r"\b(?:fine|ok|okay|good|alright|work|works|do)\s+(?:too|as well)\b|\balso (?:fine|ok|okay|good)\b", re.I)
 # "show me flat ones", "a leather one", "clutches in that colour": the message is about the items in force
 _ANAPHOR = re.compile(r"\bones\b|\b(?:a|an|the)\s+\w+\s+one\b|\b(?:that|this|the same|same|those|these) colou?rs?\b",
                       re.I)
@@ -216,7 +219,8 @@ def _subject(text: str, parsed: ParsedQuery, constraints: Constraints, reference
     fresh = bool(_NEW_REQUEST.search(text)) and reference is None and not refines and names_subject and not swapping
     # Narrowing to types already in force ("shoes" -> "sports shoes", a clarifying answer) keeps the subject.
     narrows = bool(old.article_types) and set(pf.article_types) <= set(old.article_types)
-    swaps = bool(pf.article_types) and bool(_INSTEAD.search(text) or _ANAPHOR.search(text)) and not fresh
+    swaps = bool(pf.article_types) and bool(_INSTEAD.search(text) or _ANAPHOR.search(text) or _ALSO.search(text)) \
+        and not fresh
     new_subject = fresh or new_photo or (bool(pf.article_types) and not narrows and not swaps)
     if fresh:
         return ProductFilter(), (), True
@@ -229,6 +233,8 @@ def _merged_filter(text: str, parsed: ParsedQuery, base: ProductFilter) -> tuple
     pf = parsed.filter
     notes: list[str] = []
     merged = base.merged(pf)
+    if pf.article_types and _ALSO.search(text):
+        merged = replace(merged, article_types=tuple(dict.fromkeys(base.article_types + pf.article_types)))
     if _same_person(pf.genders, base.genders) and not parsed.matched.get("genders"):
         merged = replace(merged, genders=base.genders)  # "he spills everything" about a boy: still the boy
     if pf.colours and base.exclude_colours:

@@ -96,7 +96,7 @@ def matches_for(product: Product, constraints: Constraints, *, image_reference: 
         out.append(Match("article_type", product.article_type.lower(), True))
     if f.genders and product.gender in f.genders:
         out.append(Match("gender", f"for {product.gender.lower()}", True))
-    if f.usages and product.usage in f.usages:
+    if product.usage in (f.usages or constraints.soft.usages):  # "for the gym": sports wear, what the shopper meant
         out.append(Match("usage", f"{product.usage.lower()} wear", True))
     price_asked = ProductFilter(min_price=f.min_price, max_price=f.max_price)
     if product.price is not None and price_asked != ProductFilter() and filter_matches(price_asked, product):

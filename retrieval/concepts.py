@@ -45,6 +45,10 @@ TYPE_WORDS: dict[str, tuple[str, ...]] = {
     "swimming costume": ("Swimwear",), "swim trunks": ("Swimwear",), "bathing suit": ("Swimwear",),
     # nightwear and underwear
     "pyjamas": ("Night suits", "Lounge Pants"), "pajamas": ("Night suits", "Lounge Pants"),
+    "kurta pyjama": ("Kurta Sets",), "kurta pajama": ("Kurta Sets",), "bikini top": ("Swimwear",),
+    "pj": ("Night suits", "Lounge Pants"), "pjs": ("Night suits", "Lounge Pants"), "pj set": ("Night suits",),
+    "pj sets": ("Night suits",), "pyjama set": ("Night suits",), "pyjama sets": ("Night suits",),
+    "pajama set": ("Night suits",), "pajama sets": ("Night suits",),
     "pjs": ("Night suits", "Lounge Pants"), "nightie": ("Nightdress",), "nightgown": ("Nightdress",),
     "sleepwear": ("Night suits", "Nightdress"), "nightwear": ("Night suits", "Nightdress"),
     "dressing gown": ("Bath Robe", "Robe"), "bathrobe": ("Bath Robe",), "boxer": ("Boxers",),
@@ -186,7 +190,8 @@ COMPLEMENTS: dict[str, tuple[str, ...]] = {
                                                                                                "Shorts"),
 }
 
-# The words for who it is for that a typo is matched against ("womn", "ladis"); not the
-# relatives ("niece" is one letter from "nice"), which are read only as written.
+# The words for who it is for that a typo is matched against ("womn", "ladis", "husbnd"); not the
+# short relatives ("niece" is one letter from "nice"), which are read only as written.
 FUZZY_PEOPLE = frozenset({"women", "woman", "womens", "mens", "ladies", "girls", "boys", "gents", "female",
-                          "male", "unisex", "kids"})
+                          "male", "unisex", "kids", "husband", "daughter", "girlfriend", "boyfriend", "grandfather",
+                          "grandmother"})  # the long relatives: no everyday word is a letter or two from them

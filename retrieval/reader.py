@@ -35,7 +35,7 @@ from retrieval.filters import ProductFilter, open_facets
 from retrieval.prices import read_prices, words_to_numbers
 from retrieval.query_parser import ParsedQuery, check_query_text, phrase_forms, plural_form
 from retrieval.reader_words import (ABSOLUTE_COLOUR, AGE, COMPARATIVE, COMPLEMENT, DEMONSTRATIVE, FUZZY_SKIP, GENERIC,
-                                     MORE, NEGATION, OPPOSITE, PRONOUNS, RELATIVE_COLOUR, SELF, STYLE, narrowest_types,
+                                     MATERIAL_KINDS, MORE, NEGATION, OPPOSITE, PRONOUNS, RELATIVE_COLOUR, SELF, STYLE, narrowest_types,
                                      place_reference, rejoin, window_before)
 from retrieval.vocabulary import COLOUR_SYNONYMS, FILLER_WORDS, GENDER_SYNONYMS, TYPE_SYNONYMS, Vocabulary
 
@@ -198,7 +198,7 @@ class RequestReader:
         return " ".join(words)
 
     def _read_phrases(self, text: str, reading: _Reading) -> list[tuple[int, int]]:
-        covered, prev = [], (0, None)  # the last facet phrase's end and facet: a negation stops at another facet's
+        covered, prev, kinds = [], (0, None), []  # the last facet phrase's end and facet: a negation stops at another's
         # "black heels to wear with a red dress": the red dress is what they go with, once a kind was named before
         cue = COMPLEMENT.search(text)
         ref_end = next((cue.end() + k.end() for k in self._pattern.finditer(text[cue.end():] + " ")
@@ -222,11 +222,13 @@ class RequestReader:
             elif entry.facet == "colours" and reading.relative_end is not None and m.start() - reading.relative_end <= 1:
                 reading.add("colours", entry.values, phrase)  # "deeper pink", "a darker blue": that colour, moved
                 reading.moved_colours = True
-            elif entry.facet in ("colours", "usages", "article_types", "genders") and \
+            elif entry.facet in ("colours", "usages", "article_types", "genders", "occasion") and \
                     NEGATION.search(window_before(text[since:], m.start() - since)):  # "not a kid": genders too
-                excluded = reading.excluded.setdefault(entry.facet, [])
-                excluded.extend(x for x in entry.values if x not in excluded)
-                reading.phrases.setdefault("exclude_" + entry.facet, []).append(phrase)
+                facet, values = ("usages", OCCASIONS[entry.values[0]][0]) if entry.facet == "occasion" \
+                    else (entry.facet, entry.values)  # "not office wear", "not gym stuff": not that usage
+                excluded = reading.excluded.setdefault(facet, [])
+                excluded.extend(x for x in values if x not in excluded)
+                reading.phrases.setdefault("exclude_" + facet, []).append(phrase)
             elif entry.facet == "article_types" and DEMONSTRATIVE.search(text[max(0, m.start() - 24):m.start()]):
                 reading.reference_types.extend(x for x in entry.values if x not in reading.reference_types)
                 if COMPARATIVE.search(text[max(0, m.start() - 24):m.start()]):
@@ -240,8 +242,13 @@ class RequestReader:
                 reading.add(entry.facet[5:], entry.values, phrase.strip(), soft=True)
             else:
                 reading.add(entry.facet, entry.values, phrase)
+                kinds += [(m.start(), m.end(), phrase)] if entry.facet == "article_types" else []
             if entry.facet in ("colours", "usages", "article_types", "genders"):
                 prev = (m.end(), entry.facet)
+        for (_, end, first), (start, _, head) in zip(kinds, kinds[1:]):  # "denim jacket", "woolly hat", "shirt dress":
+            if not text[end:start].strip() and (first in MATERIAL_KINDS or head in ("dress", "dresses")):  # a modifier
+                drop = set(self._table[first].values) - set(self._table[head].values)
+                reading.hard["article_types"] = [t for t in reading.hard["article_types"] if t not in drop]
         for m in re.finditer(r"(?<![a-z0-9])(her|she|hers|him|he|his)(?![a-z0-9])", text):
             reading.pronoun_genders.extend(PRONOUNS[m.group(1)])
         return covered

@@ -39,13 +39,16 @@ ABSOLUTE_COLOUR = frozenset({"bright", "colourful", "colorful", "vibrant", "vivi
 NEGATION = re.compile(r"\b(?:not|no|none|never|except|without|(?:aren|isn|don|doesn|didn|wasn|weren|won|can|couldn|"
                       r"shouldn|wouldn|haven|hasn|ain) ?t|but not|anything but|everything but|nothing|avoid|hates?|"
                       r"dislikes?|don ?t (?:like|want)|doesn ?t (?:like|want)|no more|sick of|tired of|other than|"
-                      r"instead of|rather than|anything except|can ?t stand|allergic to|skip|leave out)\b")
-COMPLEMENT = re.compile(r"\b(?:go(?:es)?(?: \w+)? (?:with|under|over)|wear(?: \w+)? (?:with|under|over)|pairs?(?: \w+)? with|pairs? well|"
+                      r"instead of|rather than|anything except|can ?t stand|allergic to|skip|leave out|done with|fed up (?:of|with)|"
+                      r"bored (?:of|with)|had enough of)\b")
+COMPLEMENT = re.compile(r"\b(?:go(?:es)?(?: \w+)? (?:with|under)|wear(?: \w+)? (?:with|under|over)|pairs?(?: \w+)? with|pairs? well|"
                         r"match(?:es)?(?: \w+)? with|to match|matching|complete (?:the|this|that|my|your) (?:look|outfit)|"
                         r"complements?|team(?: \w+)? with|style(?: \w+)? with)\b")
 # "these jeans", "this polo", "than this dress": a kind named as the thing of reference, not the one wanted
 DEMONSTRATIVE = re.compile(r"(?:\b(?:this|these|that|those|same|my|your)(?: (?:kind|sort|type|style) of)?(?: \w+)?|\bthan (?:this|these|that|those|"
                            r"the|my|your)?(?: \w+)?) ?$")
+# Kind words that also name a cloth: before another kind they say what it is made of ("denim jacket", "woolly hat")
+MATERIAL_KINDS = frozenset({"denim", "woolly", "woollen", "woolen", "jersey", "knitted"})
 COMPARATIVE = re.compile(r"\bthan (?:this|these|that|those|the|my|your)?(?: \w+)? ?$")
 SELF = re.compile(r"\b(?:i ?m|i am|im|as|being) (?:a |an )?(man|guy|male|dude|bloke|woman|girl|female|lady)\b")
 AGE = re.compile(r"\b(\d{1,2})[ -]?(?:years?|yrs?|yr|y)[ -]?old\b|\b(\d{1,2}) ?yo\b|\baged? (\d{1,2})\b")
