@@ -62,7 +62,7 @@ _INSTEAD = re.compile(r"^\s*(?:(?:hmm+|um+|uh+|ok(?:ay)?|well|oh)\W+)?or\b|\b(?:
 # of the request kept ("also want briefs" asks for briefs now; "shorts, blue too" keeps the colour)
 _ALSO = re.compile(r"\b(?:fine|ok|okay|good|alright|work|works|do)\s+(?:too|as well)\b|\balso (?:fine|ok|okay|good)\b", re.I)
 # "show me flat ones", "a leather one", "clutches in that colour": the message is about the items in force
-_ANAPHOR = re.compile(r"\bones\b|\b(?:a|an|the)\s+\w+\s+one\b|\b(?:that|this|the same|same|those|these) colou?rs?\b",
+_ANAPHOR = re.compile(r"\bones\b|\b(?:a|an|the)\s+\w+\s+one\b|\b(?:that|this|the same|same|those|these) (?:colou?rs?|shades?|tones?|hues?)\b",
                       re.I)
 _NEW_REQUEST = re.compile(r"\b(?:something|anything|a gift|a present|gift for|present for|looking for an?|need an?|want an?)\b", re.I)
 _ORDINALS = {"first": 0, "1st": 0, "second": 1, "2nd": 1, "third": 2, "3rd": 2, "fourth": 3, "4th": 3,
@@ -216,7 +216,8 @@ def _subject(text: str, parsed: ParsedQuery, constraints: Constraints, reference
     names_subject = bool(pf.article_types or named_people or parsed.soft.article_types or parsed.soft.usages
                          or parsed.soft.genders)
     swapping = bool(_INSTEAD.search(text)) and not pf.article_types and bool(pf.genders)  # "...for my sister instead"
-    fresh = bool(_NEW_REQUEST.search(text)) and reference is None and not refines and names_subject and not swapping
+    fresh = bool(_NEW_REQUEST.search(text)) and reference is None and not refines and names_subject and not swapping \
+        and not _ANAPHOR.search(text)  # "also need a dupatta in that colour" builds on what is in force
     # Narrowing to types already in force ("shoes" -> "sports shoes", a clarifying answer) keeps the subject.
     narrows = bool(old.article_types) and set(pf.article_types) <= set(old.article_types)
     swaps = bool(pf.article_types) and bool(_INSTEAD.search(text) or _ANAPHOR.search(text) or _ALSO.search(text)) \

@@ -49,7 +49,7 @@ TYPE_WORDS: dict[str, tuple[str, ...]] = {
     "pj": ("Night suits", "Lounge Pants"), "pjs": ("Night suits", "Lounge Pants"), "pj set": ("Night suits",),
     "pj sets": ("Night suits",), "pyjama set": ("Night suits",), "pyjama sets": ("Night suits",),
     "pajama set": ("Night suits",), "pajama sets": ("Night suits",),
-    "pjs": ("Night suits", "Lounge Pants"), "nightie": ("Nightdress",), "nightgown": ("Nightdress",),
+    "pjs": ("Night suits", "Lounge Pants"), "nightie": ("Nightdress",), "nighty": ("Nightdress",), "nightgown": ("Nightdress",),
     "sleepwear": ("Night suits", "Nightdress"), "nightwear": ("Night suits", "Nightdress"),
     "dressing gown": ("Bath Robe", "Robe"), "bathrobe": ("Bath Robe",), "boxer": ("Boxers",),
     "boxer shorts": ("Boxers",), "undies": ("Briefs", "Trunk"), "knickers": ("Briefs",), "panties": ("Briefs",),

@@ -43,6 +43,8 @@ _PATTERNS: list[tuple[re.Pattern, str]] = [
 ]
 # a bound said as what is not wanted, just before it ("doesnt want anything over 60", "not spending over 50")
 _REFUSED = re.compile(r"\b(?:not|no|don ?t|doesn ?t|didn ?t|won ?t|never|nothing|none)\b(?:\s+\w+){0,3}\s*$")
+# a low bound said as what is not wanted, right before it ("nothing below 30", "dont want anything under 20")
+_REFUSED_LOW = re.compile(r"\b(?:nothing|not|none|(?:don ?t|doesn ?t|won ?t) (?:want|need|like)(?: anything| any)?)\s*$")
 _CHEAPEST = re.compile(r"\b(?:cheapest|lowest price[sd]?|least expensive|as cheap as (?:possible|you can)|"
                        r"cheap as possible|rock bottom)\b")
 _CLEAR = re.compile(r"\b(?:money is no (?:object|issue|problem)|no budget|any price|price doesn ?t matter|"
@@ -98,6 +100,8 @@ def read_prices(text: str) -> Prices:
             elif kind == "approx" and nums and lo is None and hi is None:
                 lo, hi = round(nums[0] * (1 - APPROX), 2), round(nums[0] * (1 + APPROX), 2)
                 approx = True
+            elif kind == "max" and nums and lo is None and _REFUSED_LOW.search(rest[:m.start()]):
+                lo = nums[0]  # "something decent, nothing below 30": at least 30
             elif kind == "max" and nums and hi is None:
                 hi = nums[0]
             elif kind == "min" and nums and hi is None and _REFUSED.search(rest[:m.start()]):

@@ -35,7 +35,7 @@ from retrieval.filters import ProductFilter, open_facets
 from retrieval.prices import read_prices, words_to_numbers
 from retrieval.query_parser import ParsedQuery, check_query_text, phrase_forms, plural_form
 from retrieval.reader_words import (ABSOLUTE_COLOUR, AGE, COMPARATIVE, COMPLEMENT, DEMONSTRATIVE, FUZZY_SKIP, GENERIC,
-                                     MATERIAL_KINDS, MORE, NEGATION, OPPOSITE, PRONOUNS, RELATIVE_COLOUR, SELF, STYLE, narrowest_types,
+                                     MORE, NEGATION, OPPOSITE, PRONOUNS, RELATIVE_COLOUR, SELF, STYLE, THEY, modifier_kinds, narrowest_types,
                                      place_reference, rejoin, window_before)
 from retrieval.vocabulary import COLOUR_SYNONYMS, FILLER_WORDS, GENDER_SYNONYMS, TYPE_SYNONYMS, Vocabulary
 
@@ -121,7 +121,7 @@ class RequestReader:
             found = phrase_forms(phrase) if forms else {normalise(phrase)}
             found |= {plural_form(f) for f in found} if forms and field_ == "article_types" else set()  # laptop bags
             for form in found:
-                if form in FILLER_WORDS:  # "a lighter shade" is colour talk, not the singular of "shades"
+                if form in FILLER_WORDS or form == "short":  # "a lighter shade", "a short dress": no shades, no shorts
                     continue
                 old = table.get(form)
                 if old is None:
@@ -199,7 +199,7 @@ class RequestReader:
 
     def _read_phrases(self, text: str, reading: _Reading) -> list[tuple[int, int]]:
         covered, prev, kinds = [], (0, None), []  # the last facet phrase's end and facet: a negation stops at another's
-        # "black heels to wear with a red dress": the red dress is what they go with, once a kind was named before
+        # "black heels to wear with a red dress", "he wears them with loafers": what they go with, once a kind is named
         cue = COMPLEMENT.search(text)
         ref_end = next((cue.end() + k.end() for k in self._pattern.finditer(text[cue.end():] + " ")
                         if self._table[k.group(1)].facet == "article_types"), 0) if cue else 0
@@ -207,7 +207,8 @@ class RequestReader:
             phrase = m.group(1)
             entry = self._table[phrase]
             covered.append((m.start(), m.end()))
-            if cue and cue.end() <= m.start() < ref_end and reading.hard["article_types"] and entry.facet in ("colours", "article_types"):
+            if cue and cue.end() <= m.start() < ref_end and entry.facet in ("colours", "article_types") \
+                    and (reading.hard["article_types"] or THEY.search(cue.group(0))):
                 reading.reference_types.extend(entry.values if entry.facet == "article_types" else ())
                 reading.phrases.setdefault("reference", []).append(phrase)
                 continue
@@ -242,13 +243,11 @@ class RequestReader:
                 reading.add(entry.facet[5:], entry.values, phrase.strip(), soft=True)
             else:
                 reading.add(entry.facet, entry.values, phrase)
-                kinds += [(m.start(), m.end(), phrase)] if entry.facet == "article_types" else []
+                kinds += [(m.start(), m.end(), phrase, entry.values)] if entry.facet == "article_types" else []
             if entry.facet in ("colours", "usages", "article_types", "genders"):
                 prev = (m.end(), entry.facet)
-        for (_, end, first), (start, _, head) in zip(kinds, kinds[1:]):  # "denim jacket", "woolly hat", "shirt dress":
-            if not text[end:start].strip() and (first in MATERIAL_KINDS or head in ("dress", "dresses")):  # a modifier
-                drop = set(self._table[first].values) - set(self._table[head].values)
-                reading.hard["article_types"] = [t for t in reading.hard["article_types"] if t not in drop]
+        made_of = modifier_kinds(kinds, text)  # "denim jacket", "woolly hat", "shirt dress": no jeans, no sweaters
+        reading.hard["article_types"] = [t for t in reading.hard["article_types"] if t not in made_of]
         for m in re.finditer(r"(?<![a-z0-9])(her|she|hers|him|he|his)(?![a-z0-9])", text):
             reading.pronoun_genders.extend(PRONOUNS[m.group(1)])
         return covered
@@ -382,8 +381,9 @@ class RequestReader:
 
 
 def normalise(text: str) -> str:
-    """Lower case, apostrophes dropped ("men's" -> "mens"), "t-shirt" -> "tshirt", punctuation as spaces."""
-    text = text.lower().replace("’", "'").replace("'s ", "s ").replace("'", " ")
+    """Lower case, a possessive dropped ("men's" -> "men", "winter's coming"), "t-shirt" -> "tshirt",
+    punctuation as spaces."""
+    text = re.sub(r"'s\b", "", text.lower().replace("’", "'")).replace("'", " ")
     text = re.sub(r"t-shirts?", lambda m: "tshirts" if m.group(0).endswith("s") else "tshirt", text)
     text = re.sub(r"(?<=[a-z])-(?=[a-z])", " ", text)
     text = re.sub(r"\b(any|some|no|every)thin\b", r"\1thing", text)  # typed without the g: "anythin but black"

@@ -41,7 +41,7 @@ NEGATION = re.compile(r"\b(?:not|no|none|never|except|without|(?:aren|isn|don|do
                       r"dislikes?|don ?t (?:like|want)|doesn ?t (?:like|want)|no more|sick of|tired of|other than|"
                       r"instead of|rather than|anything except|can ?t stand|allergic to|skip|leave out|done with|fed up (?:of|with)|"
                       r"bored (?:of|with)|had enough of)\b")
-COMPLEMENT = re.compile(r"\b(?:go(?:es)?(?: \w+)? (?:with|under)|wear(?: \w+)? (?:with|under|over)|pairs?(?: \w+)? with|pairs? well|"
+COMPLEMENT = re.compile(r"\b(?:go(?:es)?(?: \w+)? (?:with|under)|wear(?:s|ing)?(?: \w+)? (?:with|under|over)|pairs?(?: \w+)? with|pairs? well|"
                         r"match(?:es)?(?: \w+)? with|to match|matching|complete (?:the|this|that|my|your) (?:look|outfit)|"
                         r"complements?|team(?: \w+)? with|style(?: \w+)? with)\b")
 # "these jeans", "this polo", "than this dress": a kind named as the thing of reference, not the one wanted
@@ -49,6 +49,7 @@ DEMONSTRATIVE = re.compile(r"(?:\b(?:this|these|that|those|same|my|your)(?: (?:k
                            r"the|my|your)?(?: \w+)?) ?$")
 # Kind words that also name a cloth: before another kind they say what it is made of ("denim jacket", "woolly hat")
 MATERIAL_KINDS = frozenset({"denim", "woolly", "woollen", "woolen", "jersey", "knitted"})
+THEY = re.compile(r"\b(?:it|them|they|these|those)\b")  # in a complement cue: "he wears them with loafers"
 COMPARATIVE = re.compile(r"\bthan (?:this|these|that|those|the|my|your)?(?: \w+)? ?$")
 SELF = re.compile(r"\b(?:i ?m|i am|im|as|being) (?:a |an )?(man|guy|male|dude|bloke|woman|girl|female|lady)\b")
 AGE = re.compile(r"\b(\d{1,2})[ -]?(?:years?|yrs?|yr|y)[ -]?old\b|\b(\d{1,2}) ?yo\b|\baged? (\d{1,2})\b")
@@ -58,7 +59,7 @@ FUZZY_SKIP = set("""hate hates hated love loves likes wants needs about again al
 cheaper cheapest classic clean color colour comfy comfortable could cute dark deep different dress dressy easy
 either else enough even every fancy fine first found going good great have having here into just kind large later
 least less light like little long looking lovely maybe more most much nice nicer only other others pair please
-plain pretty quite really same second shade show simple since size small smart some something soft sort still
+plain pretty quite really same second shade short show simple since size small smart some something soft sort still
 style such summer sure than thanks that their them then there these thing things think third this those very want
 wear wearing what when where which while with without would year years your""".split())
 
@@ -113,3 +114,14 @@ def place_reference(norm: str, wanted: list[str], reference: list[str], only_ref
         return
     others = [t for t in wanted if t not in reference]
     wanted[:] = others if others or COMPLEMENT.search(norm) or only_reference else list(dict.fromkeys(wanted + reference))
+
+
+def modifier_kinds(kinds: list[tuple[int, int, str, tuple[str, ...]]], text: str) -> set[str]:
+    """The kinds named only as what another is made of or like: a cloth's word right before a kind
+    ("denim jacket", "woolly hat") or any kind right before "dress" ("shirt dress"); ``kinds``: the
+    kind phrases read, in order, as (start, end, phrase, kinds)."""
+    out: set[str] = set()
+    for (_, end, first, made_of), (start, _, head, kind) in zip(kinds, kinds[1:]):
+        if not text[end:start].strip() and (first in MATERIAL_KINDS or head in ("dress", "dresses")):
+            out |= set(made_of) - set(kind)
+    return out
