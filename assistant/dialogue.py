@@ -245,8 +245,8 @@ def _merged_filter(text: str, parsed: ParsedQuery, base: ProductFilter) -> tuple
                          exclude_colours=tuple(dict.fromkeys(base.exclude_colours + pf.exclude_colours)))
     if len(pf.colours) > 1 and len(parsed.matched.get("colours", ())) > 1:
         notes.append(f"you named {' and '.join(c.lower() for c in pf.colours)}: showing either")
-    if _ANY_COLOUR.search(text):
-        merged = replace(merged, colours=(), exclude_colours=())
+    if _ANY_COLOUR.search(text):  # "any colour except black" keeps what it excludes
+        merged = replace(merged, colours=(), exclude_colours=pf.exclude_colours)
     if _ANY_PRICE.search(text) or parsed.clear_price:
         merged = replace(merged, min_price=None, max_price=None)
     if _ANY_USAGE.search(text):

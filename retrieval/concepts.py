@@ -46,7 +46,7 @@ TYPE_WORDS: dict[str, tuple[str, ...]] = {
     # nightwear and underwear
     "pyjamas": ("Night suits", "Lounge Pants"), "pajamas": ("Night suits", "Lounge Pants"),
     "kurta pyjama": ("Kurta Sets",), "kurta pajama": ("Kurta Sets",), "bikini top": ("Swimwear",),
-    "pj": ("Night suits", "Lounge Pants"), "pjs": ("Night suits", "Lounge Pants"), "pj set": ("Night suits",),
+    "pj": ("Night suits", "Lounge Pants"), "holdall": ("Duffel Bag",), "holdalls": ("Duffel Bag",), "pjs": ("Night suits", "Lounge Pants"), "pj set": ("Night suits",),
     "pj sets": ("Night suits",), "pyjama set": ("Night suits",), "pyjama sets": ("Night suits",),
     "pajama set": ("Night suits",), "pajama sets": ("Night suits",),
     "pjs": ("Night suits", "Lounge Pants"), "nightie": ("Nightdress",), "nighty": ("Nightdress",), "nightgown": ("Nightdress",),
@@ -163,6 +163,7 @@ WORN_BY: dict[str, tuple[str, ...]] = {
 SELF_WORDS: dict[str, tuple[str, ...]] = {
     "man": ("Men",), "guy": ("Men",), "male": ("Men",), "dude": ("Men",), "bloke": ("Men",),
     "woman": ("Women",), "girl": ("Women",), "female": ("Women",), "lady": ("Women",),
+    "f": ("Women",), "m": ("Men",),  # "for me (f)"
 }
 # Below this age a person is a child (Boys/Girls in the catalog), from it an adult.
 ADULT_AGE = 14

@@ -52,14 +52,15 @@ _CLEAR = re.compile(r"\b(?:money is no (?:object|issue|problem)|no budget|any pr
                     r"budget is no (?:object|issue)|forget the (?:price|budget)|ignore the (?:price|budget)|"
                     r"whatever it costs|no price limit|no limit)\b")
 _LOWER = re.compile(r"\b(?:cheaper|less expensive|less pricey|lower price[sd]?|more affordable|too expensive|"
-                    r"too pricey|too much money|on a budget|budget friendly|inexpensive|less costly|save money|"
+                    r"too pricey|too much money|for less|out of my budget|over my budget|on a budget|budget friendly|inexpensive|less costly|save money|"
                     r"cheap(?! as)|affordable|low cost|low priced|not (?:so|that|as|very|too) (?:pricey|pricy|expensive|costly|dear))\b")
 _HIGHER = re.compile(r"\b(?:more expensive|pricier|higher end|high end|more premium|premium|upmarket|luxury|"
                      r"luxurious|splurge|higher price[sd]?)\b")
 
 # "half the price", "for a third of the cost", "twice the price": a factor of the reference's price
 _FACTOR = re.compile(r"\b(?:(half)|(?:a |one )?(third)|(?:a |one )?(quarter)|(twice|double))(?: of)?"
-                     r"(?: the| its| that| their)? (?:price|cost)\b|\b(half)[ -]price\b|\b(half|twice) as much\b")
+                     r"(?: the| its| that| their)? (?:price|cost)\b|\b(half)[ -]price\b|\b(half|twice) as much\b"
+                     r"|\bfor (half) (?:that|of that|it)\b")  # "105 is steep, something like it for half that"
 _FACTORS = {"half": 0.5, "third": 1 / 3, "quarter": 0.25, "twice": 2.0, "double": 2.0}
 
 

@@ -198,9 +198,8 @@ class RequestReader:
         return " ".join(words)
 
     def _read_phrases(self, text: str, reading: _Reading) -> list[tuple[int, int]]:
-        covered, prev, kinds = [], (0, None), []  # the last facet phrase's end and facet: a negation stops at another's
-        # "black heels to wear with a red dress", "he wears them with loafers": what they go with, once a kind is named
-        cue = COMPLEMENT.search(text)
+        covered, prev, kinds, kind_end = [], (0, None), [], 0  # the last facet phrase's end and facet: see negation
+        cue = COMPLEMENT.search(text)  # "black heels to wear with a red dress", "he wears them with loafers"
         ref_end = next((cue.end() + k.end() for k in self._pattern.finditer(text[cue.end():] + " ")
                         if self._table[k.group(1)].facet == "article_types"), 0) if cue else 0
         for m in self._pattern.finditer(text + " "):
@@ -230,7 +229,7 @@ class RequestReader:
                 excluded = reading.excluded.setdefault(facet, [])
                 excluded.extend(x for x in values if x not in excluded)
                 reading.phrases.setdefault("exclude_" + facet, []).append(phrase)
-            elif entry.facet == "article_types" and DEMONSTRATIVE.search(text[max(0, m.start() - 24):m.start()]):
+            elif entry.facet == "article_types" and DEMONSTRATIVE.search(text[max(0, m.start() - 24, kind_end):m.start()]):
                 reading.reference_types.extend(x for x in entry.values if x not in reading.reference_types)
                 if COMPARATIVE.search(text[max(0, m.start() - 24):m.start()]):
                     reading.reference_only.extend(entry.values)
@@ -246,6 +245,7 @@ class RequestReader:
                 kinds += [(m.start(), m.end(), phrase, entry.values)] if entry.facet == "article_types" else []
             if entry.facet in ("colours", "usages", "article_types", "genders"):
                 prev = (m.end(), entry.facet)
+            kind_end = m.end() if entry.facet == "article_types" else kind_end  # "with this kurta, leggings": wanted
         made_of = modifier_kinds(kinds, text)  # "denim jacket", "woolly hat", "shirt dress": no jeans, no sweaters
         reading.hard["article_types"] = [t for t in reading.hard["article_types"] if t not in made_of]
         for m in re.finditer(r"(?<![a-z0-9])(her|she|hers|him|he|his)(?![a-z0-9])", text):

@@ -14,7 +14,8 @@ PRONOUNS = {"her": ("Women",), "she": ("Women",), "hers": ("Women",), "him": ("M
 STYLE = {"dressy": ("Formal", "Party"), "dressier": ("Formal", "Party"), "dressed up": ("Formal", "Party"),
          "fancy": ("Party", "Formal"), "classy": ("Formal", "Party"), "elegant": ("Formal", "Party"),
          "smarter": ("Formal", "Smart Casual"), "more formal": ("Formal",), "less formal": ("Casual",),
-         "more casual": ("Casual",), "relaxed": ("Casual",), "laid back": ("Casual",), "sportier": ("Sports",)}
+         "more casual": ("Casual",), "relaxed": ("Casual",), "laid back": ("Casual",), "chill": ("Casual",),
+         "chiller": ("Casual",), "chilled": ("Casual",), "low key": ("Casual",), "sportier": ("Sports",)}
 RELATIVE_COLOUR = {"darker": "darker", "deeper": "deeper", "richer": "deeper", "lighter": "lighter",
                    "paler": "lighter", "pale": "lighter", "softer": "muted", "brighter": "brighter", "bright": "brighter",
                    "colourful": "brighter", "colorful": "brighter", "vibrant": "brighter", "vivid": "brighter",
@@ -51,7 +52,7 @@ DEMONSTRATIVE = re.compile(r"(?:\b(?:this|these|that|those|same|my|your)(?: (?:k
 MATERIAL_KINDS = frozenset({"denim", "woolly", "woollen", "woolen", "jersey", "knitted"})
 THEY = re.compile(r"\b(?:it|them|they|these|those)\b")  # in a complement cue: "he wears them with loafers"
 COMPARATIVE = re.compile(r"\bthan (?:this|these|that|those|the|my|your)?(?: \w+)? ?$")
-SELF = re.compile(r"\b(?:i ?m|i am|im|as|being) (?:a |an )?(man|guy|male|dude|bloke|woman|girl|female|lady)\b")
+SELF = re.compile(r"\b(?:i ?m|i am|im|as|being|for me) (?:a |an )?(man|guy|male|dude|bloke|woman|girl|female|lady|f|m)\b")
 AGE = re.compile(r"\b(\d{1,2})[ -]?(?:years?|yrs?|yr|y)[ -]?old\b|\b(\d{1,2}) ?yo\b|\baged? (\d{1,2})\b")
 GENERIC = ("clothes", "outfit", "wear", "item", "thing", "gift", "style", "fashion", "fabric", "cotton", "leather",
            "denim", "silk", "wool", "comfortable", "stylish", "cute", "nice", "warm", "colour", "size", "party", "office")
@@ -88,6 +89,8 @@ def window_before(text: str, start: int, words: int = 4) -> str:
     return " ".join(before)
 
 
+# "a couple (of) shades deeper", "two shades lighter": the move, not sunglasses
+SHADES_MOVE = re.compile(r"\b(?:a )?(?:(?:couple|few|one|two|three)(?: of)? )?shades? (darker|deeper|lighter|paler|brighter)\b")
 SHADE_OF = re.compile(r"\b(dark|darker|deep|deeper|light|lighter|pale|paler|bright|brighter)(?: (?:shade|tone|version|hue)) of\b")
 
 
@@ -95,7 +98,7 @@ def rejoin(text: str, kinds: set[str]) -> str:
     """A kind's one word typed as two ("ear rings", "sun glasses": both halves may be words the
     table knows, so the pair is joined only when the whole is a kind's name), and a colour moved
     in a roundabout way ("a darker shade of red") said plainly ("a darker red")."""
-    words = SHADE_OF.sub(r"\1", text).split()
+    words = SHADES_MOVE.sub(r"\1", SHADE_OF.sub(r"\1", text)).split()
     out: list[str] = []
     for word in words:
         if out and out[-1] + word in kinds and out[-1].isalpha() and word.isalpha():

@@ -37,6 +37,16 @@ run single 0.864, composed 0.700, conversations 0.827 / 0.604) showed:
   the request in force;
 - "not the sporty ones, he wears them with loafers" (socks) read loafers as the kind wanted.
 
+Two more (b26, b27: 16 single messages, 14 photos, 12 conversations each), run once after all of
+the above (single 0.787 / 0.856, composed 0.593 / 0.671, conversations 0.934 / 0.929 and
+0.909 / 0.754), showed:
+
+- "jeans for me (girl)", "for me (f)": who the shopper is, said in brackets;
+- "a couple shades deeper" read sunglasses; "more chill" read shrugs (the embedding's guess);
+- "any colour except black" dropped the exclusion; "105 is steep, something like it for half that",
+  "smth similar for less": price moves; "holdall";
+- "what do i wear with this kurta, leggings maybe" read the leggings as the kurta's reference.
+
 Seen in the chat page (headless Chromium) on that conversation: the five sweatshirts shown for
 the gym were all sports wear, and no card said so; an inferred usage the product has is now one of
 the facts its explanation gives.
@@ -156,3 +166,25 @@ def test_that_colour_or_shade_builds_on_the_request_in_force(reader):
 
 def test_what_they_are_worn_with_is_not_wanted(reader):
     assert not reader.parse("not the sporty ones, he wears them with loafers").filter.article_types
+
+
+def test_who_in_brackets_and_colour_and_style_slang(reader):
+    assert "Women" in reader.parse("jeans for me (f) but NOT blue").filter.genders
+    deeper = reader.parse("this but a couple shades deeper")
+    assert not deeper.filter.article_types and deeper.relative_colour == "deeper"
+    chill = reader.parse("smth like this but more chill, for weekends not work")
+    assert chill.soft.usages == ("Casual",) and not chill.soft.article_types
+    assert reader.parse("roomy holdall for weekends away").filter.article_types == ("Duffel Bag",)
+
+
+def test_any_colour_except_one_and_price_moves_in_words(reader):
+    handbag = interpret("handbag for mom, any colour except black", Constraints(), [], reader).constraints.filter
+    assert handbag.exclude_colours == ("Black",)
+    half = reader.parse("love this but 105 is steep, something like it for half that?")
+    assert half.relative_price == "lower" and half.price_factor == 0.5
+    assert reader.parse("smth similar for less?").relative_price == "lower"
+
+
+def test_a_kind_after_the_reference_kind_is_wanted(reader):
+    assert reader.parse("what do i wear with this kurta, leggings maybe").filter.article_types == ("Leggings",)
+    assert reader.parse("these jeans in blue").filter.article_types == ("Jeans",)
