@@ -19,8 +19,8 @@ A third batch (16 single messages, 14 photos, 12 conversations; first run single
 
 - "my feet are done with heels", "not office wear", "not gym stuff": "done with" is a negation,
   and a negated occasion excludes its usages (it had been read as a preference for them);
-- "tees are fine too" after olive tops replaced the tops and dropped the olive: "too", "also"
-  add a kind to the ones in force; "hmm or just flipflops" after black sandals under 25 dropped
+- "tees are fine too" after olive tops replaced the tops and dropped the olive: "<kind> is fine
+  too / would do as well" adds a kind to the ones in force ("also want briefs" still asks for briefs); "hmm or just flipflops" after black sandals under 25 dropped
   the colour and the budget ("or <kind>" after an interjection);
 - "woolly beanie", "denim jacket", "jersey dress": a cloth's kind word before another kind (or any
   kind before "dress") says what it is made of, it names no kind of its own;
@@ -47,7 +47,8 @@ the above (single 0.787 / 0.856, composed 0.593 / 0.671, conversations 0.934 / 0
   "smth similar for less": price moves; "holdall";
 - "what do i wear with this kurta, leggings maybe" read the leggings as the kurta's reference.
 
-Seen in the chat page (headless Chromium) on that conversation: the five sweatshirts shown for
+Seen in the chat page (headless Chromium) on the hoodie conversation ("he'd mostly wear it to the
+gym"): the five sweatshirts shown for
 the gym were all sports wear, and no card said so; an inferred usage the product has is now one of
 the facts its explanation gives.
 """
