@@ -199,10 +199,10 @@ class RequestReader:
 
     def _read_phrases(self, text: str, reading: _Reading) -> list[tuple[int, int]]:
         covered, prev, kinds, kind_end = [], (0, None), [], 0  # the last facet phrase's end and facet: see negation
-        cue = COMPLEMENT.search(text)  # "black heels to wear with a red dress", "he wears them with loafers"
-        ref_end = next((cue.end() + k.end() for k in self._pattern.finditer(text[cue.end():] + " ")
-                        if self._table[k.group(1)].facet == "article_types"), 0) if cue else 0
-        for m in self._pattern.finditer(text + " "):
+        found, cue = list(self._pattern.finditer(text + " ")), COMPLEMENT.search(text)  # "to wear with a red dress"
+        ref_end = next((k.end() for k in found if k.start() >= cue.end()
+                        and self._table[k.group(1)].facet == "article_types"), 0) if cue else 0
+        for m in found:
             phrase = m.group(1)
             entry = self._table[phrase]
             covered.append((m.start(), m.end()))
@@ -324,7 +324,7 @@ class RequestReader:
         if worn_by and not hard["genders"] and not soft["genders"] and not reading.child:  # "panties": hers
             hard["genders"] = [g for g in dict.fromkeys(worn_by) if g in self.vocab.genders]
         hard["article_types"] = narrowest_types(reading.type_groups, hard["article_types"], norm)
-        place_reference(norm, reading.hard["article_types"], reading.reference_types, reading.reference_only)
+        hard["article_types"] = place_reference(norm, hard["article_types"], reading.reference_types, reading.reference_only)
         if reading.moved_colours and hard["colours"]:  # "a paler blue": a blue, and the blues that way (first)
             named = tuple(hard["colours"])
             that_way = tuple(c for c in self.colours.shifted(named, reading.relative_colour)  # still that colour

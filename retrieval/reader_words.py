@@ -49,7 +49,7 @@ COMPLEMENT = re.compile(r"\b(?:go(?:es)?(?: \w+)? (?:with|under)|wear(?:s|ing)?(
 DEMONSTRATIVE = re.compile(r"(?:\b(?:this|these|that|those|same|my|your)(?: (?:kind|sort|type|style) of)?(?: \w+)?|\bthan (?:this|these|that|those|"
                            r"the|my|your)?(?: \w+)?) ?$")
 # Kind words that also name a cloth: before another kind they say what it is made of ("denim jacket", "woolly hat")
-MATERIAL_KINDS = frozenset({"denim", "woolly", "woollen", "woolen", "jersey", "knitted"})
+MATERIAL_KINDS = frozenset({"denim", "woolly", "jersey"})
 THEY = re.compile(r"\b(?:it|them|they|these|those)\b")  # in a complement cue: "he wears them with loafers"
 COMPARATIVE = re.compile(r"\bthan (?:this|these|that|those|the|my|your)?(?: \w+)? ?$")
 SELF = re.compile(r"\b(?:i ?m|i am|im|as|being|for me) (?:a |an )?(man|guy|male|dude|bloke|woman|girl|female|lady|f|m)\b")
@@ -108,15 +108,15 @@ def rejoin(text: str, kinds: set[str]) -> str:
     return " ".join(out)
 
 
-def place_reference(norm: str, wanted: list[str], reference: list[str], only_reference: list[str]) -> None:
-    """A kind named as the thing of reference ("this shirt") is the kind wanted only when the
-    message names no other and asks for no complement or comparison ("same shirt, deeper
-    colour"); "a tie for this shirt", "what goes with these shoes", "dressier than these jeans"
-    want another kind. ``wanted`` (the kinds read as wanted) is changed in place."""
+def place_reference(norm: str, wanted: list[str], reference: list[str], only_reference: list[str]) -> list[str]:
+    """The kinds wanted, given ``wanted`` (read as wanted) and the kinds named as the thing of reference
+    ("this shirt"): a reference kind is wanted only when the message names no other and asks for no
+    complement or comparison ("same shirt, deeper colour"); "a tie for this shirt", "what goes with
+    these shoes", "dressier than these jeans" want another kind."""
     if not reference:
-        return
+        return wanted
     others = [t for t in wanted if t not in reference]
-    wanted[:] = others if others or COMPLEMENT.search(norm) or only_reference else list(dict.fromkeys(wanted + reference))
+    return others if others or COMPLEMENT.search(norm) or only_reference else list(dict.fromkeys(wanted + reference))
 
 
 def modifier_kinds(kinds: list[tuple[int, int, str, tuple[str, ...]]], text: str) -> set[str]:
