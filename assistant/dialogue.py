@@ -147,7 +147,8 @@ class Interpretation:
 
 def interpret(text: str | None, constraints: Constraints, shown: list[Product], parser: QueryParser,
               *, has_image: bool = False, photo_in_force: bool = False,
-              typical_price: Callable[[ProductFilter], float | None] | None = None) -> Interpretation:
+              typical_price: Callable[[ProductFilter], float | None] | None = None,
+              price_floor: Callable[[ProductFilter], float | None] | None = None) -> Interpretation:
     """How ``text`` changes ``constraints`` given the products shown last. Pure.
 
     ``has_image``: the message brings a new photo (the reference for its "this", and a new
@@ -155,7 +156,8 @@ def interpret(text: str | None, constraints: Constraints, shown: list[Product], 
     ``photo_in_force``: an earlier photo is still the reference (its edits are the search's);
     ``typical_price``: what the products under a filter typically cost (the shop's catalog), so
     that "cheaper" goes below both the products shown and what such items usually cost (the
-    items the message asks for: "cheap white running shoes" below what white running shoes cost)."""
+    items the message asks for: "cheap white running shoes" below what white running shoes cost), unless
+    that leaves less than a page (``price_floor``: the page's worth of cheapest prices under a filter)."""
     text = (text or "").strip()
     if not text:
         return Interpretation("search" if has_image else "empty", constraints)
@@ -172,7 +174,8 @@ def interpret(text: str | None, constraints: Constraints, shown: list[Product], 
     edits = Edits.of(parsed) if photo else Edits()
     if not photo:
         merged = _price_moves(text, parsed, merged, reference, shown,
-                              partial(typical_price, merged) if typical_price else None)
+                              partial(typical_price, merged) if typical_price else None,
+                              partial(price_floor, merged) if price_floor else None)
         moved = _relative_colour(parsed, parser, merged, shown)
         if moved.colours != merged.colours:  # the search fills a short page further that way...
             edits = Edits(relative_colour=parsed.relative_colour)
@@ -249,8 +252,8 @@ def _merged_filter(text: str, parsed: ParsedQuery, base: ProductFilter) -> tuple
         merged = replace(merged, colours=(), exclude_colours=pf.exclude_colours)
     if _ANY_PRICE.search(text) or parsed.clear_price:
         merged = replace(merged, min_price=None, max_price=None)
-    if _ANY_USAGE.search(text):
-        merged = replace(merged, usages=())
+    if _ANY_USAGE.search(text) or (parsed.soft.usages and not pf.usages and not set(merged.usages) & set(parsed.soft.usages)):
+        merged = replace(merged, usages=())  # "casual slip ons", then "a bit more formal": no longer casual only
     return merged, tuple(notes)
 
 
@@ -263,7 +266,8 @@ def _same_person(said: tuple[str, ...], before: tuple[str, ...]) -> bool:
 
 
 def _price_moves(text: str, parsed: ParsedQuery, merged: ProductFilter, reference: Product | None,
-                 shown: list[Product], typical: Callable[[], float | None] | None) -> ProductFilter:
+                 shown: list[Product], typical: Callable[[], float | None] | None,
+                 floor: Callable[[], float | None] | None = None) -> ProductFilter:
     """"cheaper": just below the anchor price; "more expensive": just above it; "half the
     price": half of it."""
     pf = parsed.filter
@@ -272,7 +276,8 @@ def _price_moves(text: str, parsed: ParsedQuery, merged: ProductFilter, referenc
     if not (lower or higher):
         return merged
     for direction, wanted in (("lower", lower), ("higher", higher)):
-        anchor = _anchor_price(reference, shown, typical, direction) if wanted else None
+        anchor = _anchor_price(reference, shown, typical, direction,
+                               None if parsed.price_factor else floor) if wanted else None
         if anchor is not None:
             merged = moved_price(merged, anchor, direction, parsed.price_factor)
     return merged
@@ -308,10 +313,12 @@ def _soft(parsed: ParsedQuery, before: Constraints, merged: ProductFilter) -> Pr
 
 
 def _anchor_price(reference: Product | None, shown: list[Product], typical: Callable[[], float | None] | None,
-                  direction: str) -> float | None:
+                  direction: str, floor: Callable[[], float | None] | None = None) -> float | None:
     """The price "cheaper" and "more expensive" are measured from: the referred product's,
     else the median of the products shown last or what such products typically cost,
-    whichever is further that way (a page that happened to show dear ones is not the bar)."""
+    whichever is further that way (a page that happened to show dear ones is not the bar), but
+    "cheaper" only as far as still leaves a page (``floor``: the page's worth of cheapest prices):
+    the other, else the nearer (three grey trunks shown, the cheapest at 8.99: not "under 8.99")."""
     if reference is not None and reference.price is not None:
         return reference.price
     prices = [p.price for p in shown if p.price is not None]
@@ -319,7 +326,10 @@ def _anchor_price(reference: Product | None, shown: list[Product], typical: Call
                if a is not None]
     if not anchors:
         return None
-    return min(anchors) if direction == "lower" else max(anchors)
+    if direction != "lower":
+        return max(anchors)
+    lowest = floor() if floor is not None else None
+    return next((a for a in sorted(anchors) if lowest is None or a - 0.01 >= lowest), max(anchors))
 
 
 def resolve_reference(text: str, shown: list[Product]) -> Product | None:

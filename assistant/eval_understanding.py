@@ -56,7 +56,7 @@ TARGETS = {"single_P@10": 0.90, "single_other_kinds_P@10": 0.85, "composed_P@10"
            "conversation_P@5_per_turn": 0.85, "conversation_P@5_last_turn": 0.85}
 # The columns of each suite: "ours" is the assistant under test (DEFAULT_STAGES).
 SINGLE_SYSTEMS = ("ours_session", "ours_search", "parser_session", "parser_search", "parser_run", "minilm_titles")
-COMPOSED_SYSTEMS = ("ours_session", "ours_search", "parser_session", "parser_search", "parser_run", "late_fusion",
+COMPOSED_SYSTEMS = ("ours_session", "ours_session_elsewhere", "ours_search", "parser_session", "parser_search", "parser_run", "late_fusion",
                     "image_in_text_filter", "minilm_titles")
 CONVERSATION_SYSTEMS = ("ours_session", "parser_session", "minilm_titles")
 
@@ -161,6 +161,7 @@ class Systems:
     parser: object  # the same Assistant with the catalog-vocabulary parser (the baseline)
     ours_chat: object  # the same, default config (5 products a reply): conversations
     parser_chat: object
+    ours_elsewhere: object  # "ours", every photo read as one from elsewhere (not the shop's own picture)
     page: int = 10
 
     @classmethod
@@ -172,9 +173,11 @@ class Systems:
         search = parts.search
         parser_parts = replace(parts, search=ProductSearch(search.store, search.embedder,
                                                            QueryParser(search.parser.vocab), search.cfg))
+        elsewhere = replace(parts, search=ProductSearch(search.store, search.embedder, search.parser,
+                                                        replace(search.cfg, recognise=False)))
         return cls(build_assistant(parts, wide, stages), build_assistant(parser_parts, wide, stages),
-                   build_assistant(parts, AssistantConfig(), stages),
-                   build_assistant(parser_parts, AssistantConfig(), stages), page)
+                   build_assistant(parts, AssistantConfig(), stages), build_assistant(parser_parts, AssistantConfig(),
+                   stages), build_assistant(elsewhere, wide, stages), page)
 
     @property
     def search(self):
@@ -270,6 +273,7 @@ def _composed_calls(sys: Systems, text: str, photo_id: str, photo: str, pil, k: 
 
     return {
         "ours_session": lambda: session(sys.ours),
+        "ours_session_elsewhere": lambda: session(sys.ours_elsewhere),
         "ours_search": lambda: (drop(_ids_of(sys.ours.search(text=text, image=photo, k=k + 1))), False),
         "parser_session": lambda: session(sys.parser),
         "parser_search": lambda: (drop(_ids_of(sys.parser.search(text=text, image=photo, k=k + 1))), False),
@@ -388,6 +392,7 @@ def headline(result: dict, system: str = "ours_session") -> dict:
         h["single_P@10"], h["single_other_kinds_P@10"] = s["P@10"], s["other_kinds"]
     if "composed" in result:
         h["composed_P@10"] = result["composed"]["systems"][system]["P@10"]
+        h["composed_P@10_photos_from_elsewhere"] = result["composed"]["systems"].get(f"{system}_elsewhere", {}).get("P@10")
     if "conversation" in result:
         h["conversation_P@5_per_turn"] = result["conversation"]["systems"][system]["P@5"]
         h["conversation_P@5_last_turn"] = result["conversation"]["last_turn"][system]["P@5"]

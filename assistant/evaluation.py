@@ -8,7 +8,8 @@ independently of :mod:`assistant.dialogue`, from the documented rules:
 * a named facet replaces that facet; the others stay;
 * "cheaper" caps the price just below the median price of the products shown last or the
   median price of the catalog's products under the filters in force, whichever is lower
-  (median - 0.01); "more expensive" sets the minimum just above the higher;
+  (median - 0.01), unless that cap leaves fewer than 5 of the catalog's products under the
+  filters: then the higher; "more expensive" sets the minimum just above the higher;
 * "any colour" removes the colour filter; "not X" excludes X.
 
 Figures: constraint-tracking accuracy per turn (the filters in force equal the expected
@@ -132,7 +133,9 @@ def expected_after(turn: ScriptedTurn, current: ProductFilter, shown_prices: lis
         typical = [p.price for p in catalog if p.price is not None and matches(current, p)]
         medians = [m for m in (median, statistics.median(typical) if typical else None) if m is not None]
     if turn.kind == "cheaper" and median is not None:
-        f = replace(current, max_price=round(min(medians) - 0.01, 2))
+        floor = sorted(typical)[min(5, len(typical)) - 1] if typical else None  # a page of 5 under the cap
+        cap = next((m for m in sorted(medians) if floor is None or m - 0.01 >= floor), max(medians))
+        f = replace(current, max_price=round(cap - 0.01, 2))
         return replace(f, min_price=None) if f.min_price is not None and f.min_price > f.max_price else f
     if turn.kind == "pricier" and median is not None:
         f = replace(current, min_price=round(max(medians) + 0.01, 2))

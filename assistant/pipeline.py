@@ -197,7 +197,7 @@ def understand(shop: Shop, state: SessionState, incoming: Incoming) -> Understan
     reader = reader_in_context(shop.search.parser, state.constraints.filter)  # an LLM reader sees the request
     interp = interpret(incoming.text, state.constraints, list(state.shown), reader,
                        has_image=incoming.image is not None, photo_in_force=photo_in_force,
-                       typical_price=shop.typical_price)
+                       typical_price=shop.typical_price, price_floor=shop.price_floor)
     if interp.command in ("empty", "reset"):
         return Understanding(interp, state)
     reference, focus, asked = state.reference, state.focus, state.asked_this_subject

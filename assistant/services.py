@@ -64,7 +64,8 @@ class SearchService:
         return load_image(src, self.image_limits, name=name)
 
 
-def build_search(settings: Settings, cfg: SearchConfig = SearchConfig()) -> SearchService:
+def build_search(settings: Settings, cfg: SearchConfig | None = None) -> SearchService:
+    cfg = cfg or SearchConfig(recognise=settings.recognise_pictures)
     store = open_store(settings, create=False)
     vocab = read_vocabulary(store)
     encoder = product_encoder(settings.encoder_config())

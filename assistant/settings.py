@@ -66,6 +66,9 @@ class Settings(BaseSettings):
     request_reader: Literal["words", "parser", "llm", "words+llm"] = "words"
     reader_adapter: str | None = None  # None: the shipped request-reader adaptor (adapters/weights/reader)
     reader_fill: Literal["soft", "filter"] = "soft"  # words+llm: the LLM's facets as preferences or as filters
+    # a photo that is the shop's own product shot is read from that product's record; off: every photo is read
+    # by the tower and its look-alikes (what evaluations of the picture reading use: the store holds their photos)
+    recognise_pictures: bool = True
     mllm_threads: int = Field(0, ge=0, description="llama.cpp threads of the explaining LLM (0: every core)")
     reader_threads: int = Field(1, ge=0, description="llama.cpp threads of the request reader (0: every core)")
     explanations: Literal["llm", "facts"] = "llm"  # "facts": no LLM, the checked facts only (fast)

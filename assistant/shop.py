@@ -28,7 +28,7 @@ from retrieval.catalog import Product
 from retrieval.filters import ProductFilter, to_where
 from retrieval.photo_edits import Edits
 from retrieval.search import Hit, ProductSearch
-from retrieval.facets import facet_counts, median_price
+from retrieval.facets import facet_counts, median_price, nth_lowest_price
 from retrieval.store import ProductStore
 
 logger = logging.getLogger(__name__)
@@ -114,6 +114,10 @@ class Shop:
     def typical_price(self, filt: ProductFilter) -> float | None:
         """The median price of (up to 5000 of) the products under ``filt``, cached per filter."""
         return self._cached(("price", filt), lambda: median_price(self.store, to_where(filt)))
+
+    def price_floor(self, filt: ProductFilter, n: int = 5) -> float | None:
+        """The ``n``-th lowest price under ``filt`` (a cap below it leaves fewer than ``n``), cached per filter."""
+        return self._cached(("floor", filt, n), lambda: nth_lowest_price(self.store, to_where(filt), n))
 
     def _cached(self, key, compute):
         with self._cache_lock:

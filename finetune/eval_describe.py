@@ -221,8 +221,9 @@ def evaluate_describe_image(products: Sequence[Product], all_colours: Sequence[s
     from tqdm.auto import tqdm
 
     from assistant.services import load_assistant
+    from assistant.settings import Settings
 
-    shop = load_assistant(llm=True, generator=False)
+    shop = load_assistant(Settings(recognise_pictures=False), llm=True, generator=False)  # read, not looked up
     if getattr(shop.search_engine.embedder.image_encoder, "heads", None) is None:
         logger.warning("describe_image row skipped: the image tower has no attribute heads")
         return None

@@ -27,9 +27,9 @@ def facet_counts(store: ProductStore, where: dict | None, attrs: tuple[str, ...]
     return out
 
 
-def median_price(store: ProductStore, where: dict | None, limit: int = 5000) -> float | None:
-    """The median price of the stored products matching ``where`` (what such items typically
-    cost), from the filtered index when there is one, else the first ``limit`` matches."""
+def _prices(store: ProductStore, where: dict | None, limit: int) -> np.ndarray:
+    """The prices of the stored products matching ``where``, sorted: from the filtered index when
+    there is one, else the first ``limit`` matches."""
     index = store.index("text")
     mask = index.mask(where) if index is not None else None
     if mask is not None:
@@ -37,5 +37,17 @@ def median_price(store: ProductStore, where: dict | None, limit: int = 5000) -> 
     else:
         res = store.text.get(where=where, include=["metadatas"], limit=limit)
         prices = np.array([m["price"] for m in res["metadatas"] if isinstance(m.get("price"), (int, float))], float)
-    prices = prices[~np.isnan(prices)]
+    return np.sort(prices[~np.isnan(prices)])
+
+
+def median_price(store: ProductStore, where: dict | None, limit: int = 5000) -> float | None:
+    """The median price of the stored products matching ``where`` (what such items typically cost)."""
+    prices = _prices(store, where, limit)
     return float(np.median(prices)) if len(prices) else None
+
+
+def nth_lowest_price(store: ProductStore, where: dict | None, n: int, limit: int = 5000) -> float | None:
+    """The ``n``-th lowest price among the products matching ``where`` (the dearest, when fewer match):
+    a cap at or above it leaves a page of ``n``."""
+    prices = _prices(store, where, limit)
+    return float(prices[min(n, len(prices)) - 1]) if len(prices) else None

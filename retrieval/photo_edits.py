@@ -19,6 +19,7 @@ from retrieval.query_parser import ParsedQuery
 from retrieval.vocabulary import Vocabulary
 
 
+ATTR = {"article_types": "article_type", "genders": "gender", "colours": "base_colour", "usages": "usage"}
 PLAUSIBLE = 0.1  # a colour the tower gives this much probability is one the photo may be (0.59 colour accuracy)
 SAME_PICTURE = 0.98  # a neighbour this similar is the photo's own catalog product (its price is "this" one's)
 # whom the photo's item is for is imposed on a request only this sure (dev photos: the tower's heads are right
@@ -95,6 +96,27 @@ def kinds_named_for(usages: tuple[str, ...], kind: str | None, article_types: tu
                  and t.split()[0] in usages)
 
 
+def recognised(nearest: list) -> list:
+    """The catalog products whose own picture this is (their stored pictures at least
+    ``SAME_PICTURE`` similar: the same file, or one resized; several when the shop uses one
+    shot for several products), nearest first; ``nearest``: StoredMatch list."""
+    return [m for m in nearest if m.similarity >= SAME_PICTURE]
+
+
+def record_reading(products: list, reading: dict | None) -> dict[str, dict[str, float]]:
+    """What a recognised picture shows: its products' records, certain (attribute -> {value: 1.0})
+    where they agree; whom a Unisex product is for, and what they disagree on, is still read off
+    the picture (``reading``: the tower's)."""
+    out = {}
+    for a in ("article_type", "base_colour", "gender", "usage"):
+        values = {getattr(p, a) for p in products}
+        if len(values) == 1 and None not in values and values != {"Unisex"}:
+            out[a] = {values.pop(): 1.0}
+        elif reading and reading.get(a):
+            out[a] = reading[a]
+    return out
+
+
 def photo_look(neighbours: list, reading: dict | None) -> PhotoLook:
     """``neighbours``: StoredMatch list, nearest first; ``reading``: attribute -> {value: p}."""
     def shares(attr: str) -> dict[str, float]:
@@ -143,6 +165,8 @@ def edit_from_photo(edits: Edits, base: ProductFilter, look: PhotoLook, vocab: V
         goes_with = tuple(t for t in COMPLEMENTS.get(kind, ()) if t in vocab.article_types and t != kind)
         if goes_with and not stated.article_types:
             filt = replace(filt, article_types=goes_with)
+        elif set(goes_with) & set(stated.article_types):  # "shoes to go with this dress": the heels and flats
+            filt = replace(filt, article_types=tuple(t for t in stated.article_types if t in goes_with))
         if not filt.genders and look.gender:
             filt = replace(filt, genders=look.for_whom(vocab.genders))
     if edits.reference_types and not filt.genders and look.gender not in (None, "Unisex") \
@@ -209,6 +233,39 @@ def moved_price(filt: ProductFilter, anchor: float, direction: str, factor: floa
         if filt.max_price is not None and filt.max_price < filt.min_price:
             filt = replace(filt, max_price=None)
     return filt
+
+
+def read_hypotheses(neighbours: list, filt: ProductFilter, k: int, fields: tuple[str, ...], reading: dict | None,
+                    cfg) -> list[tuple[dict[str, str], int]]:
+    """What the picture probably shows, as (attributes, result slots) pairs, most likely first.
+
+    Votes of the image's neighbours (weighted by similarity) over ``fields`` that the
+    shopper left open (article type and gender for composed queries, article type and
+    colour for a picture alone), mixed with the tuned tower's own readings of those fields
+    (``cfg.head_weight``; ``cfg``: a SearchConfig). Every reading with at least
+    ``min_hypothesis_share`` of the vote gets a share of the ``k`` slots, so one wrong guess
+    does not empty the page.
+    """
+    open_fields = [f for f in fields if not getattr(filt, f)]
+    if not open_fields or not neighbours:
+        return []
+    votes: dict[tuple, float] = defaultdict(float)
+    for m in neighbours:
+        key = tuple(getattr(m.product, ATTR[f]) for f in open_fields)
+        if all(key):
+            votes[key] += max(m.similarity, 1e-3)
+    if not votes:
+        return []
+    votes = mix_readings(votes, [reading.get(ATTR[f]) for f in open_fields] if reading else [], cfg.head_weight)
+    total = sum(votes.values())
+    ranked = sorted(votes.items(), key=lambda kv: -kv[1])
+    kept = [(key, w / total) for key, w in ranked if w / total >= cfg.min_hypothesis_share]
+    kept = kept[: cfg.max_hypotheses] or [(ranked[0][0], ranked[0][1] / total)]
+    kept = [(key, sh ** cfg.hypothesis_power) for key, sh in kept]
+    share_sum = sum(sh for _, sh in kept)
+    slots = [max(1, int(k * sh / share_sum)) for _, sh in kept]
+    slots[0] += max(0, k - sum(slots))
+    return [(dict(zip(open_fields, key)), n) for (key, _), n in zip(kept, slots)]
 
 
 def mix_readings(votes: dict[tuple, float], per_field: list[dict[str, float] | None], weight: float) -> dict:

@@ -36,7 +36,7 @@ from retrieval.prices import read_prices, words_to_numbers
 from retrieval.query_parser import ParsedQuery, check_query_text, phrase_forms, plural_form
 from retrieval.reader_words import (ABSOLUTE_COLOUR, AGE, COMPARATIVE, COMPLEMENT, DEMONSTRATIVE, FUZZY_SKIP, GENERIC,
                                      MORE, NEGATION, OPPOSITE, PRONOUNS, RELATIVE_COLOUR, SELF, STYLE, THEY, modifier_kinds, narrowest_types,
-                                     place_reference, rejoin, window_before)
+                                     negation_since, place_reference, rejoin, window_before)
 from retrieval.vocabulary import COLOUR_SYNONYMS, FILLER_WORDS, GENDER_SYNONYMS, TYPE_SYNONYMS, Vocabulary
 
 logger = logging.getLogger(__name__)
@@ -211,7 +211,7 @@ class RequestReader:
                 reading.reference_types.extend(entry.values if entry.facet == "article_types" else ())
                 reading.phrases.setdefault("reference", []).append(phrase)
                 continue
-            since = prev[0] if prev[1] not in (None, entry.facet) else 0  # "no heels, black flats": flats wanted
+            since = negation_since(text, prev, entry.facet, m.start())  # "no heels, black flats": flats wanted
             if entry.facet == "relative":
                 negated = NEGATION.search(window_before(text, m.start(), words=2))  # "not so bright": toned down
                 reading.relative_colour = OPPOSITE.get(entry.values[0], entry.values[0]) if negated else entry.values[0]

@@ -89,6 +89,20 @@ def window_before(text: str, start: int, words: int = 4) -> str:
     return " ".join(before)
 
 
+# what joins two phrases of one facet under one negation ("not jeggings or leggings"); other words end it
+_LIST_JOIN = re.compile(r"(?:(?:or|nor|and)(?: even| any| no)?)?")
+
+
+def negation_since(text: str, prev: tuple[int, str | None], facet: str, start: int) -> int:
+    """Where a negation before the phrase at ``start`` may be looked for: after the last phrase
+    (``prev``: its end and facet) when that was another facet ("no heels, black flats") or the same
+    facet with other words between ("no jeggings, proper jeans"); else from the start ("not
+    jeggings or leggings")."""
+    if prev[1] is None or (prev[1] == facet and _LIST_JOIN.fullmatch(text[prev[0]:start].strip())):
+        return 0
+    return prev[0]
+
+
 # "a couple (of) shades deeper", "two shades lighter": the move, not sunglasses
 SHADES_MOVE = re.compile(r"\b(?:a )?(?:(?:couple|few|one|two|three)(?: of)? )?shades? (darker|deeper|lighter|paler|brighter)\b")
 SHADE_OF = re.compile(r"\b(dark|darker|deep|deeper|light|lighter|pale|paler|bright|brighter)(?: (?:shade|tone|version|hue)) of\b")

@@ -25,8 +25,8 @@ from retrieval.catalog import Product
 from retrieval.colours import near_steps
 from retrieval.filters import ProductFilter, open_facets, to_where
 from retrieval.photo_edits import (Edits, PhotoLook, edit_from_photo, interleave, kinds_for_usage, kinds_named_for,
-                                   mix_readings, needs_photo, onward_colours, onward_of_move,
-                                   onward_steps, photo_look)
+                                   needs_photo, onward_colours, onward_of_move, onward_steps, photo_look,
+                                   read_hypotheses, recognised, record_reading, ATTR)
 from retrieval.preferences import SORT_POOL, prefer
 from retrieval.query_parser import ParsedQuery, QueryError, QueryParser, check_query_text
 from retrieval.store import ProductStore, StoredMatch
@@ -63,6 +63,9 @@ class SearchConfig:
     # takes more of the page from an unlikely one (a woman's). On dev's 140 composed requests
     # (val products) P@10 0.853 at 1, 0.872 at 2, 0.877 at 3; Hit@10 0.964 at each.
     hypothesis_power: float = 2.0
+    # a picture the store holds (a shop's own product shot) is read from its product's record; off, every
+    # picture is read as one from elsewhere (the evaluations report both)
+    recognise: bool = True
 
     def __post_init__(self) -> None:
         if self.neighbours < 1 or not 0 < self.min_hypothesis_share <= 1 or self.text_weight < 0:
@@ -149,8 +152,9 @@ class ProductSearch:
                 : wide - len(result.hits)])
         if soft is not None and not soft.is_empty():  # what matches the preferences first, then the rest
             preferred = base.merged(soft)  # a picture alone searches under its filter: the preferred one here
+            # what the photo shows is not loosened to lead (its kind and whom it is for, in the colour preferred)
             first = self._route(text, image, parsed, preferred, filters if parsed else preferred, wide, exclude_ids,
-                                strategy, keep_kind).hits
+                                strategy, keep_kind or parsed is not None).hits
             seen = {h.product.id for h in first}
             result = replace(result, hits=first + [h for h in result.hits if h.product.id not in seen])
             soft = None  # what meets every preference leads as found: a score boost would let the photo's own kind back
@@ -205,7 +209,7 @@ class ProductSearch:
                     ) -> tuple[ProductFilter, ProductFilter, tuple[tuple[str, ...], ...] | None]:
         """A composed edit that needs what the photo shows (its colour, type, price): the filter,
         the preferences, and for a colour moved off the photo the colours further that way, by steps."""
-        img, _ = self._read(image)
+        img = self._read(image)[0]
         shift = self.parser.shift_colours if edits.relative_colour else None  # only the request reader sets it
         look = self.look_at(image)
         filt, soft = edit_from_photo(edits, base, look, self.parser.vocab, shift)
@@ -228,7 +232,9 @@ class ProductSearch:
     def look_at(self, image) -> PhotoLook:
         """What the picture shows (colour, type, gender, usage): the tuned tower's readings, else
         the vote of its nearest catalog products; and what those products of its type cost."""
-        img, reading = self._read(image)
+        img, reading, own = self._read(image)
+        if own:  # the shop's own picture: its product's record
+            return photo_look(own, record_reading([m.product for m in own], reading))
         return photo_look(self.store.query(img, space="image", where=None, k=self.cfg.neighbours), reading)
 
     # --- the four routes -------------------------------------------------------------
@@ -242,10 +248,10 @@ class ProductSearch:
         """More of what the picture shows: its likeliest (type, colour) readings share the slots;
         ``keep_kind`` (an edit of it: "a darker version", "a cheaper one like this"): its (type,
         gender) readings, and nothing else."""
-        img, reading = self._read(image)
+        img, reading, own = self._read(image)
         fields = ("article_types", "genders") if keep_kind else ("article_types", "colours")
         # what the picture shows is read from its unfiltered neighbours: a budget does not change it
-        matches, _ = self._by_readings(img, None, filt, k, fetch, exclude, fields, None, reading, relax=not keep_kind)
+        matches, _ = self._by_readings(img, None, filt, k, fetch, exclude, fields, own, reading, relax=not keep_kind)
         return SearchResult(_hits(matches, ("image",) + _filter_signals(filt), exclude, k), parsed, filt)
 
     def _sum(self, image, parsed: ParsedQuery, filt: ProductFilter, fetch, exclude, k) -> SearchResult:
@@ -259,14 +265,14 @@ class ProductSearch:
     def _composed(self, image, parsed: ParsedQuery, filt: ProductFilter, fetch, exclude, k,
                   keep_kind: bool = False) -> SearchResult:
         """Keep what the picture shows (type, gender) except what the text changes (its filters)."""
-        img, reading = self._read(image)
+        img, reading, own = self._read(image)
         # The words' own pull, when they say more than the filters do ("floral", "slim"); none otherwise.
         described = parsed.free_words is None or bool(parsed.free_words)
         txt = self.embedder.embed_texts_shared([parsed.semantic_text])[0] if described else None
         matches, hypotheses = self._by_readings(img, txt, filt, k, fetch, exclude, ("article_types", "genders"),
-                                                None, reading, relax=not keep_kind)
+                                                own, reading, relax=not keep_kind)
         top = hypotheses[0][0] if hypotheses else {}
-        inferred = {_ATTR[f]: v for f, v in top.items()}
+        inferred = {ATTR[f]: v for f, v in top.items()}
         signals = ("image", "text") + _filter_signals(filt) + tuple(f"inferred:{a}={v}" for a, v in inferred.items())
         applied = ProductFilter(**{**_filter_kwargs(filt), **{f: (v,) for f, v in top.items()}})
         return SearchResult(_hits(matches, signals, exclude, k), parsed, applied, inferred)
@@ -282,24 +288,29 @@ class ProductSearch:
                 self._text_vecs.popitem(last=False)
         return vec
 
-    def _read(self, image) -> tuple[np.ndarray, dict | None]:
-        """The image's aligned vector and, with a tuned tower, its attribute readings (the last
-        image's are kept: a composed edit reads the photo, then searches by it)."""
+    def _read(self, image) -> tuple[np.ndarray, dict | None, list[StoredMatch]]:
+        """The image's aligned vector, the tuned tower's attribute readings, and the product whose
+        picture it is, when the store holds it (the last image's are kept: a composed edit reads
+        the photo, then searches by it)."""
         last = self._last_read
         if last is not None and last[0] is image:
-            return last[1], last[2]
+            return last[1:]
         vecs, readings = self.embedder.read_images([image])
-        self._last_read = (image, vecs[0], readings[0] if readings else None)
-        return vecs[0], (readings[0] if readings else None)
+        own = recognised(self.store.query(vecs[0], space="image", where=None, k=4)) if self.cfg.recognise else []
+        self._last_read = (image, vecs[0], readings[0] if readings else None, own)
+        return self._last_read[1:]
 
-    def _by_readings(self, img, txt, filt: ProductFilter, k: int, fetch: int, exclude, fields, neighbour_where,
+    def _by_readings(self, img, txt, filt: ProductFilter, k: int, fetch: int, exclude, fields, own: list[StoredMatch],
                      reading: dict | None = None, relax: bool = True):
-        """Read ``fields`` off the image (its neighbours' vote and the tower's own readings),
-        fill the slots per reading, most likely first; ``relax``: then, if too few, under
-        ``filt`` alone."""
-        neighbours = self.store.query(img, space="image", where=neighbour_where, k=self.cfg.neighbours + len(exclude))
+        """Read ``fields`` off the image (its neighbours' vote and the tower's own readings; ``own``:
+        the product whose picture it is), fill the slots per reading, most likely first; ``relax``:
+        then, if too few, under ``filt`` alone."""
+        neighbours = self.store.query(img, space="image", where=None, k=self.cfg.neighbours + len(exclude))
         neighbours = [m for m in neighbours if m.product.id not in exclude][: self.cfg.neighbours]
-        hypotheses = self._hypotheses(neighbours, filt, k, fields, reading)
+        hypotheses = read_hypotheses(neighbours, filt, k, fields, reading, self.cfg)
+        if own:  # the shop's own picture: its record's reading takes the page; what it looks like fills it
+            first = read_hypotheses(own, filt, k, fields, record_reading([m.product for m in own], reading), self.cfg)
+            hypotheses = first + [(attrs, 0) for attrs, _ in hypotheses if relax and first and attrs != first[0][0]]
         taken = self._fill(img, txt, filt, hypotheses, k, fetch, exclude, relax or not hypotheses)
         ordered = interleave(taken.values(), [slots for _, slots in hypotheses])
         return [StoredMatch(m.product, score, m.has_image) for m, score, _ in ordered], hypotheses
@@ -308,8 +319,11 @@ class ProductSearch:
         """Fill each reading's slots from its own filtered candidates, then (``relax``) to ``filt`` alone."""
         taken: dict[str, tuple[StoredMatch, float, int]] = {}
         for rank, (attrs, slots) in enumerate(hypotheses):
+            if not slots and len(taken) >= k:
+                break
             applied = ProductFilter(**{**_filter_kwargs(filt), **{f: (v,) for f, v in attrs.items()}})
-            got = self._take(taken, self._ranked(img, txt, applied, slots + fetch, exclude), slots, rank)
+            got = self._take(taken, self._ranked(img, txt, applied, (slots or k) + fetch, exclude),
+                             slots or max(0, k - len(taken)), rank)  # a reading with no slots of its own fills
             if got < slots and "colours" in attrs and "article_types" in attrs:  # too few of that kind and colour:
                 same_kind = replace(applied, colours=filt.colours)  # the same kind in other colours, in its slots
                 self._take(taken, self._ranked(img, txt, same_kind, slots + fetch, exclude), slots - got, rank)
@@ -343,41 +357,6 @@ class ProductSearch:
         w = self.cfg.text_weight
         scored = [(m, (1 - w) * m.similarity + w * float(vecs[m.product.id] @ txt)) for m in matches]
         return sorted(scored, key=lambda t: -t[1])
-
-    def _hypotheses(self, neighbours: list[StoredMatch], filt: ProductFilter, k: int,
-                    fields: tuple[str, ...], reading: dict | None = None) -> list[tuple[dict[str, str], int]]:
-        """What the picture probably shows, as (attributes, result slots) pairs, most likely first.
-
-        Votes of the image's neighbours (weighted by similarity) over ``fields`` that the
-        shopper left open (article type and gender for composed queries, article type and
-        colour for a picture alone), mixed with the tuned tower's own readings of those fields
-        (``head_weight``). Every reading with at least ``min_hypothesis_share`` of the vote
-        gets a share of the ``k`` slots, so one wrong guess does not empty the page.
-        """
-        open_fields = [f for f in fields if not getattr(filt, f)]
-        if not open_fields or not neighbours:
-            return []
-        votes: dict[tuple, float] = defaultdict(float)
-        for m in neighbours:
-            key = tuple(getattr(m.product, _ATTR[f]) for f in open_fields)
-            if all(key):
-                votes[key] += max(m.similarity, 1e-3)
-        if not votes:
-            return []
-        votes = mix_readings(votes, [reading.get(_ATTR[f]) for f in open_fields] if reading else [],
-                              self.cfg.head_weight)
-        total = sum(votes.values())
-        ranked = sorted(votes.items(), key=lambda kv: -kv[1])
-        kept = [(key, w / total) for key, w in ranked if w / total >= self.cfg.min_hypothesis_share]
-        kept = kept[: self.cfg.max_hypotheses] or [(ranked[0][0], ranked[0][1] / total)]
-        kept = [(key, sh ** self.cfg.hypothesis_power) for key, sh in kept]
-        share_sum = sum(sh for _, sh in kept)
-        slots = [max(1, int(k * sh / share_sum)) for _, sh in kept]
-        slots[0] += max(0, k - sum(slots))
-        return [(dict(zip(open_fields, key)), n) for (key, _), n in zip(kept, slots)]
-
-
-_ATTR = {"article_types": "article_type", "genders": "gender", "colours": "base_colour", "usages": "usage"}
 
 
 def _filter_kwargs(f: ProductFilter) -> dict:

@@ -134,6 +134,7 @@ def test_darker_than_a_photo_that_may_be_navy_or_black_is_black(vocab, reader):
 
 
 def test_a_likely_reading_of_a_photo_takes_more_of_the_page():
+    from retrieval.photo_edits import read_hypotheses
     from retrieval.search import SearchConfig
 
     def match(gender, sim):
@@ -143,9 +144,8 @@ def test_a_likely_reading_of_a_photo_takes_more_of_the_page():
     neighbours = [match("Men", 0.9), match("Men", 0.8), match("Men", 0.5), match("Women", 0.9)]  # 71% / 29%
 
     def slots(power):
-        search = ProductSearch(None, None, None, SearchConfig(hypothesis_power=power))
-        return [n for _, n in search._hypotheses(neighbours, ProductFilter(article_types=("Shirts",)), 10,
-                                                 ("article_types", "genders"))]
+        return [n for _, n in read_hypotheses(neighbours, ProductFilter(article_types=("Shirts",)), 10,
+                                              ("article_types", "genders"), None, SearchConfig(hypothesis_power=power))]
 
     assert slots(1.0) == [8, 2]
     assert slots(2.0) == [9, 1]  # the default: a woman's shirt keeps one slot beside a man's

@@ -201,11 +201,14 @@ def test_a_model_sentence_that_named_the_product_gets_a_short_follow_up_not_the_
 def test_the_scripted_conversations_restate_the_cheaper_rule():
     from assistant.evaluation import ScriptedTurn, expected_after
 
-    dresses = [Product(f"d{i}", "Dress", gender="Girls", article_type="Dresses", price=p)
-               for i, p in enumerate([10.0, 20.0, 30.0, 90.0, 95.0])]
+    prices = [10.0, 11.0, 12.0, 13.0, 14.0, 15.0, 30.0, 40.0, 50.0, 60.0, 90.0, 95.0]
+    dresses = [Product(f"d{i}", "Dress", gender="Girls", article_type="Dresses", price=p) for i, p in enumerate(prices)]
     current = ProductFilter(article_types=("Dresses",))
     cheaper = expected_after(ScriptedTurn("cheaper", "cheaper"), current, [40.0, 50.0, 60.0], (), dresses[0], dresses)
-    assert cheaper.max_price == 29.99  # the catalog's median (30) is lower than the page's (50)
+    assert cheaper.max_price == 22.49  # the catalog's median (22.5) is lower than the page's (50), and leaves 6
+    few = dresses[:2] + dresses[6:8] + dresses[-1:]  # 10, 11, 30, 40, 95: under 29.99 two would be left
+    assert expected_after(ScriptedTurn("cheaper", "cheaper"), current, [40.0, 50.0, 60.0], (), few[0],
+                          few).max_price == 49.99  # so the page's median (session 16)
     pricier = expected_after(ScriptedTurn("more expensive", "pricier"), current, [40.0, 50.0, 60.0], (), dresses[0],
                              dresses)
     assert pricier.min_price == 50.01

@@ -14,7 +14,9 @@ def cmd_eval_retrieval(args) -> int:
     from retrieval.catalog import read_catalog
     from retrieval.evaluation import evaluate, plot_results
 
-    settings = Settings(**{k: v for k, v in {"store_dir": args.store, "catalog": args.catalog}.items() if v})
+    # the store holds the queries' own photos: each picture is read, never recognised as its product
+    settings = Settings(**{k: v for k, v in {"store_dir": args.store, "catalog": args.catalog}.items() if v},
+                        recognise_pictures=False)
     catalog = read_catalog(settings.catalog)
     report = ingest_catalog(settings, catalog, progress=True)  # no-op when the store is current
     if report.added:
@@ -196,7 +198,8 @@ def cmd_eval_generation(args) -> int:
     cfg = GenerationEvalConfig(split=args.split, limit=args.limit, steps=args.steps, guidance=args.guidance,
                                projector=args.projector, search_requests=args.search_requests, grids=not args.no_grids,
                                **({"pipeline": args.pipeline} if args.pipeline else {}))
-    service = build_search(Settings(**({"store_dir": args.store} if args.store else {})))
+    # the real photos (the ceiling) are read as pictures, never recognised as their products
+    service = build_search(Settings(**({"store_dir": args.store} if args.store else {}), recognise_pictures=False))
     out = Path(args.json)
     report = evaluate(cfg, service.search, out.parent)
     print(format_report(report))
