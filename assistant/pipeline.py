@@ -307,7 +307,11 @@ def compose_reply(state: SessionState, request: Request, shown: list[ShownProduc
                   interp: Interpretation) -> Draft:
     """The reply on screen now: a lead sentence built from the request, and the products."""
     close = sum(not matches(request.constraints.filter, s.product) for s in shown)
-    said = replace(request.constraints, words=words_shown(request.constraints.words, (s.product.title for s in shown)))
+    asked = request.constraints.filter
+    kinds = tuple(t for t in asked.article_types if any(s.product.article_type == t for s in shown))
+    # the lead names the kinds shown of those asked ("mens underwear": briefs or trunks, not bras)
+    said = replace(request.constraints, words=words_shown(request.constraints.words, (s.product.title for s in shown)),
+                   filter=replace(asked, article_types=kinds or asked.article_types))
     lead = lead_sentence(said, len(shown), request.image_ref, found.relaxed, interp.notes, close)
     state = replace(state, shown=tuple(s.product for s in shown), pending=None)  # a question is set by the caller
     reply = Reply(lead, shown, state.constraints.describe(), asdict(state.constraints.filter), state.turn,

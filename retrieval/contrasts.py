@@ -96,6 +96,12 @@ def _budget(p: Product, asked: ProductFilter | None) -> list[Contrast]:
     return []
 
 
+def _same_to_a_reader(attr: str, a: str | None, b: str) -> bool:
+    """Whether a shopper reads ``a`` as ``b``: the same value, or for colours a name sharing a word
+    (a Grey Melange trunk is a grey one too: "the only grey one" beside it would read false)."""
+    return a == b or (attr == "base_colour" and a is not None and bool(set(a.lower().split()) & set(b.lower().split())))
+
+
 def _only(i: int, products: Sequence[Product]) -> list[Contrast]:
     """What only product ``i`` has among those shown (the others all differ from it)."""
     if len(products) < 2:
@@ -103,7 +109,7 @@ def _only(i: int, products: Sequence[Product]) -> list[Contrast]:
     out = []
     for attr, template in _ONLY_ATTRS:
         value = getattr(products[i], attr)
-        if not value or any(getattr(q, attr) == value for j, q in enumerate(products) if j != i):
+        if not value or any(_same_to_a_reader(attr, getattr(q, attr), value) for j, q in enumerate(products) if j != i):
             continue
         if any(not getattr(q, attr) for q in products):
             continue  # a product with no record of it might share it

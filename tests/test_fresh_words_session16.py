@@ -11,10 +11,15 @@ that had not read the reader; first runs single 0.887 / 0.925, conversations 0.9
   below what grey trunks typically cost, and showed one navy pair: "cheaper" goes only as far
   as still leaves a page (the other anchor, the page's median, here).
 (What the photos showed is in test_recognised_pictures.)
+
+Seen in the chat page (headless Chromium) on the trunks conversation: "the only grey one" on a
+grey trunk beside a Grey Melange one, whose own card called it "a grey trunk"; and "mens
+underwear" led with "Here are 5 briefs, trunks, boxers or bras for men".
 """
 
 from assistant.dialogue import Constraints, interpret
 from retrieval.catalog import Product
+from retrieval.contrasts import contrasts_for
 from retrieval.filters import ProductFilter
 
 
@@ -48,3 +53,21 @@ def test_cheaper_leaves_a_page(reader):
     assert ask(None) == 8.98  # the lower anchor, when nothing says how many are left under it
     assert ask(lambda f: 12.99) == 19.98  # five cost 12.99 or less: below the page's median
     assert ask(lambda f: 4.99) == 8.98  # five cost 4.99 or less: below what such trunks cost
+
+
+def test_the_only_grey_one_is_not_said_beside_a_grey_melange_one():
+    def trunk(pid, colour, price):
+        return Product(pid, f"Brand Men {colour} Trunks", gender="Men", article_type="Trunk", base_colour=colour,
+                       price=price, usage="Casual")
+    shown = [trunk("a", "Grey", 8.99), trunk("b", "Grey Melange", 19.99), trunk("c", "Charcoal", 21.99)]
+    said = [c.text for c in contrasts_for(shown)[0]]
+    assert "the only grey one" not in said and "the cheapest of the three" in said
+    assert "the only charcoal one" in [c.text for c in contrasts_for(shown)[2]]  # a colour of its own name
+
+
+def test_the_lead_names_the_kinds_shown_of_those_asked(tmp_path):
+    from helpers import toy_assistant
+
+    reply = toy_assistant(tmp_path).new_session().send("blue tshirts or watches for men under 25")
+    assert [p.product.article_type for p in reply.products] == ["Tshirts"]  # no blue watch costs under 25
+    assert "watch" not in reply.text.lower()
