@@ -107,6 +107,8 @@ USAGE_WORDS: dict[str, tuple[str, ...]] = {
 }
 
 # Occasions and seasons: what they suggest (soft): usages and, for some, kinds of item.
+_STUDENT_BAGS = ("Backpacks", "Laptop Bag", "Messenger Bag")  # "a bag for college": among bags, these first
+_WARM = ("Jackets", "Sweaters", "Sweatshirts", "Mufflers", "Gloves", "Scarves", "Stoles", "Shrug")
 OCCASIONS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {  # phrase -> (usages, article types)
     "wedding": (("Ethnic", "Formal", "Party"), ()), "reception": (("Ethnic", "Formal", "Party"), ()),
     "sangeet": (("Ethnic", "Party"), ()), "mehendi": (("Ethnic",), ()), "engagement": (("Ethnic", "Formal"), ()),
@@ -125,11 +127,13 @@ OCCASIONS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {  # phrase -> (
     "beach": (("Casual",), ("Flip Flops", "Shorts", "Sunglasses", "Swimwear", "Sandals", "Dresses")),
     "pool": (("Casual",), ("Swimwear", "Flip Flops", "Shorts")), "holiday": (("Casual", "Travel"), ()),
     "vacation": (("Casual", "Travel"), ()), "travel": (("Travel", "Casual"), ()), "trip": (("Casual", "Travel"), ()),
-    "weekend": (("Casual",), ()), "everyday": (("Casual",), ()), "college": (("Casual",), ()),
-    "school": (("Casual",), ()), "lounging": (("Casual",), ("Lounge Pants", "Lounge Shorts", "Night suits")),
+    "weekend": (("Casual",), ()), "everyday": (("Casual",), ()), "college": (("Casual",), _STUDENT_BAGS),
+    "school": (("Casual",), _STUDENT_BAGS), "uni": (("Casual",), _STUDENT_BAGS), "university": (("Casual",), _STUDENT_BAGS), "lounging": (("Casual",), ("Lounge Pants", "Lounge Shorts", "Night suits")),
     "bedtime": ((), ("Night suits", "Nightdress", "Lounge Pants")), "sleep": ((), ("Night suits", "Nightdress")),
     "winter": ((), ("Jackets", "Sweaters", "Sweatshirts", "Mufflers", "Gloves", "Scarves", "Stoles")),
     "cold": ((), ("Jackets", "Sweaters", "Sweatshirts", "Mufflers", "Gloves")),
+    "something warm": ((), _WARM), "keep warm": ((), _WARM), "stay warm": ((), _WARM), "warm clothes": ((), _WARM),
+    "keep her warm": ((), _WARM), "keep him warm": ((), _WARM), "keep me warm": ((), _WARM),
     "snow": ((), ("Jackets", "Sweaters", "Gloves", "Mufflers")),
     "rain": ((), ("Rain Jacket", "Umbrellas", "Flip Flops")), "monsoon": ((), ("Rain Jacket", "Umbrellas", "Flip Flops")),
     "summer": (("Casual",), ()), "hot weather": (("Casual",), ()),

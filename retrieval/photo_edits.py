@@ -175,13 +175,14 @@ def edit_from_photo(edits: Edits, base: ProductFilter, look: PhotoLook, vocab: V
     if 1 < len(stated.article_types) and look.article_type in stated.article_types and not edits.complement \
             and (set(stated.article_types) == set(edits.reference_types) or len(stated.article_types) < CATEGORY_KINDS):
         # the photo's kind among the words' when they name it ("the same kind of bag") or name one thing the
-        # catalog files two ways ("a similar vest": innerwear or waistcoat); "a bag under 50" may be any bag
-        filt = replace(filt, article_types=(look.article_type,))
+        # catalog files two ways ("a similar vest": innerwear or waistcoat) comes first; "a bag under 50" may be
+        # any bag; and the words' other kinds follow ("similar kurta, max 60": kurtis when no kurta costs that)
+        soft = ProductFilter(article_types=(look.article_type,))
     stated_bound = filt.max_price if edits.relative_price == "lower" else filt.min_price
     if edits.relative_price and look.price is not None and stated_bound is None:  # a bound said in words stays
         filt = moved_price(filt, look.price, edits.relative_price, edits.price_factor)
     if stated.article_types and not stated.colours and not edits.relative_colour and look.colour:
-        soft = ProductFilter(colours=(look.colour,))  # the same look as another kind of item
+        soft = soft.merged(ProductFilter(colours=(look.colour,)))  # the same look as another kind of item
     return filt, soft
 
 

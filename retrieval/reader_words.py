@@ -41,7 +41,7 @@ NEGATION = re.compile(r"\b(?:not|no|none|never|except|without|(?:aren|isn|don|do
                       r"shouldn|wouldn|haven|hasn|ain) ?t|but not|anything but|everything but|nothing|avoid|hates?|"
                       r"dislikes?|don ?t (?:like|want)|doesn ?t (?:like|want)|no more|sick of|tired of|other than|"
                       r"instead of|rather than|anything except|can ?t stand|allergic to|skip|leave out|done with|fed up (?:of|with)|"
-                      r"bored (?:of|with)|had enough of)\b")
+                      r"bored (?:of|with)|had enough of|hurts? in)\b")
 COMPLEMENT = re.compile(r"\b(?:go(?:es)?(?: \w+)? (?:with|under)|wear(?:s|ing)?(?: \w+)? (?:with|under|over)|pairs?(?: \w+)? with|pairs? well|"
                         r"match(?:es)?(?: \w+)? with|to match|matching|complete (?:the|this|that|my|your) (?:look|outfit)|"
                         r"complements?|team(?: \w+)? with|style(?: \w+)? with)\b")

@@ -172,7 +172,8 @@ class ProductSearch:
         unisex = ("Unisex",) if base.genders and "Unisex" not in base.genders and "Unisex" in self.parser.vocab.genders \
             else ()
         found, colours = [], base.colours
-        for near in steps or ((),):
+        # Unisex ones in the very colours asked come before neighbouring colours ("maroon lipstick for her")
+        for near in (((),) if unisex and steps else ()) + tuple(steps or ((),)):
             if not near and not unisex:
                 continue
             colours += near
