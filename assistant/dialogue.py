@@ -70,7 +70,10 @@ _ORDINALS = {"first": 0, "1st": 0, "second": 1, "2nd": 1, "third": 2, "3rd": 2, 
 _REFERENCE = re.compile(
     r"\b(?:the\s+)?(first|second|third|fourth|fifth|last|1st|2nd|3rd|4th|5th)\s+(?:one|item|product|pick|option|result)?\b"
     r"|#\s?([1-9])\b|\b(?:number|item|no\.?|option)\s?([1-9])\b", re.I)
-_MORE_LIKE = re.compile(r"\b(?:more like|similar to|something like|others? like|like (?:that|this|it|those|these))\b", re.I)
+# "more like" points at a product only before a reference or at the end ("more like this", "show me more
+# like"); "hmm darker, more like a wine shade" says what the colour is like, not which product
+_MORE_LIKE = re.compile(r"\b(?:more like(?= (?:this|that|it|these|those|them|the|#|no|number|\d)\b|\W*$)|similar to|"
+                        r"something like|others? like|like (?:that|this|it|those|these))\b", re.I)
 # Words by which a message goes on about a photo shown earlier ("the same look as boots", "something to go with
 # this"); a message naming a new subject without any of them leaves the photo behind ("red tshirts for men").
 _POINTS_AT_PHOTO = re.compile(r"\b(?:this|that|these|those|it|its|same|similar|like|look|looks|style|match|matching|"
@@ -316,9 +319,10 @@ def _anchor_price(reference: Product | None, shown: list[Product], typical: Call
                   direction: str, floor: Callable[[], float | None] | None = None) -> float | None:
     """The price "cheaper" and "more expensive" are measured from: the referred product's,
     else the median of the products shown last or what such products typically cost,
-    whichever is further that way (a page that happened to show dear ones is not the bar), but
-    "cheaper" only as far as still leaves a page (``floor``: the page's worth of cheapest prices):
-    the other, else the nearer (three grey trunks shown, the cheapest at 8.99: not "under 8.99")."""
+    whichever is further that way (a page that happened to show dear ones is not the bar); for
+    "cheaper", the lower one only when a page still costs less (``floor``: the price of the page's
+    worth of cheapest products), else the higher (three grey trunks shown, 8.99 to 21.99, the
+    cheapest also what grey trunks typically cost: under 19.99, not under 8.99)."""
     if reference is not None and reference.price is not None:
         return reference.price
     prices = [p.price for p in shown if p.price is not None]

@@ -56,8 +56,8 @@ TARGETS = {"single_P@10": 0.90, "single_other_kinds_P@10": 0.85, "composed_P@10"
            "conversation_P@5_per_turn": 0.85, "conversation_P@5_last_turn": 0.85}
 # The columns of each suite: "ours" is the assistant under test (DEFAULT_STAGES).
 SINGLE_SYSTEMS = ("ours_session", "ours_search", "parser_session", "parser_search", "parser_run", "minilm_titles")
-COMPOSED_SYSTEMS = ("ours_session", "ours_session_elsewhere", "ours_search", "parser_session", "parser_search", "parser_run", "late_fusion",
-                    "image_in_text_filter", "minilm_titles")
+COMPOSED_SYSTEMS = ("ours_session", "ours_session_elsewhere", "ours_search", "parser_session", "parser_search",
+                    "parser_run", "late_fusion", "image_in_text_filter", "minilm_titles")
 CONVERSATION_SYSTEMS = ("ours_session", "parser_session", "minilm_titles")
 
 
@@ -175,9 +175,10 @@ class Systems:
                                                            QueryParser(search.parser.vocab), search.cfg))
         elsewhere = replace(parts, search=ProductSearch(search.store, search.embedder, search.parser,
                                                         replace(search.cfg, recognise=False)))
+        chat = AssistantConfig()
         return cls(build_assistant(parts, wide, stages), build_assistant(parser_parts, wide, stages),
-                   build_assistant(parts, AssistantConfig(), stages), build_assistant(parser_parts, AssistantConfig(),
-                   stages), build_assistant(elsewhere, wide, stages), page)
+                   build_assistant(parts, chat, stages), build_assistant(parser_parts, chat, stages),
+                   build_assistant(elsewhere, wide, stages), page)
 
     @property
     def search(self):

@@ -306,8 +306,11 @@ def explain_facts(shop: Shop, request: Request, ranked: list[RankedHit]) -> list
 def compose_reply(state: SessionState, request: Request, shown: list[ShownProduct], found: Candidates,
                   interp: Interpretation) -> Draft:
     """The reply on screen now: a lead sentence built from the request, and the products."""
-    close = sum(not matches(request.constraints.filter, s.product) for s in shown)
     asked = request.constraints.filter
+    adults = set(asked.genders) <= {"Men", "Women"} and asked.genders and "Unisex" not in asked.genders
+    # a unisex product is one for him or her ("lipstick for my mom": the lipsticks are filed unisex)
+    exact = replace(asked, genders=asked.genders + ("Unisex",)) if adults else asked
+    close = sum(not matches(exact, s.product) for s in shown)
     kinds = tuple(t for t in asked.article_types if any(s.product.article_type == t for s in shown))
     # the lead names the kinds shown of those asked ("mens underwear": briefs or trunks, not bras)
     said = replace(request.constraints, words=words_shown(request.constraints.words, (s.product.title for s in shown)),

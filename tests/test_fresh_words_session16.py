@@ -27,7 +27,10 @@ composed 0.897 / 0.686, conversations 0.848 / 0.800 and 0.914 / 0.896), showed:
 
 Seen in the chat page (headless Chromium) on the trunks conversation: "the only grey one" on a
 grey trunk beside a Grey Melange one, whose own card called it "a grey trunk"; and "mens
-underwear" led with "Here are 5 briefs, trunks, boxers or bras for men".
+underwear" led with "Here are 5 briefs, trunks, boxers or bras for men". After all the fixes, on a
+lipstick conversation: "lipstick for my mom" led with "Nothing is exactly lipstick for women"
+(the catalog files lipsticks unisex), and "hmm darker, more like a wine shade" was read as "more
+like" the first lipstick shown ("that look like the lipstick you picked").
 """
 
 from assistant.dialogue import Constraints, interpret
@@ -102,3 +105,23 @@ def test_shoppers_words_for_kinds_and_reasons(reader):
     college = reader.parse("need a bag for college")
     assert "Backpacks" in college.soft.article_types and "Handbags" not in college.soft.article_types
     assert "Sweaters" in reader.parse("something warm for my sister").soft.article_types
+
+
+def test_unisex_products_are_for_her_in_the_lead_and_more_like_a_shade_is_no_reference(tmp_path):
+    from PIL import Image
+
+    from helpers import toy_assistant, write_catalog
+
+    rows, images = [], {}
+    for i, (colour, gender) in enumerate([("Red", "Unisex")] * 6 + [("Maroon", "Unisex")] * 3 + [("Black", "Women")]):
+        pid = f"l{i}"
+        rows.append({"id": pid, "title": f"Brand {colour} Lipstick {i}", "gender": gender, "article_type": "Lipstick",
+                     "base_colour": colour, "usage": "Casual", "price": str(5 + i), "image": f"images/{pid}.png"})
+        images[pid] = Image.new("RGB", (60, 80), (220, 20, 20) if colour == "Red" else (128, 0, 0))
+    shop = toy_assistant(tmp_path, catalog=write_catalog(tmp_path / "cat", rows, images))
+    first = shop.new_session().send("red lipstick for my mom")
+    assert first.text.startswith("Here are 5 red lipstick") and "for women" in first.text  # was "Nothing is exactly"
+    session = shop.new_session()
+    session.send("red lipstick")
+    darker = session.send("hmm darker, more like a wine shade")
+    assert "you picked" not in darker.text and darker.products[0].product.base_colour == "Maroon"
