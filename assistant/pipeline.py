@@ -312,6 +312,8 @@ def compose_reply(state: SessionState, request: Request, shown: list[ShownProduc
     exact = replace(asked, genders=asked.genders + ("Unisex",)) if adults else asked
     close = sum(not matches(exact, s.product) for s in shown)
     kinds = tuple(t for t in asked.article_types if any(s.product.article_type == t for s in shown))
+    if not asked.article_types and request.constraints.edits.complement:  # "what goes with this": what it found
+        kinds = tuple(dict.fromkeys(s.product.article_type for s in shown if s.product.article_type))
     # the lead names the kinds shown of those asked ("mens underwear": briefs or trunks, not bras)
     said = replace(request.constraints, words=words_shown(request.constraints.words, (s.product.title for s in shown)),
                    filter=replace(asked, article_types=kinds or asked.article_types))

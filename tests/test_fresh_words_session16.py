@@ -30,7 +30,8 @@ grey trunk beside a Grey Melange one, whose own card called it "a grey trunk"; a
 underwear" led with "Here are 5 briefs, trunks, boxers or bras for men". After all the fixes, on a
 lipstick conversation: "lipstick for my mom" led with "Nothing is exactly lipstick for women"
 (the catalog files lipsticks unisex), and "hmm darker, more like a wine shade" was read as "more
-like" the first lipstick shown ("that look like the lipstick you picked").
+like" the first lipstick shown ("that look like the lipstick you picked"); "what footwear goes with
+this dress" led with "Here are 5 products to go with your photo".
 """
 
 from assistant.dialogue import Constraints, interpret
@@ -125,3 +126,12 @@ def test_unisex_products_are_for_her_in_the_lead_and_more_like_a_shade_is_no_ref
     session.send("red lipstick")
     darker = session.send("hmm darker, more like a wine shade")
     assert "you picked" not in darker.text and darker.products[0].product.base_colour == "Maroon"
+
+
+def test_the_lead_names_what_goes_with_the_photo(tmp_path):
+    from helpers import shirt_image, toy_assistant
+
+    reply = toy_assistant(tmp_path).new_session().send("something to go with this", image=shirt_image("Blue"))
+    kinds = {p.product.article_type.lower() for p in reply.products}
+    assert reply.products and "products" not in reply.text.split(" to go with")[0]  # was "Here are 5 products ..."
+    assert any(k in reply.text.lower() for k in kinds) and "to go with your photo" in reply.text
