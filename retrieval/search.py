@@ -39,6 +39,7 @@ MAX_K = 100
 # CIELAB distance (Nude: Skin, Peach, Khaki, Beige; Navy Blue: Charcoal, Black, Purple, Blue); chosen on the dev split.
 CLOSE_COLOURS, CLOSE_DELTA_E = 4, 45.0
 TEXT_CACHE = 256
+RECOGNISED_AMONG = 4  # the nearest stored pictures looked at for the photo's own (one shot may serve a few products)
 
 
 @dataclass(frozen=True)
@@ -88,7 +89,7 @@ class SearchResult:
 
 class ProductSearch:
     def __init__(self, store: ProductStore, embedder, parser: QueryParser, cfg: SearchConfig = SearchConfig()):
-        self._last_read: tuple | None = None  # (image, vector, readings) of the last image read
+        self._last_read: tuple | None = None  # (image, vector, readings, look-alikes, own) of the last image read
         self._text_vecs: OrderedDict[str, np.ndarray] = OrderedDict()  # the last TEXT_CACHE texts' vectors
         self.store = store
         self.embedder = embedder
@@ -233,10 +234,10 @@ class ProductSearch:
     def look_at(self, image) -> PhotoLook:
         """What the picture shows (colour, type, gender, usage): the tuned tower's readings, else
         the vote of its nearest catalog products; and what those products of its type cost."""
-        img, reading, own = self._read(image)
+        _, reading, near, own = self._read(image)
         if own:  # the shop's own picture: its product's record
             return photo_look(own, record_reading([m.product for m in own], reading))
-        return photo_look(self.store.query(img, space="image", where=None, k=self.cfg.neighbours), reading)
+        return photo_look(near, reading)
 
     # --- the four routes -------------------------------------------------------------
     def _text(self, parsed: ParsedQuery, filt: ProductFilter, fetch, exclude, k) -> SearchResult:
@@ -249,10 +250,11 @@ class ProductSearch:
         """More of what the picture shows: its likeliest (type, colour) readings share the slots;
         ``keep_kind`` (an edit of it: "a darker version", "a cheaper one like this"): its (type,
         gender) readings, and nothing else."""
-        img, reading, own = self._read(image)
+        img, reading, near, own = self._read(image)
         fields = ("article_types", "genders") if keep_kind else ("article_types", "colours")
         # what the picture shows is read from its unfiltered neighbours: a budget does not change it
-        matches, _ = self._by_readings(img, None, filt, k, fetch, exclude, fields, own, reading, relax=not keep_kind)
+        matches, _ = self._by_readings(img, None, filt, k, fetch, exclude, fields, (near, own), reading,
+                                       relax=not keep_kind)
         return SearchResult(_hits(matches, ("image",) + _filter_signals(filt), exclude, k), parsed, filt)
 
     def _sum(self, image, parsed: ParsedQuery, filt: ProductFilter, fetch, exclude, k) -> SearchResult:
@@ -266,12 +268,12 @@ class ProductSearch:
     def _composed(self, image, parsed: ParsedQuery, filt: ProductFilter, fetch, exclude, k,
                   keep_kind: bool = False) -> SearchResult:
         """Keep what the picture shows (type, gender) except what the text changes (its filters)."""
-        img, reading, own = self._read(image)
+        img, reading, near, own = self._read(image)
         # The words' own pull, when they say more than the filters do ("floral", "slim"); none otherwise.
         described = parsed.free_words is None or bool(parsed.free_words)
         txt = self.embedder.embed_texts_shared([parsed.semantic_text])[0] if described else None
         matches, hypotheses = self._by_readings(img, txt, filt, k, fetch, exclude, ("article_types", "genders"),
-                                                own, reading, relax=not keep_kind)
+                                                (near, own), reading, relax=not keep_kind)
         top = hypotheses[0][0] if hypotheses else {}
         inferred = {ATTR[f]: v for f, v in top.items()}
         signals = ("image", "text") + _filter_signals(filt) + tuple(f"inferred:{a}={v}" for a, v in inferred.items())
@@ -289,29 +291,36 @@ class ProductSearch:
                 self._text_vecs.popitem(last=False)
         return vec
 
-    def _read(self, image) -> tuple[np.ndarray, dict | None, list[StoredMatch]]:
-        """The image's aligned vector, the tuned tower's attribute readings, and the product whose
-        picture it is, when the store holds it (the last image's are kept: a composed edit reads
-        the photo, then searches by it)."""
+    def _read(self, image) -> tuple[np.ndarray, dict | None, list[StoredMatch], list[StoredMatch]]:
+        """The image's aligned vector, the tuned tower's attribute readings, its ``neighbours``
+        nearest stored pictures (one unfiltered query) and the products whose picture it is, when
+        the store holds it (the last image's are kept: a composed turn reads the photo, then
+        searches by it, several times)."""
         last = self._last_read
         if last is not None and last[0] is image:
             return last[1:]
         vecs, readings = self.embedder.read_images([image])
-        own = recognised(self.store.query(vecs[0], space="image", where=None, k=4)) if self.cfg.recognise else []
-        self._last_read = (image, vecs[0], readings[0] if readings else None, own)
+        near = self.store.query(vecs[0], space="image", where=None, k=self.cfg.neighbours)
+        own = recognised(near[:RECOGNISED_AMONG]) if self.cfg.recognise else []
+        self._last_read = (image, vecs[0], readings[0] if readings else None, near, own)
         return self._last_read[1:]
 
-    def _by_readings(self, img, txt, filt: ProductFilter, k: int, fetch: int, exclude, fields, own: list[StoredMatch],
-                     reading: dict | None = None, relax: bool = True):
-        """Read ``fields`` off the image (its neighbours' vote and the tower's own readings; ``own``:
-        the product whose picture it is), fill the slots per reading, most likely first; ``relax``:
-        then, if too few, under ``filt`` alone."""
-        neighbours = self.store.query(img, space="image", where=None, k=self.cfg.neighbours + len(exclude))
-        neighbours = [m for m in neighbours if m.product.id not in exclude][: self.cfg.neighbours]
-        hypotheses = read_hypotheses(neighbours, filt, k, fields, reading, self.cfg)
+    def _by_readings(self, img, txt, filt: ProductFilter, k: int, fetch: int, exclude, fields,
+                     read: tuple[list[StoredMatch], list[StoredMatch]], reading: dict | None = None, relax: bool = True):
+        """Read ``fields`` off the image (``read``: its nearest stored pictures, whose vote is mixed with
+        the tower's own readings, and the products whose picture it is), fill the slots per reading,
+        most likely first; ``relax``: then, if too few, under ``filt`` alone."""
+        near, own = read
+        hypotheses = []
+        if relax or not own:  # what the picture looks like: the page's readings, or what fills it after its own
+            neighbours = [m for m in near if m.product.id not in exclude]
+            if len(neighbours) < self.cfg.neighbours and exclude:  # some were left out: look further
+                neighbours = [m for m in self.store.query(img, space="image", where=None, k=self.cfg.neighbours
+                                                          + len(exclude)) if m.product.id not in exclude]
+            hypotheses = read_hypotheses(neighbours[: self.cfg.neighbours], filt, k, fields, reading, self.cfg)
         if own:  # the shop's own picture: its record's reading takes the page; what it looks like fills it
             first = read_hypotheses(own, filt, k, fields, record_reading([m.product for m in own], reading), self.cfg)
-            hypotheses = first + [(attrs, 0) for attrs, _ in hypotheses if relax and first and attrs != first[0][0]]
+            hypotheses = first + [(attrs, 0) for attrs, _ in hypotheses if first and attrs != first[0][0]]
         taken = self._fill(img, txt, filt, hypotheses, k, fetch, exclude, relax or not hypotheses)
         ordered = interleave(taken.values(), [slots for _, slots in hypotheses])
         return [StoredMatch(m.product, score, m.has_image) for m, score, _ in ordered], hypotheses
