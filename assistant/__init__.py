@@ -23,7 +23,7 @@ if TYPE_CHECKING:  # what each name is, for readers and type checkers; the impor
     from assistant.pipeline import DEFAULT_STAGES, Stages
     from assistant.replies import Reply, ShownProduct
     from assistant.services import build_assistant, load_assistant, load_parts
-    from assistant.session import WORDS, Session
+    from assistant.session import REFERENCE, WORDS, Session
     from assistant.settings import Settings
     from assistant.shop import AssistantConfig, Parts
     from assistant.state import UserProfile
@@ -35,7 +35,7 @@ _HOMES = {
     "assistant.pipeline": ("DEFAULT_STAGES", "Stages"),
     "assistant.replies": ("Reply", "ShownProduct"),
     "assistant.services": ("build_assistant", "load_assistant", "load_parts"),
-    "assistant.session": ("WORDS", "Session"),
+    "assistant.session": ("REFERENCE", "WORDS", "Session"),
     "assistant.settings": ("Settings",),
     "assistant.shop": ("AssistantConfig", "Parts"),
     "assistant.state": ("UserProfile",),

@@ -244,6 +244,11 @@ def _merged_filter(text: str, parsed: ParsedQuery, base: ProductFilter) -> tuple
         merged = replace(merged, article_types=tuple(dict.fromkeys(base.article_types + pf.article_types)))
     if _same_person(pf.genders, base.genders) and not parsed.matched.get("genders"):
         merged = replace(merged, genders=base.genders)  # "he spills everything" about a boy: still the boy
+    elif pf.genders and base.genders and set(base.genders) <= {*_GROWN, "Unisex"} \
+            and set(parsed.matched.get("genders", ())) & _SIBLINGS:
+        # "for her twin brother", "her sister too" after a child: a child as well
+        young = {v: k for k, v in _GROWN.items()}
+        merged = replace(merged, genders=tuple(dict.fromkeys(young.get(g, g) for g in pf.genders)))
     if pf.colours and base.exclude_colours:
         merged = replace(merged, exclude_colours=tuple(c for c in base.exclude_colours if c not in pf.colours))
     if pf.exclude_colours:
@@ -261,6 +266,7 @@ def _merged_filter(text: str, parsed: ParsedQuery, base: ProductFilter) -> tuple
 
 
 _GROWN = {"Boys": "Men", "Girls": "Women"}
+_SIBLINGS = frozenset({"brother", "bro", "sister", "sis", "twin", "twin brother", "twin sister", "brothers", "sisters"})
 
 
 def _same_person(said: tuple[str, ...], before: tuple[str, ...]) -> bool:

@@ -29,6 +29,7 @@ from retrieval.filters import ProductFilter
 logger = logging.getLogger(__name__)
 
 WORDS = "words"  # remove_filter's name for the request's descriptive words ("slim", "cotton")
+REFERENCE = "reference"  # ...and for the picture the results should look like (a photo, a product picked)
 _FILTER_FIELDS = frozenset(ProductFilter.__dataclass_fields__)
 
 
@@ -94,7 +95,11 @@ class Session:
         return self.refresh()
 
     def remove_filter(self, name: str) -> TurnHandle:
-        """Clear one facet of the request (a ProductFilter field, or ``"words"``) and search again."""
+        """Clear one facet of the request (a ProductFilter field, ``"words"``, or ``"reference"``: the
+        photo or product the results should look like) and search again."""
+        if name == REFERENCE:
+            self.state = replace(self.state, reference=None)
+            return self.refresh()
         if name == WORDS:
             self.state = replace(self.state, constraints=replace(self.state.constraints, words=()))
             return self.refresh()

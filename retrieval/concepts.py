@@ -24,7 +24,7 @@ TYPE_WORDS: dict[str, tuple[str, ...]] = {
     "jacket": ("Jackets",), "windcheater": ("Jackets",), "bomber": ("Jackets",), "parka": ("Jackets",),
     "puffer": ("Jackets",), "raincoat": ("Rain Jacket", "Jackets"), "blazer": ("Blazers", "Jackets"),
     "blazers": ("Blazers", "Jackets"), "waistcoat": ("Waistcoat",), "vest": ("Innerwear Vests", "Waistcoat"),
-    "tunic": ("Tunics",), "kurta": ("Kurtas", "Kurtis"), "kurtha": ("Kurtas", "Kurtis"),
+    "tunic": ("Tunics",), "kurta": ("Kurtas", "Kurtis"), "kurtha": ("Kurtas", "Kurtis"), "kurti": ("Kurtis", "Kurtas"),
     # bottoms
     "jean": ("Jeans",), "denims": ("Jeans",), "denim jeans": ("Jeans",), "slacks": ("Trousers",),
     "chino": ("Trousers",), "khakis": ("Trousers",), "trousers": ("Trousers",), "formal pants": ("Trousers",),
@@ -68,7 +68,8 @@ TYPE_WORDS: dict[str, tuple[str, ...]] = {
     "dress shoes": ("Formal Shoes",), "office shoes": ("Formal Shoes",), "pumps": ("Heels",),
     "high heels": ("Heels",), "stiletto": ("Heels",), "wedges": ("Heels", "Sandals"), "platforms": ("Heels",),
     "ballet flats": ("Flats",), "ballerina": ("Flats",), "mules": ("Flats", "Heels"), "juttis": ("Flats",),
-    "chappals": ("Sandals", "Flip Flops"), "sliders": ("Flip Flops", "Sandals"), "slides": ("Flip Flops", "Sandals"),
+    "chappals": ("Sandals", "Flip Flops", "Flats"),  # women's flat sandals are filed as Flats
+    "sliders": ("Flip Flops", "Sandals"), "slides": ("Flip Flops", "Sandals"),
     "thongs": ("Flip Flops",), "flipflop": ("Flip Flops",), "floaters": ("Sandals", "Sports Sandals"),
     # accessories
     "specs": ("Sunglasses",), "sunglass": ("Sunglasses",), "glasses": ("Sunglasses",), "sun glasses": ("Sunglasses",),
@@ -118,7 +119,8 @@ OCCASIONS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {  # phrase -> (
     "meeting": (("Formal",), ()), "interview": (("Formal",), ()), "business": (("Formal",), ()),
     "conference": (("Formal",), ()), "presentation": (("Formal",), ()),
     "gym": (("Sports",), ()), "workout": (("Sports",), ()), "training": (("Sports",), ()), "running": (("Sports",), ()),
-    "jogging": (("Sports",), ()), "run": (("Sports",), ()), "yoga": (("Sports",), ()), "football": (("Sports",), ()),
+    "jogging": (("Sports",), ()), "run": (("Sports",), ()),
+    **{f"{w} run": (("Sports",), ()) for w in ("morning", "evening", "long", "my", "daily", "weekend")}, "yoga": (("Sports",), ()), "football": (("Sports",), ()),
     "tennis": (("Sports",), ()), "cricket": (("Sports",), ()), "hiking": (("Sports", "Casual"), ()),
     "trek": (("Sports", "Casual"), ()), "marathon": (("Sports",), ()), "exercise": (("Sports",), ()),
     "party": (("Party", "Casual"), ()), "night out": (("Party", "Casual"), ()), "clubbing": (("Party", "Casual"), ()),
@@ -149,18 +151,23 @@ PEOPLE: dict[str, tuple[str, ...]] = {
     "wife": ("Women",), "missus": ("Women",), "girlfriend": ("Women",), "gf": ("Women",), "sister": ("Women",),
     "sis": ("Women",), "grandma": ("Women",), "grandmother": ("Women",), "aunt": ("Women",), "auntie": ("Women",),
     "fiancee": ("Women",), "bride": ("Women",), "her": ("Women",), "lady": ("Women",), "ladies": ("Women",),
-    "son": ("Boys",), "nephew": ("Boys",), "grandson": ("Boys",), "schoolboy": ("Boys",), "teen boy": ("Boys",),
+    "son": ("Boys",), "nephew": ("Boys",), "grandson": ("Boys",), "schoolboy": ("Boys",),
     "daughter": ("Girls",), "niece": ("Girls",), "granddaughter": ("Girls",), "schoolgirl": ("Girls",),
-    "teen girl": ("Girls",), "toddler": ("Boys", "Girls"), "kids": ("Boys", "Girls"), "kid": ("Boys", "Girls"),
+    # a teenager wears a child's size or an adult's (ADULT_AGE below)
+    **{f"{t} {w}": ("Boys", "Men") for t in ("teen", "teenage", "teenaged") for w in ("boy", "boys", "son", "guy")},
+    **{f"{t} {w}": ("Girls", "Women") for t in ("teen", "teenage", "teenaged") for w in ("girl", "girls", "daughter")},
+    "teenage niece": ("Girls", "Women"), "teenage nephew": ("Boys", "Men"), "toddler": ("Boys", "Girls"), "kids": ("Boys", "Girls"), "kid": ("Boys", "Girls"),
     "children": ("Boys", "Girls"), "child": ("Boys", "Girls"), "baby": ("Boys", "Girls"),
     "unisex": ("Unisex",), "anyone": ("Unisex",),
 }
 # A word for this many kinds of item or more names a category ("underwear", "shoes", "bag"); a word
 # for fewer is one thing the catalog files under either ("vest": innerwear or waistcoat).
 CATEGORY_KINDS = 3
-# Words for a kind of item that also say whom it is for ("panties for me": a woman's briefs), as read.
+# Words for a kind of item that also say whom it is for ("panties for me": a woman's briefs; "leggings to
+# wear under my kurtis": hers), as read, of the kind asked or of the one it goes with. Not the catalog's own
+# names ("Kurtis": one is a man's), which a request in force is re-read from.
 WORN_BY: dict[str, tuple[str, ...]] = {
-    **{w: ("Women",) for w in ("panties", "panty", "knickers", "knicker")},
+    **{w: ("Women",) for w in ("panties", "panty", "knickers", "knicker", "kurti", "kurtie", "kurties")},
     **{w: ("Men",) for w in ("y fronts", "y front", "yfronts")},
 }
 # "I'm a man", "as a woman": the shopper says who they are.
@@ -171,6 +178,7 @@ SELF_WORDS: dict[str, tuple[str, ...]] = {
 }
 # Below this age a person is a child (Boys/Girls in the catalog), from it an adult.
 ADULT_AGE = 14
+GROWN_AGE = 18  # ...and from this age no longer wears a child's size
 
 # What goes with what: a worn item -> kinds of item that complete the outfit.
 COMPLEMENTS: dict[str, tuple[str, ...]] = {

@@ -169,6 +169,8 @@ def edit_from_photo(edits: Edits, base: ProductFilter, look: PhotoLook, vocab: V
             filt = replace(filt, article_types=tuple(t for t in stated.article_types if t in goes_with))
         if not filt.genders and look.gender:
             filt = replace(filt, genders=look.for_whom(vocab.genders))
+        if look.usage not in (None, "Casual") and stated.article_types and not stated.usages:
+            soft = ProductFilter(usages=(look.usage,))  # "a shirt to wear with this tie": formal shirts first
     if edits.reference_types and not filt.genders and look.gender not in (None, "Unisex") \
             and look.gender_share >= SURE_GENDER:  # "these sandals in black": whom they are for, said clearly
         filt = replace(filt, genders=look.for_whom(vocab.genders))

@@ -42,7 +42,8 @@ _PATTERNS: list[tuple[re.Pattern, str]] = [
     (re.compile(r"\$\s*(\d+(?:\.\d+)?)|\b(\d+(?:\.\d+)?)\s*(?:dollars?|usd|bucks|quid)\b"), "max"),  # a bare amount
 ]
 # a bound said as what is not wanted, just before it ("doesnt want anything over 60", "not spending over 50")
-_REFUSED = re.compile(r"\b(?:not|no|don ?t|doesn ?t|didn ?t|won ?t|never|nothing|none)\b(?:\s+\w+){0,3}\s*$")
+_REFUSED = re.compile(r"\b(?:not|no|don ?t|doesn ?t|didn ?t|won ?t|can ?t|cannot|couldn ?t|shouldn ?t|wouldn ?t|never|nothing|"
+                      r"none)\b(?:\s+\w+){0,3}\s*$")
 # a low bound said as what is not wanted, right before it ("nothing below 30", "dont want anything under 20")
 _REFUSED_LOW = re.compile(r"\b(?:nothing|not|none|(?:don ?t|doesn ?t|won ?t) (?:want|need|like)(?: anything| any)?)\s*$")
 _CHEAPEST = re.compile(r"\b(?:cheapest|lowest price[sd]?|least expensive|as cheap as (?:possible|you can)|"

@@ -35,8 +35,9 @@ from retrieval.filters import ProductFilter, open_facets
 from retrieval.prices import read_prices, words_to_numbers
 from retrieval.query_parser import ParsedQuery, check_query_text, phrase_forms, plural_form
 from retrieval.reader_words import (ABSOLUTE_COLOUR, AGE, COMPARATIVE, COMPLEMENT, DEMONSTRATIVE, FUZZY_SKIP, GENERIC,
-                                     MORE, NEGATION, OPPOSITE, PRONOUNS, RELATIVE_COLOUR, SELF, STYLE, THEY, modifier_kinds, narrowest_types,
-                                     negation_since, place_reference, rejoin, window_before)
+                                     MORE, NEGATED_AFTER, NEGATION, OPPOSITE, PRONOUNS, RELATIVE_COLOUR, SELF, STYLE, THEY, grown_up, modifier_kinds,
+                                     named_shades, narrowest_types, negation_since, normalise, occasion_usages, place_reference, rejoin,
+                                     tokens, window_before)
 from retrieval.vocabulary import COLOUR_SYNONYMS, FILLER_WORDS, GENDER_SYNONYMS, TYPE_SYNONYMS, Vocabulary
 
 logger = logging.getLogger(__name__)
@@ -67,6 +68,7 @@ class _Reading:
     reference_only: list[str] = field(default_factory=list)  # "dressier than these jeans": never the one wanted
     child: bool = False  # an age under adult was said ("my 7 year old"): kids' things, in the catalog's word
     type_groups: list[tuple[str, ...]] = field(default_factory=list)  # the kinds each stated type phrase names
+    occasion_usages: list[tuple[str, ...]] = field(default_factory=list)  # the usages each occasion read suggests
 
     def add(self, facet: str, values, phrase: str, confidence: float = 1.0, soft: bool = False) -> None:
         target = self.soft if soft else self.hard
@@ -121,8 +123,8 @@ class RequestReader:
             found = phrase_forms(phrase) if forms else {normalise(phrase)}
             found |= {plural_form(f) for f in found} if forms and field_ == "article_types" else set()  # laptop bags
             for form in found:
-                if form in FILLER_WORDS or form == "short":  # "a lighter shade", "a short dress": no shades, no shorts
-                    continue
+                if form in FILLER_WORDS or form in ("short", "tight"):  # "a lighter shade", "a short dress", "not
+                    continue  # too tight": no shades, no shorts, no tights
                 old = table.get(form)
                 if old is None:
                     table[form] = _Entry(facet, present)
@@ -144,8 +146,9 @@ class RequestReader:
                 add(phrase + "s", "genders", values, forms=False)
         for phrase, values in USAGE_WORDS.items():
             add(phrase, "usages", values, forms=False)
-        for phrase in OCCASIONS:
-            table.setdefault(normalise(phrase), _Entry("occasion", (phrase,)))
+        for phrase in OCCASIONS:  # "my morning runs", "weekend trips", "meetings": the plural too
+            for form in (normalise(phrase), *((plural_form(normalise(phrase)),) if phrase != "run" else ())):  # runs small
+                table.setdefault(form, _Entry("occasion", (phrase,)))
         for phrase, values in STYLE.items():
             add(phrase, "soft:usages", values, forms=False)
         for phrase, direction in RELATIVE_COLOUR.items():
@@ -165,7 +168,7 @@ class RequestReader:
         prices, reading = read_prices(norm), _Reading()
         rest = prices.rest
         covered = self._read_phrases(rest, reading) + self._read_people(rest, reading)
-        leftover = [w for i, w in _tokens(rest) if not any(a <= i < b for a, b in covered)]
+        leftover = [w for i, w in tokens(rest) if not any(a <= i < b for a, b in covered)]
         leftover = self._read_fuzzy(leftover, reading)
         self._read_by_embedding(leftover, reading)
         return self._result(text, norm, prices, reading, leftover)
@@ -223,7 +226,8 @@ class RequestReader:
                 reading.add("colours", entry.values, phrase)  # "deeper pink", "a darker blue": that colour, moved
                 reading.moved_colours = True
             elif entry.facet in ("colours", "usages", "article_types", "genders", "occasion") and \
-                    NEGATION.search(window_before(text[since:], m.start() - since)):  # "not a kid": genders too
+                    (NEGATION.search(window_before(text[since:], m.start() - since))  # "not a kid": genders too
+                     or NEGATED_AFTER.match(text, m.end())):
                 facet, values = ("usages", OCCASIONS[entry.values[0]][0]) if entry.facet == "occasion" \
                     else (entry.facet, entry.values)  # "not office wear", "not gym stuff": not that usage
                 excluded = reading.excluded.setdefault(facet, [])
@@ -236,6 +240,7 @@ class RequestReader:
                 reading.phrases.setdefault("reference", []).append(phrase)
             elif entry.facet == "occasion":
                 usages, types = OCCASIONS[entry.values[0]]
+                reading.occasion_usages.append(usages)
                 reading.add("usages", [u for u in usages if u in self.vocab.usages], phrase, soft=True)
                 reading.add("article_types", [t for t in types if t in self.vocab.article_types], phrase, soft=True)
             elif entry.facet.startswith("soft:"):
@@ -254,7 +259,10 @@ class RequestReader:
 
     def _read_people(self, text: str, reading: _Reading) -> list[tuple[int, int]]:
         """Who the shopper is, how old the wearer is; the spans read (an age is no description)."""
-        if m := SELF.search(text):
+        if m := SELF.search(text):  # "im a girl": a woman, not also a girl's size
+            said = self._table.get(m.group(1))
+            if said is not None and said.facet == "genders" and reading.phrases.get("genders") == [m.group(1)]:
+                reading.hard["genders"] = [g for g in reading.hard["genders"] if g not in said.values]
             reading.add("genders", SELF_WORDS[m.group(1)], m.group(0))
         if not (m := AGE.search(text)):
             return []
@@ -264,6 +272,8 @@ class RequestReader:
             kids = [g for g in ("Boys", "Girls") if g in self.vocab.genders]
             reading.add("genders", kids, m.group(0), soft=True)
             reading.hard["genders"] = [g for g in reading.hard["genders"] if g in kids]
+        elif age >= ADULT_AGE:  # "my 15 year old daughter"
+            reading.hard["genders"] = [g for g in grown_up(reading.hard["genders"], age) if g in self.vocab.genders]
         return [m.span()]
 
     def _read_fuzzy(self, words: list[str], reading: _Reading) -> list[str]:
@@ -318,9 +328,11 @@ class RequestReader:
     # --- the result -------------------------------------------------------------------
     def _result(self, text: str, norm: str, prices, reading: _Reading, leftover: list[str]) -> ParsedQuery:
         hard, soft = reading.hard, reading.soft
+        soft["usages"] = occasion_usages(reading.occasion_usages, soft["usages"])
         if not hard["genders"] and reading.pronoun_genders and not soft["genders"]:
             hard["genders"] = [g for g in dict.fromkeys(reading.pronoun_genders) if g in self.vocab.genders]
-        worn_by = [g for p in reading.phrases.get("article_types", ()) for g in WORN_BY.get(p, ())]
+        worn_by = [g for p in reading.phrases.get("article_types", ()) for g in WORN_BY.get(p, ())] + [
+            g for p in reading.phrases.get("reference", ()) for g in WORN_BY.get(p, WORN_BY.get(p.removesuffix("s"), ()))]
         if worn_by and not hard["genders"] and not soft["genders"] and not reading.child:  # "panties": hers
             hard["genders"] = [g for g in dict.fromkeys(worn_by) if g in self.vocab.genders]
         hard["article_types"] = narrowest_types(reading.type_groups, hard["article_types"], norm)
@@ -335,6 +347,9 @@ class RequestReader:
             reading.relative_colour = None
         if reading.relative_colour and not hard["colours"]:  # "something pastel": prefer that band of colours
             soft["colours"] = list(self.colours.band(reading.relative_colour))
+
+        if named_off := reading.excluded.get("colours"):
+            reading.excluded["colours"] = named_shades(named_off, self.vocab.colours, hard["colours"])
 
         def kept(facet: str) -> tuple[str, ...]:
             return tuple(x for x in hard[facet] if x not in reading.excluded.get(facet, ()))
@@ -380,21 +395,6 @@ class RequestReader:
         return moved
 
 
-def normalise(text: str) -> str:
-    """Lower case, a possessive dropped ("men's" -> "men", "winter's coming"), "t-shirt" -> "tshirt",
-    punctuation as spaces."""
-    text = re.sub(r"'s\b", "", text.lower().replace("’", "'")).replace("'", " ")
-    text = re.sub(r"t-shirts?", lambda m: "tshirts" if m.group(0).endswith("s") else "tshirt", text)
-    text = re.sub(r"(?<=[a-z])-(?=[a-z])", " ", text)
-    text = re.sub(r"\b(any|some|no|every)thin\b", r"\1thing", text)  # typed without the g: "anythin but black"
-    text = re.sub(r"[^a-z0-9$.<>=\- ]+", " ", text)
-    return re.sub(r"\s+", " ", text).strip()
-
-
 def _unit(vecs) -> np.ndarray:
     vecs = np.asarray(vecs, np.float32)
     return vecs / (np.linalg.norm(vecs, axis=1, keepdims=True) + 1e-8)
-
-
-def _tokens(text: str) -> list[tuple[int, str]]:
-    return [(m.start(), m.group(0)) for m in re.finditer(r"[a-z0-9$.]+", text)]

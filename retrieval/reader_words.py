@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 
-from retrieval.concepts import CATEGORY_KINDS
+from retrieval.concepts import ADULT_AGE, CATEGORY_KINDS, GROWN_AGE
 
 PRONOUNS = {"her": ("Women",), "she": ("Women",), "hers": ("Women",), "him": ("Men",), "he": ("Men",),
             "his": ("Men",)}
@@ -42,6 +42,9 @@ NEGATION = re.compile(r"\b(?:not|no|none|never|except|without|(?:aren|isn|don|do
                       r"dislikes?|don ?t (?:like|want)|doesn ?t (?:like|want)|no more|sick of|tired of|other than|"
                       r"instead of|rather than|anything except|can ?t stand|allergic to|skip|leave out|done with|fed up (?:of|with)|"
                       r"bored (?:of|with)|had enough of|hurts? in)\b")
+# said after the thing: "heels kill my feet", "pink is not my thing", "sneakers are out"
+NEGATED_AFTER = re.compile(r" (?:(?:(?:is|are|r|s) )?(?:kill(?:s|ing)?|hurts?|hurting|pinch(?:es)?|(?:so |just )?not (?:for me|my thing|"
+                           r"my style|my vibe|it)|(?:a )?no go|(?:so |too )?(?:boring|overdone))|(?:is|are|r) (?:out|a no))\b")
 COMPLEMENT = re.compile(r"\b(?:go(?:es)?(?: \w+)? (?:with|under)|wear(?:s|ing)?(?: \w+)? (?:with|under|over)|pairs?(?: \w+)? with|pairs? well|"
                         r"match(?:es)?(?: \w+)? with|to match|matching|complete (?:the|this|that|my|your) (?:look|outfit)|"
                         r"complements?|team(?: \w+)? with|style(?: \w+)? with)\b")
@@ -60,7 +63,7 @@ FUZZY_SKIP = set("""hate hates hated love loves likes wants needs about again al
 cheaper cheapest classic clean color colour comfy comfortable could cute dark deep different dress dressy easy
 either else enough even every fancy fine first found going good great have having here into just kind large later
 least less light like little long looking lovely maybe more most much nice nicer only other others pair please
-plain pretty quite really same second shade short show simple since size small smart some something soft sort still
+plain pretty quite really same second shade short show simple since size small smart some something soft sort still tight
 style such summer sure than thanks that their them then there these thing things think third this those very want
 wear wearing what when where which while with without would year years your""".split())
 
@@ -82,7 +85,7 @@ def narrowest_types(type_groups: list[tuple[str, ...]], types: list[str], text: 
 def window_before(text: str, start: int, words: int = 4) -> str:
     """The few words before a colour, up to a clause boundary ("not black, but white")."""
     head = re.sub(r"\b(anything|everything|all|but) (but|not)\b", r"\1_\2", text[:start])
-    before = [w.replace("_", " ") if "_" in w else w for w in head.split()[-words:]]
+    before = [w.replace("_", " ") if "_" in w else w for w in head.replace(",", " ").split()[-words:]]
     for stop in ("but", "and", "just", "only", "prefer", "preferably", "rather", "maybe", "perhaps", "instead", "actually"):
         if stop in before:
             before = before[len(before) - before[::-1].index(stop):]
@@ -91,6 +94,7 @@ def window_before(text: str, start: int, words: int = 4) -> str:
 
 # what joins two phrases of one facet under one negation ("not jeggings or leggings"); other words end it
 _LIST_JOIN = re.compile(r"(?:(?:or|nor|and)(?: even| any| no)?)?")
+_LIST_END = re.compile(r"[a-z ]*? (?:or|nor|and) ")  # the kind after a comma, then "or"/"and" before the next comma
 
 
 def negation_since(text: str, prev: tuple[int, str | None], facet: str, start: int) -> int:
@@ -98,8 +102,11 @@ def negation_since(text: str, prev: tuple[int, str | None], facet: str, start: i
     (``prev``: its end and facet) when that was another facet ("no heels, black flats") or the same
     facet with other words between ("no jeggings, proper jeans"); else from the start ("not
     jeggings or leggings")."""
-    if prev[1] is None or (prev[1] == facet and _LIST_JOIN.fullmatch(text[prev[0]:start].strip())):
+    if prev[1] is None:
         return 0
+    join = text[prev[0]:start].strip()
+    if prev[1] == facet and (_LIST_JOIN.fullmatch(join) or (join == "," and _LIST_END.match(text[start:]))):
+        return 0  # "no heels, wedges or platforms": a list; "no heels, flats please": a new clause
     return prev[0]
 
 
@@ -142,3 +149,44 @@ def modifier_kinds(kinds: list[tuple[int, int, str, tuple[str, ...]]], text: str
         if not text[end:start].strip() and (first in MATERIAL_KINDS or head in ("dress", "dresses")):
             out |= set(made_of) - set(kind)
     return out
+
+
+def normalise(text: str) -> str:
+    """Lower case, a possessive dropped ("men's" -> "men", "winter's coming"), "t-shirt" -> "tshirt",
+    punctuation as spaces but a comma, semicolon, "!" or "?" between words kept as a ``,`` word:
+    a clause ends there ("heels kill my feet, flats pls"); see ``negation_since``."""
+    text = re.sub(r"(?<=\d),(?=\d{3}\b)", "", text)  # "1,000"
+    text = re.sub(r"\s*[,;!?]+(?=\s*\S)", " , ", text)
+    text = re.sub(r"'s\b", "", text.lower().replace("’", "'")).replace("'", " ")
+    text = re.sub(r"t-shirts?", lambda m: "tshirts" if m.group(0).endswith("s") else "tshirt", text)
+    text = re.sub(r"(?<=[a-z])-(?=[a-z])", " ", text)
+    text = re.sub(r"\b(any|some|no|every)thin\b", r"\1thing", text)  # typed without the g: "anythin but black"
+    text = re.sub(r"[^a-z0-9$.<>=\-, ]+", " ", text)
+    return re.sub(r"\s+", " ", text).strip(" ,")
+
+
+def tokens(text: str) -> list[tuple[int, str]]:
+    return [(m.start(), m.group(0)) for m in re.finditer(r"[a-z0-9$.]+", text)]
+
+
+def named_shades(named: list[str], catalog: tuple[str, ...], wanted: list[str]) -> list[str]:
+    """The colours ``named`` as not wanted, with the catalog's colours that carry the name ("no grey":
+    nor grey melange; "no brown": nor coffee brown), but never one ``wanted`` ("not blue, navy")."""
+    return list(dict.fromkeys(named + [c for c in catalog if c not in wanted
+                                       and any(re.search(rf"\b{re.escape(x)}\b", c) for x in named)]))
+
+
+def occasion_usages(said: list[tuple[str, ...]], preferred: list[str]) -> list[str]:
+    """The usages preferred, less Casual when it came only from an everyday occasion beside a
+    particular one ("he plays tennis on weekends": for sport)."""
+    if not any(set(u) - {"Casual"} for u in said):
+        return preferred
+    particular = {x for u in said if set(u) - {"Casual"} for x in u}
+    return [u for u in preferred if u != "Casual" or u in particular]
+
+
+def grown_up(genders: list[str], age: int) -> list[str]:
+    """Whom an item is for, said of a child of ``age`` (at least ADULT_AGE): a teenager wears a
+    child's size or an adult's, someone grown an adult's ("my 15 year old daughter": Girls, Women)."""
+    grown = [{"Boys": "Men", "Girls": "Women"}.get(g, g) for g in genders]
+    return list(dict.fromkeys((genders if age < GROWN_AGE else []) + grown))

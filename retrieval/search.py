@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections import OrderedDict, defaultdict
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Literal
 
 import numpy as np
@@ -24,10 +24,11 @@ from PIL import Image
 from retrieval.catalog import Product
 from retrieval.colours import near_steps
 from retrieval.filters import ProductFilter, open_facets, to_where
+from retrieval.hits import Hit, SearchResult, filter_kwargs, filter_signals, hits_of, then
 from retrieval.photo_edits import (Edits, PhotoLook, edit_from_photo, interleave, kinds_for_usage, kinds_named_for,
                                    needs_photo, onward_colours, onward_of_move, onward_steps, photo_look,
                                    read_hypotheses, recognised, record_reading, ATTR)
-from retrieval.preferences import SORT_POOL, prefer
+from retrieval.preferences import SORT_POOL, prefer, soft_facets
 from retrieval.query_parser import ParsedQuery, QueryError, QueryParser, check_query_text
 from retrieval.store import ProductStore, StoredMatch
 
@@ -40,13 +41,6 @@ MAX_K = 100
 CLOSE_COLOURS, CLOSE_DELTA_E = 4, 45.0
 TEXT_CACHE = 256
 RECOGNISED_AMONG = 4  # the nearest stored pictures looked at for the photo's own (one shot may serve a few products)
-
-
-@dataclass(frozen=True)
-class Hit:
-    product: Product
-    score: float
-    signals: tuple[str, ...]  # what matched: "text", "image", "filter:base_colour=Red", "inferred:article_type=..."
 
 
 @dataclass(frozen=True)
@@ -77,14 +71,6 @@ class SearchConfig:
             raise ValueError("SearchConfig: head_weight must be in 0..1")
         if self.max_hypotheses < 1:
             raise ValueError("SearchConfig: max_hypotheses must be >= 1")
-
-
-@dataclass(frozen=True)
-class SearchResult:
-    hits: list[Hit]
-    parsed: ParsedQuery | None
-    filter: ProductFilter  # the filter actually applied
-    inferred: dict[str, str] = field(default_factory=dict)  # attributes read off the image
 
 
 class ProductSearch:
@@ -152,15 +138,28 @@ class ProductSearch:
             result = replace(result, hits=result.hits + [h for h in more if h.product.id not in seen][
                 : wide - len(result.hits)])
         if soft is not None and not soft.is_empty():  # what matches the preferences first, then the rest
-            preferred = base.merged(soft)  # a picture alone searches under its filter: the preferred one here
-            # what the photo shows is not loosened to lead (its kind and whom it is for, in the colour preferred)
-            first = self._route(text, image, parsed, preferred, filters if parsed else preferred, wide, exclude_ids,
-                                strategy, keep_kind or parsed is not None).hits
-            seen = {h.product.id for h in first}
-            result = replace(result, hits=first + [h for h in result.hits if h.product.id not in seen])
+            first = self._preferred(text, image, parsed, base, soft, filters, wide, exclude_ids, strategy, keep_kind)
+            result = replace(result, hits=then(first, result.hits))
             soft = None  # what meets every preference leads as found: a score boost would let the photo's own kind back
         around = (base.min_price + base.max_price) / 2 if None not in (base.min_price, base.max_price) else None
         return replace(result, hits=prefer(result.hits, soft, sort, k, around=around)) if preferring else result
+
+    def _preferred(self, text, image, parsed, base, soft: ProductFilter, filters, k, exclude_ids, strategy,
+                   keep_kind: bool) -> list[Hit]:
+        """What meets every preference (``soft``) under ``base``; while short, what meets those that matter most."""
+        # a picture alone searches under the preferred filter; what the photo shows is not loosened to lead
+        preferred, keep = base.merged(soft), keep_kind or parsed is not None
+        first = self._route(text, image, parsed, preferred, filters if parsed else preferred, k, exclude_ids,
+                            strategy, keep).hits
+        if image is not None and soft.colours and not base.colours and len(first) < k:
+            # the photo's colour, only preferred: its kind in near colours comes before other colours
+            first += self._closest(text, image, parsed, preferred, filters if parsed else preferred, k,
+                                   exclude_ids, strategy, first, keep)
+        if image is None and soft.colours and len(soft_facets(soft)) > 1 and len(first) < k:
+            # "darker blue" after "a kurti for work": a colour asked for leads an occasion guessed at
+            first = then(first, self._route(text, image, parsed, base.merged(ProductFilter(colours=soft.colours)),
+                                             filters, k, exclude_ids, strategy).hits)
+        return first
 
     def _closest(self, text, image, parsed, base: ProductFilter, filters, k: int, exclude_ids, strategy,
                  have: list[Hit], keep_kind: bool = False, onward: tuple[tuple[str, ...], ...] | None = None) -> list[Hit]:
@@ -243,8 +242,8 @@ class ProductSearch:
     def _text(self, parsed: ParsedQuery, filt: ProductFilter, fetch, exclude, k) -> SearchResult:
         vec = self._text_vector(parsed.semantic_text)
         matches = self.store.query(vec, space="text", where=to_where(filt), k=fetch)
-        signals = ("text",) + _filter_signals(filt)
-        return SearchResult(_hits(matches, signals, exclude, k), parsed, filt)
+        signals = ("text",) + filter_signals(filt)
+        return SearchResult(hits_of(matches, signals, exclude, k), parsed, filt)
 
     def _image(self, image, parsed, filt: ProductFilter, fetch, exclude, k, keep_kind: bool = False) -> SearchResult:
         """More of what the picture shows: its likeliest (type, colour) readings share the slots;
@@ -255,7 +254,7 @@ class ProductSearch:
         # what the picture shows is read from its unfiltered neighbours: a budget does not change it
         matches, _ = self._by_readings(img, None, filt, k, fetch, exclude, fields, (near, own), reading,
                                        relax=not keep_kind)
-        return SearchResult(_hits(matches, ("image",) + _filter_signals(filt), exclude, k), parsed, filt)
+        return SearchResult(hits_of(matches, ("image",) + filter_signals(filt), exclude, k), parsed, filt)
 
     def _sum(self, image, parsed: ParsedQuery, filt: ProductFilter, fetch, exclude, k) -> SearchResult:
         img = self.embedder.embed_images([image])[0]
@@ -263,7 +262,7 @@ class ProductSearch:
         vec = img + txt
         vec /= np.linalg.norm(vec) + 1e-8
         matches = self.store.query(vec, space="image", where=to_where(filt), k=fetch)
-        return SearchResult(_hits(matches, ("image", "text"), exclude, k), parsed, filt)
+        return SearchResult(hits_of(matches, ("image", "text"), exclude, k), parsed, filt)
 
     def _composed(self, image, parsed: ParsedQuery, filt: ProductFilter, fetch, exclude, k,
                   keep_kind: bool = False) -> SearchResult:
@@ -276,9 +275,9 @@ class ProductSearch:
                                                 (near, own), reading, relax=not keep_kind)
         top = hypotheses[0][0] if hypotheses else {}
         inferred = {ATTR[f]: v for f, v in top.items()}
-        signals = ("image", "text") + _filter_signals(filt) + tuple(f"inferred:{a}={v}" for a, v in inferred.items())
-        applied = ProductFilter(**{**_filter_kwargs(filt), **{f: (v,) for f, v in top.items()}})
-        return SearchResult(_hits(matches, signals, exclude, k), parsed, applied, inferred)
+        signals = ("image", "text") + filter_signals(filt) + tuple(f"inferred:{a}={v}" for a, v in inferred.items())
+        applied = ProductFilter(**{**filter_kwargs(filt), **{f: (v,) for f, v in top.items()}})
+        return SearchResult(hits_of(matches, signals, exclude, k), parsed, applied, inferred)
 
     def _text_vector(self, text: str) -> np.ndarray:
         """The text-space vector of ``text``; the last few are kept (a turn searches the same words
@@ -331,7 +330,7 @@ class ProductSearch:
         for rank, (attrs, slots) in enumerate(hypotheses):
             if not slots and len(taken) >= k:
                 break
-            applied = ProductFilter(**{**_filter_kwargs(filt), **{f: (v,) for f, v in attrs.items()}})
+            applied = ProductFilter(**{**filter_kwargs(filt), **{f: (v,) for f, v in attrs.items()}})
             got = self._take(taken, self._ranked(img, txt, applied, (slots or k) + fetch, exclude),
                              slots or max(0, k - len(taken)), rank)  # a reading with no slots of its own fills
             if got < slots and "colours" in attrs and "article_types" in attrs:  # too few of that kind and colour:
@@ -341,7 +340,7 @@ class ProductSearch:
             self._take(taken, self._ranked(img, txt, filt, k + fetch, exclude), k - len(taken), len(hypotheses))
         elif len(taken) < k and hypotheses:  # kinds kept: any reading's kind and gender, past its own slots
             read = {f: tuple(dict.fromkeys(a[f] for a, _ in hypotheses if f in a)) for f in ("article_types", "genders")}
-            within = ProductFilter(**{**_filter_kwargs(filt), **{f: v for f, v in read.items() if v}})
+            within = ProductFilter(**{**filter_kwargs(filt), **{f: v for f, v in read.items() if v}})
             self._take(taken, self._ranked(img, txt, within, k + fetch, exclude), k - len(taken), len(hypotheses))
         return taken
 
@@ -367,23 +366,3 @@ class ProductSearch:
         w = self.cfg.text_weight
         scored = [(m, (1 - w) * m.similarity + w * float(vecs[m.product.id] @ txt)) for m in matches]
         return sorted(scored, key=lambda t: -t[1])
-
-
-def _filter_kwargs(f: ProductFilter) -> dict:
-    return {name: getattr(f, name) for name in f.__dataclass_fields__}
-
-
-def _filter_signals(f: ProductFilter) -> tuple[str, ...]:
-    return tuple(f"filter:{part}" for part in f.describe().split(", ")) if not f.is_empty() else ()
-
-
-def _hits(matches: list[StoredMatch], signals: tuple[str, ...], exclude, k: int) -> list[Hit]:
-    out = []
-    for m in matches:
-        if m.product.id in exclude:
-            continue
-        sig = signals if m.has_image or "image" not in signals else signals + ("image:text-stand-in",)
-        out.append(Hit(m.product, round(m.similarity, 4), sig))
-        if len(out) == k:
-            break
-    return out

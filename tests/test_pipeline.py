@@ -148,6 +148,16 @@ def test_remove_filter_and_words_through_the_session(tmp_path):
     assert s.constraints.filter.article_types == ("Watches",)  # unchanged by the refused edit
 
 
+def test_the_photo_is_shown_as_part_of_the_request_and_can_be_removed(tmp_path):
+    from ui.chat import active_filters
+    s = toy_assistant(tmp_path).new_session()
+    s.send("like this but in red", image=shirt_image("Blue"))
+    assert active_filters(s)[0] == ("reference", "your photo")  # the sidebar had said "No filters yet"
+    s.remove_filter("reference").finish()
+    assert s.reference is None and ("reference", "your photo") not in active_filters(s)
+    assert s.constraints.filter.colours == ("Red",)  # the words of the request stay
+
+
 def test_the_session_state_is_only_changed_by_turns_and_methods(tmp_path):
     s = toy_assistant(tmp_path).new_session()
     s.send("red watches")

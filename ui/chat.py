@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from assistant import WORDS, Assistant, Reply, Session, TurnHandle
+from assistant import REFERENCE, WORDS, Assistant, Reply, Session, TurnHandle
 
 logger = logging.getLogger(__name__)
 
@@ -27,6 +27,7 @@ PICTURE = (1024, 1024)  # generated pictures are kept at most this big (a photo-
 
 # ProductFilter field -> how the sidebar names it (the filter's own fields, see Constraints.filter)
 FILTER_LABELS = {
+    REFERENCE: "looks like",
     "colours": "colour",
     "article_types": "type",
     "genders": "for",
@@ -133,8 +134,10 @@ def reset(chat: Chat) -> None:
 def active_filters(session) -> list[tuple[str, str]]:
     """(field, shown value) for each facet of the request in force, in the sidebar's order."""
     c = session.constraints
-    out: list[tuple[str, str]] = []
+    out: list[tuple[str, str]] = [(REFERENCE, session.reference.label)] if session.reference is not None else []
     for name in FILTER_LABELS:
+        if name == REFERENCE:
+            continue
         value = getattr(c.filter, name)
         if value in ((), None):
             continue
