@@ -37,6 +37,7 @@ from assistant.policy import clarification, relaxations, rerank
 from assistant.replies import Reply, ShownProduct
 from assistant.shop import Shop, card
 from assistant.state import Reference, SessionState, UserProfile
+from assistant.stocked import keep_gender_if_stocked, kinds_they_wear
 from retrieval.catalog import Product
 from retrieval.filters import ProductFilter, matches
 from retrieval.query_parser import QueryError, check_query_text
@@ -201,6 +202,7 @@ def understand(shop: Shop, state: SessionState, incoming: Incoming) -> Understan
     if interp.command in ("empty", "reset"):
         return Understanding(interp, state)
     reference, focus, asked = state.reference, state.focus, state.asked_this_subject
+    interp = kinds_they_wear(shop, interp)
     if interp.new_subject:
         interp = keep_gender_if_stocked(shop, interp)
         focus, asked = None, False
@@ -216,19 +218,6 @@ def understand(shop: Shop, state: SessionState, incoming: Incoming) -> Understan
         reference = Reference("product", picture, interp.reference) if picture is not None else None
     return Understanding(interp, replace(state, constraints=interp.constraints, reference=reference, focus=focus,
                                          asked_this_subject=asked))
-
-
-def keep_gender_if_stocked(shop: Shop, interp: Interpretation) -> Interpretation:
-    """A new subject keeps who the shopper buys for, unless the catalog has no such item
-    for them ("watches for men", then "red dresses"): then that gender is dropped."""
-    f = interp.constraints.filter
-    stated = interp.parsed is not None and bool(interp.parsed.filter.genders)
-    if stated or not f.genders or not f.article_types:
-        return interp
-    counts = shop.facet_counts(ProductFilter(article_types=f.article_types), ("gender",))["gender"]
-    if any(counts.get(g) for g in f.genders) or not counts:
-        return interp
-    return replace(interp, constraints=replace(interp.constraints, filter=replace(f, genders=())))
 
 
 # --- retrieve -------------------------------------------------------------------------

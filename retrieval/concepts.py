@@ -88,9 +88,9 @@ TYPE_WORDS: dict[str, tuple[str, ...]] = {
     "muffler": ("Mufflers", "Scarves"), "gloves": ("Gloves",), "mittens": ("Gloves",), "socks": ("Socks",),
     "sock": ("Socks",), "umbrella": ("Umbrellas",), "earring": ("Earrings",), "studs": ("Earrings",),
     "hoops": ("Earrings",), "jhumkas": ("Earrings",), "bracelet": ("Bracelet",), "bangle": ("Bangle",),
-    "pendant": ("Pendant",), "locket": ("Pendant",), "ring": ("Ring",), "jewelry": ("Jewellery Set", "Earrings",
-                                                                                 "Necklace and Chains", "Pendant"),
-    "jewellery": ("Jewellery Set", "Earrings", "Necklace and Chains", "Pendant"),
+    "pendant": ("Pendant",), "locket": ("Pendant",), "ring": ("Ring",),
+    **{w: ("Jewellery Set", "Earrings", "Necklace and Chains", "Pendant", "Ring", "Bangle", "Bracelet")
+       for w in ("jewelry", "jewellery")},  # "jewellery, maybe a ring": a ring
     # personal care
     "cologne": ("Perfume and Body Mist",), "fragrance": ("Perfume and Body Mist",), "eau de toilette":
         ("Perfume and Body Mist",), "body spray": ("Deodorant", "Perfume and Body Mist"), "deo": ("Deodorant",),
@@ -163,6 +163,9 @@ PEOPLE: dict[str, tuple[str, ...]] = {
 # A word for this many kinds of item or more names a category ("underwear", "shoes", "bag"); a word
 # for fewer is one thing the catalog files under either ("vest": innerwear or waistcoat).
 CATEGORY_KINDS = 3
+# Kinds whose name is also the everyday word for any item of their sub-category: a "top" for a man or a boy is
+# a tee or a shirt, where the catalog files its Tops for women and girls.
+EVERYDAY_KINDS = frozenset({"Tops"})
 # Words for a kind of item that also say whom it is for ("panties for me": a woman's briefs; "leggings to
 # wear under my kurtis": hers), as read, of the kind asked or of the one it goes with. Not the catalog's own
 # names ("Kurtis": one is a man's), which a request in force is re-read from.

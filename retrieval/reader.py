@@ -35,7 +35,7 @@ from retrieval.filters import ProductFilter, open_facets
 from retrieval.prices import read_prices, words_to_numbers
 from retrieval.query_parser import ParsedQuery, check_query_text, phrase_forms, plural_form
 from retrieval.reader_words import (ABSOLUTE_COLOUR, AGE, COMPARATIVE, COMPLEMENT, DEMONSTRATIVE, FUZZY_SKIP, GENERIC,
-                                     MORE, NEGATED_AFTER, NEGATION, OPPOSITE, PRONOUNS, RELATIVE_COLOUR, SELF, STYLE, THEY, grown_up, modifier_kinds,
+                                     MORE, NEGATED_AFTER, NEGATION, OPPOSITE, PRONOUNS, RELATIVE_COLOUR, SELF, STYLE, THEY, grown_up, may_be_typo, modifier_kinds,
                                      named_shades, narrowest_types, negation_since, normalise, occasion_usages, place_reference, rejoin,
                                      tokens, window_before)
 from retrieval.vocabulary import COLOUR_SYNONYMS, FILLER_WORDS, GENDER_SYNONYMS, TYPE_SYNONYMS, Vocabulary
@@ -63,7 +63,7 @@ class _Reading:
     relative_colour: str | None = None
     relative_end: int | None = None  # where "darker" ended: a colour right after it is the one moved
     absolute_colour: bool = False  # "bright", not "brighter" (ABSOLUTE_COLOUR)
-    moved_colours: bool = False
+    moved_colours: bool | str = False  # "a darker blue": True; "darker than blue": "than" (moved away from it)
     reference_types: list[str] = field(default_factory=list)  # "goes with these jeans"
     reference_only: list[str] = field(default_factory=list)  # "dressier than these jeans": never the one wanted
     child: bool = False  # an age under adult was said ("my 7 year old"): kids' things, in the catalog's word
@@ -78,10 +78,6 @@ class _Reading:
         self.phrases.setdefault(facet, []).append(phrase)
         key = f"soft:{facet}" if soft else facet
         self.confidence[key] = min(self.confidence.get(key, 1.0), confidence)
-
-
-def _may_be_typo(word: str) -> bool:
-    return len(word) >= 4 and word not in FUZZY_SKIP and word not in FILLER_WORDS and not word.isdigit()
 
 
 class RequestReader:
@@ -146,9 +142,8 @@ class RequestReader:
                 add(phrase + "s", "genders", values, forms=False)
         for phrase, values in USAGE_WORDS.items():
             add(phrase, "usages", values, forms=False)
-        for phrase in OCCASIONS:  # "my morning runs", "weekend trips", "meetings": the plural too
-            for form in (normalise(phrase), *((plural_form(normalise(phrase)),) if phrase != "run" else ())):  # runs small
-                table.setdefault(form, _Entry("occasion", (phrase,)))
+        for phrase, form in ((p, f) for p in OCCASIONS for f in {normalise(p), plural_form(normalise(p))} - {"runs"}):
+            table.setdefault(form, _Entry("occasion", (phrase,)))  # "weekend trips", "meetings"; not "it runs small"
         for phrase, values in STYLE.items():
             add(phrase, "soft:usages", values, forms=False)
         for phrase, direction in RELATIVE_COLOUR.items():
@@ -191,7 +186,7 @@ class RequestReader:
         the word corrected. Words the table or the dictionary knows stay ("brown shoes", "nice bag")."""
         words = text.split()
         for i, (word, head) in enumerate(zip(words, words[1:])):
-            if head not in self._modifiers or not _may_be_typo(word) or word in self._table \
+            if head not in self._modifiers or not may_be_typo(word) or word in self._table \
                     or word in self.known_words or not word.isalpha():
                 continue
             found = process.extractOne(word + head, self._modifiers[head], scorer=fuzz.ratio,
@@ -206,15 +201,16 @@ class RequestReader:
         ref_end = next((k.end() for k in found if k.start() >= cue.end()
                         and self._table[k.group(1)].facet == "article_types"), 0) if cue else 0
         for m in found:
-            phrase = m.group(1)
-            entry = self._table[phrase]
+            if covered and m.start() < covered[-1][1]:  # within a complaint read ("navy is too bright")
+                continue
+            phrase, entry = m.group(1), self._table[m.group(1)]
             covered.append((m.start(), m.end()))
             if cue and cue.end() <= m.start() < ref_end and entry.facet in ("colours", "article_types") \
                     and (reading.hard["article_types"] or THEY.search(cue.group(0))):
                 reading.reference_types.extend(entry.values if entry.facet == "article_types" else ())
                 reading.phrases.setdefault("reference", []).append(phrase)
                 continue
-            since = negation_since(text, prev, entry.facet, m.start())  # "no heels, black flats": flats wanted
+            since, after = negation_since(text, prev, entry.facet, m.start()), None  # "no heels, black flats": flats
             if entry.facet == "relative":
                 negated = NEGATION.search(window_before(text, m.start(), words=2))  # "not so bright": toned down
                 reading.relative_colour = OPPOSITE.get(entry.values[0], entry.values[0]) if negated else entry.values[0]
@@ -222,12 +218,15 @@ class RequestReader:
                 reading.absolute_colour = phrase in ABSOLUTE_COLOUR and not MORE.search(text[:m.start()]) and not negated
                 reading.relative_end = m.end()
                 reading.phrases.setdefault("relative", []).append(phrase)
-            elif entry.facet == "colours" and reading.relative_end is not None and m.start() - reading.relative_end <= 1:
-                reading.add("colours", entry.values, phrase)  # "deeper pink", "a darker blue": that colour, moved
-                reading.moved_colours = True
+            elif entry.facet == "colours" and reading.relative_end is not None and \
+                    (between := re.sub(r" (?:that|this|the)$", "", text[reading.relative_end:m.start()].rstrip())
+                     .strip()) in ("", "than"):  # "deeper pink", "darker than that blue"
+                reading.add("colours", entry.values, phrase)
+                reading.moved_colours = between or True
             elif entry.facet in ("colours", "usages", "article_types", "genders", "occasion") and \
                     (NEGATION.search(window_before(text[since:], m.start() - since))  # "not a kid": genders too
-                     or NEGATED_AFTER.match(text, m.end())):
+                     or (after := NEGATED_AFTER.match(text, m.end()))):
+                covered += [after.span()] if after else []  # "heels kill my feet": no description
                 facet, values = ("usages", OCCASIONS[entry.values[0]][0]) if entry.facet == "occasion" \
                     else (entry.facet, entry.values)  # "not office wear", "not gym stuff": not that usage
                 excluded = reading.excluded.setdefault(facet, [])
@@ -260,8 +259,7 @@ class RequestReader:
     def _read_people(self, text: str, reading: _Reading) -> list[tuple[int, int]]:
         """Who the shopper is, how old the wearer is; the spans read (an age is no description)."""
         if m := SELF.search(text):  # "im a girl": a woman, not also a girl's size
-            said = self._table.get(m.group(1))
-            if said is not None and said.facet == "genders" and reading.phrases.get("genders") == [m.group(1)]:
+            if (said := self._table.get(m.group(1))) and said.facet == "genders" and reading.phrases.get("genders") == [m.group(1)]:
                 reading.hard["genders"] = [g for g in reading.hard["genders"] if g not in said.values]
             reading.add("genders", SELF_WORDS[m.group(1)], m.group(0))
         if not (m := AGE.search(text)):
@@ -295,7 +293,7 @@ class RequestReader:
         return left
 
     def _fuzzy_one(self, word: str, shown: str, reading: _Reading) -> bool:
-        if not _may_be_typo(word):
+        if not may_be_typo(word):
             return False
         if word == shown and word in self.known_words:  # one real word; a joined pair ("back pack") may still match
             return False
@@ -331,17 +329,17 @@ class RequestReader:
         soft["usages"] = occasion_usages(reading.occasion_usages, soft["usages"])
         if not hard["genders"] and reading.pronoun_genders and not soft["genders"]:
             hard["genders"] = [g for g in dict.fromkeys(reading.pronoun_genders) if g in self.vocab.genders]
-        worn_by = [g for p in reading.phrases.get("article_types", ()) for g in WORN_BY.get(p, ())] + [
-            g for p in reading.phrases.get("reference", ()) for g in WORN_BY.get(p, WORN_BY.get(p.removesuffix("s"), ()))]
-        if worn_by and not hard["genders"] and not soft["genders"] and not reading.child:  # "panties": hers
+        worn_by = [g for p in reading.phrases.get("article_types", []) + [r.removesuffix("s") for r in reading.phrases.get(
+            "reference", [])] for g in WORN_BY.get(p, ())]  # "panties": hers; "to wear under my kurtis": hers too
+        if worn_by and not hard["genders"] and not soft["genders"] and not reading.child:
             hard["genders"] = [g for g in dict.fromkeys(worn_by) if g in self.vocab.genders]
         hard["article_types"] = narrowest_types(reading.type_groups, hard["article_types"], norm)
         hard["article_types"] = place_reference(norm, hard["article_types"], reading.reference_types, reading.reference_only)
-        if reading.moved_colours and hard["colours"]:  # "a paler blue": a blue, and the blues that way (first)
-            named = tuple(hard["colours"])
+        if reading.moved_colours and hard["colours"]:  # "a paler blue": a blue, and the blues that way (first);
+            named, away = tuple(hard["colours"]), reading.moved_colours == "than"  # "paler than blue": not blue
             that_way = tuple(c for c in self.colours.shifted(named, reading.relative_colour)  # still that colour
-                             if any(self.colours.is_kind_of(n, c) for n in named))  # ("a paler pink" is no white)
-            hard["colours"] = list(dict.fromkeys(named + that_way))
+                             if away or any(self.colours.is_kind_of(n, c) for n in named))  # ("a paler pink": no white)
+            hard["colours"] = list(dict.fromkeys((() if away and that_way else named) + that_way))
             if that_way:
                 soft["colours"] = list(that_way)
             reading.relative_colour = None

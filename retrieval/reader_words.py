@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 
 from retrieval.concepts import ADULT_AGE, CATEGORY_KINDS, GROWN_AGE
+from retrieval.vocabulary import FILLER_WORDS
 
 PRONOUNS = {"her": ("Women",), "she": ("Women",), "hers": ("Women",), "him": ("Men",), "he": ("Men",),
             "his": ("Men",)}
@@ -43,9 +44,11 @@ NEGATION = re.compile(r"\b(?:not|no|none|never|except|without|(?:aren|isn|don|do
                       r"instead of|rather than|anything except|can ?t stand|allergic to|skip|leave out|done with|fed up (?:of|with)|"
                       r"bored (?:of|with)|had enough of|hurts? in)\b")
 # said after the thing: "heels kill my feet", "pink is not my thing", "sneakers are out"
-NEGATED_AFTER = re.compile(r" (?:(?:(?:is|are|r|s) )?(?:kill(?:s|ing)?|hurts?|hurting|pinch(?:es)?|(?:so |just )?not (?:for me|my thing|"
-                           r"my style|my vibe|it)|(?:a )?no go|(?:so |too )?(?:boring|overdone))|(?:is|are|r) (?:out|a no))\b")
-COMPLEMENT = re.compile(r"\b(?:go(?:es)?(?: \w+)? (?:with|under)|wear(?:s|ing)?(?: \w+)? (?:with|under|over)|pairs?(?: \w+)? with|pairs? well|"
+NEGATED_AFTER = re.compile(r" (?:(?:(?:is|are|r|s) )?(?:(?:kill(?:s|ing)?|hurts?|hurting|pinch(?:es)?)(?: (?:my|her|his|me|the))?"
+                           r"(?: (?:feet|foot|toes|back|ears|neck|skin))?|(?:so |just )?not (?:for me|my thing|my style|my vibe|it)|"
+                           r"(?:a )?no go|(?:so |too )?(?:boring|overdone)|(?:(?:way |much )?too|so) (?:dark|light|bright|loud|dull|pale|"
+                           r"flashy|shiny|plain))|(?:is|are|r) (?:out|a no))\b")  # "navy is too dark"
+COMPLEMENT = re.compile(r"\b(?:go(?:es)?(?: \w+)? (?:with|under)|wear(?:s|ing)?(?: \w+)? (?:with|w|under|over)|pairs?(?: \w+)? with|pairs? well|"
                         r"match(?:es)?(?: \w+)? with|to match|matching|complete (?:the|this|that|my|your) (?:look|outfit)|"
                         r"complements?|team(?: \w+)? with|style(?: \w+)? with)\b")
 # "these jeans", "this polo", "than this dress": a kind named as the thing of reference, not the one wanted
@@ -190,3 +193,8 @@ def grown_up(genders: list[str], age: int) -> list[str]:
     child's size or an adult's, someone grown an adult's ("my 15 year old daughter": Girls, Women)."""
     grown = [{"Boys": "Men", "Girls": "Women"}.get(g, g) for g in genders]
     return list(dict.fromkeys((genders if age < GROWN_AGE else []) + grown))
+
+
+def may_be_typo(word: str) -> bool:
+    """Whether a word no table has may be a typo of one that has (long enough, not a common word)."""
+    return len(word) >= 4 and word not in FUZZY_SKIP and word not in FILLER_WORDS and not word.isdigit()

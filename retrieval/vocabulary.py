@@ -108,7 +108,7 @@ priced pricier product products rather really remove reset result same second sh
 some something sort start stuff style sure t than thank thanks that the their them themselves then there these they
 thing things third this those to tone too under up upto us usd very wanna want wanted we wear wearing well
 what whatever which with within without worn would yes you your yours yourself
-version versions pair pairs hes shes make makes go
+version versions pair pairs hes shes make makes go wants likes
 """.split())
 
 # Words that name a gender in prose. Pronouns ("her", "his") are left out: "a gift for her

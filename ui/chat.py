@@ -37,6 +37,8 @@ FILTER_LABELS = {
     "min_price": "price from",
     "max_price": "price up to",
     "exclude_colours": "not",
+    "exclude_article_types": "not",
+    "exclude_usages": "not for",
 }
 MODES = {"try_on": "on me", "in_room": "in my room"}
 

@@ -1,0 +1,43 @@
+"""What the catalog stocks for whom, applied to a message's reading before the search: a word for a
+kind it files only for others ("a top for my son") becomes the kinds it has for them, and a new
+subject keeps who the shopper buys for only where the catalog has such items for them."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from assistant.dialogue import Interpretation
+from assistant.shop import Shop
+from retrieval.concepts import EVERYDAY_KINDS
+from retrieval.filters import ProductFilter
+
+
+def kinds_they_wear(shop: Shop, interp: Interpretation) -> Interpretation:
+    """An everyday word for a kind the catalog has (almost) none of for whom it is for ("a top for my son", then
+    "for her twin brother": Tops are filed for women and girls): the commonest kinds of its sub-category for them."""
+    f = interp.constraints.filter
+    if not f.genders or not set(f.article_types) & EVERYDAY_KINDS or sum(shop.facet_counts(
+            ProductFilter(article_types=f.article_types, genders=f.genders), ("gender",))["gender"].values()) >= 5:
+        return interp
+    subs = tuple(shop.facet_counts(ProductFilter(article_types=f.article_types), ("sub_category",))["sub_category"])
+    kinds = shop.facet_counts(ProductFilter(sub_categories=subs, genders=f.genders), ("article_type",))["article_type"]
+    worn = tuple(k for k, _ in sorted(kinds.items(), key=lambda kv: -kv[1])[:2]) if subs else ()
+    if not worn:
+        return interp
+    note = f"{' or '.join(f.article_types).lower()} are not made for {' or '.join(f.genders).lower()}: " \
+           f"here are {' and '.join(worn).lower()}"
+    return replace(interp, constraints=replace(interp.constraints, filter=replace(f, article_types=worn)),
+                   notes=interp.notes + (note,))
+
+
+def keep_gender_if_stocked(shop: Shop, interp: Interpretation) -> Interpretation:
+    """A new subject keeps who the shopper buys for, unless the catalog has no such item
+    for them ("watches for men", then "red dresses"): then that gender is dropped."""
+    f = interp.constraints.filter
+    stated = interp.parsed is not None and bool(interp.parsed.filter.genders)
+    if stated or not f.genders or not f.article_types:
+        return interp
+    counts = shop.facet_counts(ProductFilter(article_types=f.article_types), ("gender",))["gender"]
+    if any(counts.get(g) for g in f.genders) or not counts:
+        return interp
+    return replace(interp, constraints=replace(interp.constraints, filter=replace(f, genders=())))
