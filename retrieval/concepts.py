@@ -144,11 +144,11 @@ OCCASIONS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {  # phrase -> (
 # People the item is for: a stated gender (a filter). Ages and "kids" suggest one (soft).
 PEOPLE: dict[str, tuple[str, ...]] = {
     "father": ("Men",), "dad": ("Men",), "daddy": ("Men",), "papa": ("Men",), "husband": ("Men",),
-    "hubby": ("Men",), "boyfriend": ("Men",), "bf": ("Men",), "brother": ("Men",), "bro": ("Men",),
+    "hubby": ("Men",), "boyfriend": ("Men",), "bf": ("Men",), "brother": ("Men",), "bro": ("Men",), "twin brother": ("Men",),
     "grandpa": ("Men",), "grandfather": ("Men",), "uncle": ("Men",), "fiance": ("Men",), "groom": ("Men",),
     "gentleman": ("Men",), "gentlemen": ("Men",), "guy": ("Men",), "guys": ("Men",), "him": ("Men",),
     "mother": ("Women",), "mom": ("Women",), "mum": ("Women",), "mummy": ("Women",), "mama": ("Women",),
-    "wife": ("Women",), "missus": ("Women",), "girlfriend": ("Women",), "gf": ("Women",), "sister": ("Women",),
+    "wife": ("Women",), "missus": ("Women",), "girlfriend": ("Women",), "gf": ("Women",), "sister": ("Women",), "twin sister": ("Women",),
     "sis": ("Women",), "grandma": ("Women",), "grandmother": ("Women",), "aunt": ("Women",), "auntie": ("Women",),
     "fiancee": ("Women",), "bride": ("Women",), "her": ("Women",), "lady": ("Women",), "ladies": ("Women",),
     "son": ("Boys",), "nephew": ("Boys",), "grandson": ("Boys",), "schoolboy": ("Boys",),

@@ -154,7 +154,7 @@ def number_errors(text: str, nouns: frozenset[str]) -> list[tuple[int, int, str]
     and "a pair of grey tshirts" (a pair of what is not worn as a pair)."""
     out = []
     low = text.lower()
-    ordered = sorted((n for n in nouns if is_plural(n)), key=len, reverse=True)
+    ordered = sorted({v for n in nouns if is_plural(n) for v in _spellings(n)}, key=len, reverse=True)
     for noun in (n for n in ordered if not is_pair(n)):
         for hit in re.finditer(rf"\bpair of\s+((?:[a-z-]+\s+){{0,4}}?){re.escape(noun)}(?![a-z])", low):
             if not _NOT_MODIFIERS.search(hit.group(1)):
@@ -174,6 +174,12 @@ def number_errors(text: str, nouns: frozenset[str]) -> list[tuple[int, int, str]
                     out.append((start, end, f"{article(rep)} {rep}" if add_article else rep))
                     break
     return out
+
+
+def _spellings(noun: str) -> set[str]:
+    """A plural type and its other spellings ("tshirts": "t-shirts", "t shirts"), as the model writes them."""
+    one = SINGULAR.get(noun.lower())
+    return {noun} | ({k for k, v in SINGULAR.items() if v == one} if one else set())
 
 
 _NOT_MODIFIERS = re.compile(r"\b(?:pair|set|pack|one|two|both|of|a|an|the|and|or|but|with|is|are|has|have|"

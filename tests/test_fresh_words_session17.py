@@ -105,7 +105,9 @@ def test_a_kurti_is_hers_asked_for_or_worn_with(reader):
 
 def test_a_childs_brother_is_a_child(reader):
     girl = Constraints(ProductFilter(article_types=("Tshirts", "Tops"), genders=("Girls",), colours=("Green",)))
-    brother = interpret("actually make it for her twin brother", girl, [], reader).constraints.filter
+    twin = interpret("actually make it for her twin brother", girl, [], reader).constraints
+    brother = twin.filter
+    assert twin.words == ()  # "twin" is part of who it is for (the sidebar had shown "words: twin")
     assert brother.genders == ("Boys",) and brother.colours == ("Green",)
     grown = Constraints(ProductFilter(article_types=("Tshirts",), genders=("Women",)))
     assert interpret("actually for her brother", grown, [], reader).constraints.filter.genders == ("Men",)

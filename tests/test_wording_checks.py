@@ -294,3 +294,11 @@ def test_the_wording_evaluation_runs_end_to_end_on_the_toy_shop(tmp_path):
     assert w["replies"] == 3 and w["cards"] > 0 and len(w["samples"]) == 2
     assert w["agreement_before"] > 0 and w["agreement_after"] == 0 and w["shown_failures"] == []
     assert w["full_s_p50"] > 0
+
+
+def test_a_pair_of_tshirts_is_caught_however_the_model_spells_them():
+    # seen in the chat page (session 17): "This is a pair of green T-shirts for boys" went through, the
+    # check knowing only the catalog's spelling "tshirts"
+    fixed, notes = fix_agreement("This is a pair of green T-shirts for boys at $31.99.", frozenset({"tshirts"}))
+    assert fixed == "This is a green T-shirt for boys at $31.99." and notes
+    assert fix_agreement("It is a red t-shirts.", frozenset({"tshirts"}))[0] == "It is a red T-shirt."
