@@ -249,8 +249,9 @@ def _merged_filter(text: str, parsed: ParsedQuery, base: ProductFilter) -> tuple
         # "for her twin brother", "her sister too" after a child: a child as well
         young = {v: k for k, v in _GROWN.items()}
         merged = replace(merged, genders=tuple(dict.fromkeys(young.get(g, g) for g in pf.genders)))
-    if pf.colours and base.exclude_colours:
-        merged = replace(merged, exclude_colours=tuple(c for c in base.exclude_colours if c not in pf.colours))
+    if pf.colours and base.exclude_colours:  # "not grey", then "grey ones": nor grey melange excluded any longer
+        merged = replace(merged, exclude_colours=tuple(c for c in base.exclude_colours if c not in pf.colours
+                                                       and not any(_names(w, c) for w in pf.colours)))
     if pf.exclude_colours:
         merged = replace(merged, colours=tuple(c for c in merged.colours if c not in pf.exclude_colours),
                          exclude_colours=tuple(dict.fromkeys(base.exclude_colours + pf.exclude_colours)))
@@ -263,6 +264,11 @@ def _merged_filter(text: str, parsed: ParsedQuery, base: ProductFilter) -> tuple
     if _ANY_USAGE.search(text) or (parsed.soft.usages and not pf.usages and not set(merged.usages) & set(parsed.soft.usages)):
         merged = replace(merged, usages=())  # "casual slip ons", then "a bit more formal": no longer casual only
     return merged, tuple(notes)
+
+
+def _names(colour: str, other: str) -> bool:
+    """Whether ``other`` carries ``colour``'s name ("Grey Melange" of "Grey")."""
+    return bool(re.search(rf"\b{re.escape(colour)}\b", other))
 
 
 _GROWN = {"Boys": "Men", "Girls": "Women"}

@@ -222,3 +222,11 @@ def test_more_words_from_the_second_pair_of_batches(reader):
     assert not chinos.article_types and chinos.exclude_usages == ("Sports",)  # chinos are what they go with
     assert "Grey" not in reader.parse("hmm something lighter than that grey").filter.colours
     assert "Brown" not in reader.parse("something lighter than brown").filter.colours
+
+
+def test_a_colour_asked_again_is_no_longer_excluded_with_its_shades(reader):
+    # the scripted conversations (session 17): "not grey", then "grey ones" kept grey melange excluded
+    no_grey = interpret("not grey", Constraints(ProductFilter(article_types=("Sports Shoes",))), [], reader).constraints
+    assert {"Grey", "Grey Melange"} <= set(no_grey.filter.exclude_colours)
+    grey = interpret("grey ones", no_grey, [], reader).constraints.filter
+    assert grey.colours == ("Grey",) and not grey.exclude_colours
