@@ -40,6 +40,8 @@ from functools import partial
 from typing import Literal
 
 from retrieval.catalog import Product
+from retrieval.colours import carries_name
+from retrieval.concepts import GROWN_UP
 from retrieval.filters import ProductFilter, open_facets
 from retrieval.photo_edits import Edits, moved_price
 from retrieval.query_parser import ParsedQuery, QueryParser, normalise
@@ -244,14 +246,14 @@ def _merged_filter(text: str, parsed: ParsedQuery, base: ProductFilter) -> tuple
         merged = replace(merged, article_types=tuple(dict.fromkeys(base.article_types + pf.article_types)))
     if _same_person(pf.genders, base.genders) and not parsed.matched.get("genders"):
         merged = replace(merged, genders=base.genders)  # "he spills everything" about a boy: still the boy
-    elif pf.genders and base.genders and set(base.genders) <= {*_GROWN, "Unisex"} \
+    elif pf.genders and base.genders and set(base.genders) <= {*GROWN_UP, "Unisex"} \
             and set(parsed.matched.get("genders", ())) & _SIBLINGS:
         # "for her twin brother", "her sister too" after a child: a child as well
-        young = {v: k for k, v in _GROWN.items()}
+        young = {v: k for k, v in GROWN_UP.items()}
         merged = replace(merged, genders=tuple(dict.fromkeys(young.get(g, g) for g in pf.genders)))
     if pf.colours and base.exclude_colours:  # "not grey", then "grey ones": nor grey melange excluded any longer
         merged = replace(merged, exclude_colours=tuple(c for c in base.exclude_colours if c not in pf.colours
-                                                       and not any(_names(w, c) for w in pf.colours)))
+                                                       and not any(carries_name(w, c) for w in pf.colours)))
     if pf.exclude_colours:
         merged = replace(merged, colours=tuple(c for c in merged.colours if c not in pf.exclude_colours),
                          exclude_colours=tuple(dict.fromkeys(base.exclude_colours + pf.exclude_colours)))
@@ -266,18 +268,12 @@ def _merged_filter(text: str, parsed: ParsedQuery, base: ProductFilter) -> tuple
     return merged, tuple(notes)
 
 
-def _names(colour: str, other: str) -> bool:
-    """Whether ``other`` carries ``colour``'s name ("Grey Melange" of "Grey")."""
-    return bool(re.search(rf"\b{re.escape(colour)}\b", other))
-
-
-_GROWN = {"Boys": "Men", "Girls": "Women"}
 _SIBLINGS = frozenset({"brother", "bro", "sister", "sis", "twin", "twin brother", "twin sister", "brothers", "sisters"})
 
 
 def _same_person(said: tuple[str, ...], before: tuple[str, ...]) -> bool:
     """A pronoun's gender ("he", "her") that the person in force already is (a boy is a he)."""
-    return bool(said) and bool(before) and set(said) <= {_GROWN.get(g, g) for g in before} | set(before)
+    return bool(said) and bool(before) and set(said) <= {GROWN_UP.get(g, g) for g in before} | set(before)
 
 
 def _price_moves(text: str, parsed: ParsedQuery, merged: ProductFilter, reference: Product | None,

@@ -88,6 +88,12 @@ def colour_words() -> dict[str, tuple[int, int, int]]:
     return {**survey, **WORD_RGB}
 
 
+def carries_name(colour: str, other: str) -> bool:
+    """Whether catalog colour ``other`` carries ``colour``'s name as a word ("Grey Melange" of "Grey",
+    "Navy Blue" of "Blue")."""
+    return re.search(rf"\b{re.escape(colour)}\b", other) is not None
+
+
 def srgb_to_lab(rgb) -> np.ndarray:
     """sRGB (0-255, shape (..., 3)) to CIELAB under D65."""
     c = np.asarray(rgb, np.float64) / 255.0

@@ -182,6 +182,7 @@ SELF_WORDS: dict[str, tuple[str, ...]] = {
 # Below this age a person is a child (Boys/Girls in the catalog), from it an adult.
 ADULT_AGE = 14
 GROWN_AGE = 18  # ...and from this age no longer wears a child's size
+GROWN_UP = {"Boys": "Men", "Girls": "Women"}  # a child's gender in the catalog -> the adult's
 
 # What goes with what: a worn item -> kinds of item that complete the outfit.
 COMPLEMENTS: dict[str, tuple[str, ...]] = {

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import re
 
-from retrieval.concepts import ADULT_AGE, CATEGORY_KINDS, GROWN_AGE
+from retrieval.colours import carries_name
+from retrieval.concepts import ADULT_AGE, CATEGORY_KINDS, GROWN_AGE, GROWN_UP
 from retrieval.vocabulary import FILLER_WORDS
 
 PRONOUNS = {"her": ("Women",), "she": ("Women",), "hers": ("Women",), "him": ("Men",), "he": ("Men",),
@@ -175,8 +176,7 @@ def tokens(text: str) -> list[tuple[int, str]]:
 def named_shades(named: list[str], catalog: tuple[str, ...], wanted: list[str]) -> list[str]:
     """The colours ``named`` as not wanted, with the catalog's colours that carry the name ("no grey":
     nor grey melange; "no brown": nor coffee brown), but never one ``wanted`` ("not blue, navy")."""
-    return list(dict.fromkeys(named + [c for c in catalog if c not in wanted
-                                       and any(re.search(rf"\b{re.escape(x)}\b", c) for x in named)]))
+    return list(dict.fromkeys(named + [c for c in catalog if c not in wanted and any(carries_name(x, c) for x in named)]))
 
 
 def occasion_usages(said: list[tuple[str, ...]], preferred: list[str]) -> list[str]:
@@ -191,7 +191,7 @@ def occasion_usages(said: list[tuple[str, ...]], preferred: list[str]) -> list[s
 def grown_up(genders: list[str], age: int) -> list[str]:
     """Whom an item is for, said of a child of ``age`` (at least ADULT_AGE): a teenager wears a
     child's size or an adult's, someone grown an adult's ("my 15 year old daughter": Girls, Women)."""
-    grown = [{"Boys": "Men", "Girls": "Women"}.get(g, g) for g in genders]
+    grown = [GROWN_UP.get(g, g) for g in genders]
     return list(dict.fromkeys((genders if age < GROWN_AGE else []) + grown))
 
 

@@ -132,11 +132,9 @@ class ProductSearch:
             result = replace(result, hits=result.hits + self._closest(
                 text, image, parsed, base, filters, wide, exclude_ids, strategy, result.hits, keep_kind, onward))
         if len(result.hits) < wide and keep_kind:  # still short: what the picture shows is loosened last
-            seen = {h.product.id for h in result.hits}
-            more = self._route(text, image, parsed, base, filters, wide, exclude_ids + tuple(seen), strategy,
-                               keep_kind=False).hits
-            result = replace(result, hits=result.hits + [h for h in more if h.product.id not in seen][
-                : wide - len(result.hits)])
+            more = self._route(text, image, parsed, base, filters, wide,
+                               exclude_ids + tuple(h.product.id for h in result.hits), strategy, keep_kind=False).hits
+            result = replace(result, hits=then(result.hits, more)[:wide])
         if soft is not None and not soft.is_empty():  # what matches the preferences first, then the rest
             first = self._preferred(text, image, parsed, base, soft, filters, wide, exclude_ids, strategy, keep_kind)
             result = replace(result, hits=then(first, result.hits))
