@@ -63,8 +63,10 @@ _INSTEAD = re.compile(r"^\s*(?:(?:hmm+|um+|uh+|ok(?:ay)?|well|oh)\W+)?or\b|\b(?:
 # "tees are fine too", "a kurta would do as well": another kind acceptable besides the ones in force, the rest
 # of the request kept ("also want briefs" asks for briefs now; "shorts, blue too" keeps the colour)
 _ALSO = re.compile(r"\b(?:fine|ok|okay|good|alright|work|works|do)\s+(?:too|as well)\b|\balso (?:fine|ok|okay|good)\b", re.I)
-# "show me flat ones", "a leather one", "clutches in that colour": the message is about the items in force
-_ANAPHOR = re.compile(r"\bones\b|\b(?:a|an|the)\s+\w+\s+one\b|\b(?:that|this|the same|same|those|these) (?:colou?rs?|shades?|tones?|hues?)\b",
+# "show me flat ones", "a leather one", "clutches in that colour", "a jersey to match": the message is about
+# the items in force
+_ANAPHOR = re.compile(r"\bones\b|\b(?:a|an|the)\s+\w+\s+one\b|\b(?:that|this|the same|same|those|these) (?:colou?rs?|shades?|tones?|hues?)\b"
+                      r"|\bto match\b|\bmatching\b",
                       re.I)
 _NEW_REQUEST = re.compile(r"\b(?:something|anything|a gift|a present|gift for|present for|looking for an?|need an?|want an?)\b", re.I)
 _ORDINALS = {"first": 0, "1st": 0, "second": 1, "2nd": 1, "third": 2, "3rd": 2, "fourth": 3, "4th": 3,

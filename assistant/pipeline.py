@@ -37,7 +37,7 @@ from assistant.policy import clarification, relaxations, rerank
 from assistant.replies import Reply, ShownProduct
 from assistant.shop import Shop, card
 from assistant.state import Reference, SessionState, UserProfile
-from assistant.stocked import keep_gender_if_stocked, kinds_they_wear
+from assistant.stocked import keep_gender_if_stocked, kinds_they_wear, whom_the_kind_was_for
 from retrieval.catalog import Product
 from retrieval.filters import ProductFilter, matches
 from retrieval.query_parser import QueryError, check_query_text
@@ -203,6 +203,7 @@ def understand(shop: Shop, state: SessionState, incoming: Incoming) -> Understan
         return Understanding(interp, state)
     reference, focus, asked = state.reference, state.focus, state.asked_this_subject
     interp = kinds_they_wear(shop, interp)
+    interp = whom_the_kind_was_for(shop, interp, state.constraints.filter)
     if interp.new_subject:
         interp = keep_gender_if_stocked(shop, interp)
         focus, asked = None, False

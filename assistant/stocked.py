@@ -41,3 +41,27 @@ def keep_gender_if_stocked(shop: Shop, interp: Interpretation) -> Interpretation
     if any(counts.get(g) for g in f.genders) or not counts:
         return interp
     return replace(interp, constraints=replace(interp.constraints, filter=replace(f, genders=())))
+
+
+def whom_the_kind_was_for(shop: Shop, interp: Interpretation, before: ProductFilter) -> Interpretation:
+    """Another kind with nobody named ("cute tops", then "tees instead"): when the catalog files the kinds
+    in force before almost only for one sex (tops: women and a few girls), the new kind is theirs first,
+    a preference (her tees before his), where the catalog has that kind for them."""
+    f, soft = interp.constraints.filter, interp.constraints.soft
+    if f.genders or soft.genders or not before.article_types or not f.article_types \
+            or set(f.article_types) <= set(before.article_types) or before.genders:
+        return interp
+    counts = {g: n for g, n in shop.facet_counts(ProductFilter(article_types=before.article_types),
+                                                   ("gender",))["gender"].items() if g in SEX}
+    if not counts:
+        return interp
+    top = max(counts, key=counts.get)
+    if sum(n for g, n in counts.items() if SEX[g] == SEX[top]) < ONE_SEX_SHARE * sum(counts.values()):
+        return interp
+    if sum(shop.facet_counts(replace(f, genders=(top,)), ("gender",))["gender"].values()) < 5:
+        return interp
+    return replace(interp, constraints=replace(interp.constraints, soft=replace(soft, genders=(top,))))
+
+
+SEX = {"Women": "female", "Girls": "female", "Men": "male", "Boys": "male"}
+ONE_SEX_SHARE = 0.95  # of the kind's products filed for a sex (Unisex aside): tops 99%, not shirts 90%

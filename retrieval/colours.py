@@ -35,10 +35,10 @@ CATALOG_RGB: dict[str, tuple[int, int, int]] = {
 }
 # Everyday colour words a catalog may not use, as typically rendered.
 WORD_RGB: dict[str, tuple[int, int, int]] = {
-    "wine": (115, 30, 50), "crimson": (190, 20, 50), "scarlet": (230, 30, 30), "cherry": (200, 20, 50),
+    "silvery": (192, 192, 200), "wine": (115, 30, 50), "crimson": (190, 20, 50), "scarlet": (230, 30, 30), "cherry": (200, 20, 50),
     "ruby": (180, 15, 60), "oxblood": (90, 20, 20), "brick": (170, 60, 40), "terracotta": (200, 100, 70),
     "coral": (250, 120, 90), "salmon": (250, 130, 115), "blush": (240, 190, 190), "fuchsia": (230, 0, 120),
-    "hot pink": (255, 105, 180), "baby pink": (245, 195, 205), "plum": (110, 40, 80), "violet": (130, 60, 180),
+    "hot pink": (255, 105, 180), "baby pink": (245, 195, 205), "plum": (115, 45, 90), "violet": (130, 60, 180),
     "lilac": (200, 162, 200), "aubergine": (70, 30, 60), "eggplant": (70, 30, 60), "rose gold": (183, 110, 121),
     "camel": (193, 154, 107), "caramel": (190, 120, 60), "chocolate": (90, 50, 25), "mocha": (120, 90, 70),
     "taupe": (140, 125, 110), "sand": (210, 190, 150), "stone": (190, 180, 160), "oatmeal": (220, 205, 180),
@@ -57,6 +57,11 @@ WORD_RGB: dict[str, tuple[int, int, int]] = {
     "chrome": (200, 200, 205), "electric blue": (44, 117, 255), "teal blue": (0, 110, 140), "bright red": (230, 20, 30), "dark red": (140, 10, 20),
 }
 Direction = Literal["darker", "lighter", "brighter", "muted", "pastel", "deeper"]
+SHADE_MOVES = frozenset({"darker", "lighter", "deeper"})  # a shade of the same colour, lighter or darker
+NEUTRAL_CHROMA = 12.0  # CIELAB chroma at or under which a colour is a white, grey or black
+SHADE_HUE_GAP = 15.0  # degrees of OKLab hue within which another colour is a shade of the same one
+SHADE_STEP = 8.0  # CIELAB lightness a shade differs by at least (burgundy is no lighter maroon)
+CLEARLY = 15.0  # CIELAB lightness any colour "lighter" ("darker") than another differs by
 # A survey name that starts with one of these is a colour moved ("pale pink", "deep red"): the
 # reader reads the move itself, from the colour named.
 MODIFIERS = frozenset("dark darker light lighter pale paler bright brighter deep deeper very really".split())
@@ -200,7 +205,10 @@ class ColourSpace:
             return self.nearest(lab, n, mask=cloth)  # "ash" is a grey, not steel: a metal is named as one
         ok = srgb_to_oklab(rgb)  # a colour of that hue ("baby pink" a pink, "light blue" no grey)
         mask = (self._hue_gap(float(np.degrees(np.arctan2(ok[2], ok[1])))) < 40) & (self.chroma > 10) & cloth
-        return self.nearest(lab, n, mask=mask if mask.any() else cloth)
+        found = self.nearest(lab, n, mask=mask if mask.any() else cloth)
+        # a second colour no further from the word's lightness than the first ("light blue": blue, not navy)
+        lightness = {c: abs(float(self.lab[self.names.index(c), 0] - lab[0])) for c in found}
+        return tuple(c for c in found if c == found[0] or lightness[c] <= lightness[found[0]] + CLEARLY)
 
     def _hue_gap(self, hue: float) -> np.ndarray:
         """Each catalog colour's OKLab hue angle from ``hue`` (degrees, 0-180)."""
@@ -241,14 +249,64 @@ class ColourSpace:
         if not self.metallic[i]:  # a shade of a colour is a colour, not a metal (darker than white: not silver)
             mask = mask & ~self.metallic
         family = mask & self._family(colour)  # a lighter blue is a kind of blue (Turquoise Blue) if there is one
+        if direction in SHADE_MOVES:
+            shades = self._shades(i, mask, family, float(target[0]), n)
+            if len(shades) >= n or (shades and family.any()):
+                return shades
+            if shades:  # fewer than asked: then the nearest that way, as below
+                return tuple(dict.fromkeys(shades + self._shift_wide(i, mask, target, direction, n)))[:n]
+        return self._shift_wide(i, mask, target, direction, n)
+
+    def _shades(self, i: int, mask, family, target_l: float, n: int) -> tuple[str, ...]:
+        """Lighter or darker versions of colour ``i`` (``mask``: those that way), nearest in lightness
+        to ``target_l`` first: a grey's are greys, whites and blacks (lighter than grey: grey melange,
+        not khaki); a colour's are its family and the colours of nearly its hue (lighter than maroon:
+        red and rose, not the browns a paler target lands on; lighter than brown: tan), nearest
+        first in lightness, colourfulness and hue together. () for the
+        colours in between (a khaki, a mauve), which keep the nearest-colour move."""
+        if self.chroma[i] <= NEUTRAL_CHROMA:
+            shade = mask & (self.chroma <= NEUTRAL_CHROMA)
+            return self.nearest(np.array([target_l, 0.0, 0.0]), n, mask=shade) if shade.any() else ()
+        if self.chroma[i] <= 20:
+            return ()
+        hue_gap = self._hue_gap(self.hue[i])
+        alike = (hue_gap < SHADE_HUE_GAP) & (self.chroma > max(NEUTRAL_CHROMA, self.chroma[i] / 2)) \
+            & (self.chroma < 2 * self.chroma[i])  # about as colourful: no lighter olive is yellow
+        shade = mask & (family | alike) \
+            & (np.abs(self.lab[:, 0] - self.lab[i, 0]) >= SHADE_STEP)
+        # nearest in lightness to the move's target, then in colourfulness and in hue
+        gap = np.abs(self.lab[:, 0] - target_l) + 0.5 * np.abs(self.chroma - self.chroma[i]) + hue_gap
+        order = sorted(np.flatnonzero(shade), key=lambda j: gap[j])
+        return tuple(self.names[j] for j in order[:n])
+
+    def _shift_wide(self, i: int, mask, target, direction: Direction, n: int) -> tuple[str, ...]:
+        """The catalog colours nearest ``target`` among ``mask``: in the colour's family if it has one,
+        else of about its hue."""
+        family = mask & self._family(self.names[i])
         if family.any():
             return self.nearest(target, n, mask=family)
-        if chroma > 20:  # a chromatic colour keeps its hue ("darker red" is no purple)...
+        if self.chroma[i] > 20:  # a chromatic colour keeps its hue ("darker red" is no purple)...
             hue_gap = self._hue_gap(self.hue[i])
-            in_hue = mask & ((hue_gap < 40) | (all_chroma < 12) if direction == "muted" else hue_gap < 40)
+            in_hue = mask & ((hue_gap < 40) | (self.chroma < 12) if direction == "muted" else hue_gap < 40)
             # ...unless nothing lighter (darker) lies in it ("lighter" than pink: the nearest light ones)
             mask = in_hue if in_hue.any() or direction not in ("lighter", "darker", "deeper", "pastel") else mask
         return self.nearest(target, n, mask=mask)
+
+    def beyond(self, colours: tuple[str, ...], direction: str) -> tuple[str, ...]:
+        """Every catalog colour clearly lighter (darker) than all of ``colours`` (by ``CLEARLY``: lighter
+        than navy is no charcoal), the nearest in
+        lightness first; () for other moves or unknown colours. Metals only from a metal."""
+        known = [self.names.index(c) for c in colours if c in self.names]
+        if direction not in SHADE_MOVES or not known:
+            return ()
+        L = self.lab[:, 0]
+        if direction == "lighter":
+            mask, edge = L > max(L[known]) + CLEARLY, max(L[known])
+        else:
+            mask, edge = L < min(L[known]) - CLEARLY, min(L[known])
+        if not self.metallic[known].any():
+            mask &= ~self.metallic
+        return tuple(self.names[i] for i in sorted(np.flatnonzero(mask), key=lambda i: abs(L[i] - edge)))
 
     def nearest_first(self, colours: tuple[str, ...], to: tuple[str, ...]) -> tuple[str, ...]:
         """``colours`` ordered by their CIELAB distance to the nearest of ``to`` (unknown ones last)."""

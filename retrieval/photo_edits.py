@@ -197,10 +197,11 @@ def onward_colours(moved: tuple[str, ...], look: PhotoLook, direction: str,
 
 
 def onward_steps(first: tuple[str, ...], direction: str, away: tuple[str, ...], reader,
-                 most: int = 3) -> tuple[tuple[str, ...], ...]:
+                 most: int = 3, origin: tuple[str, ...] = ()) -> tuple[tuple[str, ...], ...]:
     """``first``, then the colours one step, then two, further ``direction``, one at a time, the
     nearest ``first`` first (lighter than brown is mushroom brown, then khaki, nude, then beige,
-    cream, off white, white), never one of ``away``. ``reader``: a RequestReader (its colours)."""
+    cream, off white, white), never one of ``away``; then any other colour that way of ``origin``
+    (the colours moved from). ``reader``: a RequestReader (its colours)."""
     if not first:
         return ((),)
     steps, seen, last = [first], set(away) | set(first), first
@@ -211,6 +212,8 @@ def onward_steps(first: tuple[str, ...], direction: str, away: tuple[str, ...], 
         steps += [(c,) for c in reader.colours.nearest_first(nxt, first)]
         seen |= set(nxt)
         last = nxt
+    if rest := tuple(c for c in reader.colours.beyond(origin, direction) if c not in seen):
+        steps.append(rest)  # then any colour that way ("these in a lighter colour", navy: grey, tan, red...)
     return tuple(steps)
 
 
@@ -219,7 +222,7 @@ def onward_of_move(base: ProductFilter, direction: str, reader) -> tuple[tuple[s
     this is gloomy" said of a product shown): the colours that fill a short page further that way."""
     away = base.colours + base.exclude_colours
     first = tuple(c for c in reader.shift_colours(base.colours, direction) if c not in away)
-    return onward_steps(first, direction, away, reader) if first else None
+    return onward_steps(first, direction, away, reader, origin=base.colours) if first else None
 
 
 def moved_price(filt: ProductFilter, anchor: float, direction: str, factor: float | None = None) -> ProductFilter:

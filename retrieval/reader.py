@@ -64,6 +64,7 @@ class _Reading:
     relative_end: int | None = None  # where "darker" ended: a colour right after it is the one moved
     absolute_colour: bool = False  # "bright", not "brighter" (ABSOLUTE_COLOUR)
     moved_colours: bool | str = False  # "a darker blue": True; "darker than blue": "than" (moved away from it)
+    moved: list[str] = field(default_factory=list)  # the colours moved from ("blue")
     reference_types: list[str] = field(default_factory=list)  # "goes with these jeans"
     reference_only: list[str] = field(default_factory=list)  # "dressier than these jeans": never the one wanted
     child: bool = False  # an age under adult was said ("my 7 year old"): kids' things, in the catalog's word
@@ -222,7 +223,7 @@ class RequestReader:
                     (between := re.sub(r" (?:that|this|the)$", "", text[reading.relative_end:m.start()].rstrip())
                      .strip()) in ("", "than"):  # "deeper pink", "darker than that blue"
                 reading.add("colours", entry.values, phrase)
-                reading.moved_colours = between or True
+                reading.moved_colours, reading.moved = between or True, reading.moved + list(entry.values)
             elif entry.facet in ("colours", "usages", "article_types", "genders", "occasion") and \
                     (NEGATION.search(window_before(text[since:], m.start() - since))  # "not a kid": genders too
                      or (after := NEGATED_AFTER.match(text, m.end()))):
@@ -336,12 +337,13 @@ class RequestReader:
         hard["article_types"] = narrowest_types(reading.type_groups, hard["article_types"], norm)
         hard["article_types"] = place_reference(norm, hard["article_types"], reading.reference_types, reading.reference_only)
         if reading.moved_colours and hard["colours"]:  # "a paler blue": a blue, and the blues that way (first);
-            named, away = tuple(hard["colours"]), reading.moved_colours == "than"  # "paler than blue": not blue
-            that_way = tuple(c for c in self.colours.shifted(named, reading.relative_colour)  # still that colour
-                             if away or any(self.colours.is_kind_of(n, c) for n in named))  # ("a paler pink": no white)
-            hard["colours"] = list(dict.fromkeys((() if away and that_way else named) + that_way))
-            if that_way:
-                soft["colours"] = list(that_way)
+            named, away = tuple(reading.moved), reading.moved_colours == "than"  # "paler than blue": not blue
+            others = tuple(c for c in hard["colours"] if c not in named)  # "a lighter brown, more tan": tan leads
+            that_way = tuple(c for c in self.colours.shifted(named, reading.relative_colour) if c not in others  # still
+                             and (away or any(self.colours.is_kind_of(n, c) for n in named)))  # it ("paler pink": no white)
+            hard["colours"] = list(dict.fromkeys((() if away and that_way else named) + others + that_way))
+            if that_way or others:
+                soft["colours"] = list(others + that_way)
             reading.relative_colour = None
         if reading.relative_colour and not hard["colours"]:  # "something pastel": prefer that band of colours
             soft["colours"] = list(self.colours.band(reading.relative_colour))

@@ -59,7 +59,7 @@ DEMONSTRATIVE = re.compile(r"(?:\b(?:this|these|that|those|same|my|your)(?: (?:k
 MATERIAL_KINDS = frozenset({"denim", "woolly", "jersey"})
 THEY = re.compile(r"\b(?:it|them|they|these|those)\b")  # in a complement cue: "he wears them with loafers"
 COMPARATIVE = re.compile(r"\bthan (?:this|these|that|those|the|my|your)?(?: \w+)? ?$")
-SELF = re.compile(r"\b(?:i ?m|i am|im|as|being|for me) (?:a |an )?(man|guy|male|dude|bloke|woman|girl|female|lady|f|m)\b")
+SELF = re.compile(r"\b(?:i ?m|i am|im|as|being|for me|for myself|myself) (?:a |an )?(man|guy|male|dude|bloke|woman|girl|female|lady|f|m)\b")
 AGE = re.compile(r"\b(\d{1,2})[ -]?(?:years?|yrs?|yr|y)[ -]?old\b|\b(\d{1,2}) ?yo\b|\baged? (\d{1,2})\b")
 GENERIC = ("clothes", "outfit", "wear", "item", "thing", "gift", "style", "fashion", "fabric", "cotton", "leather",
            "denim", "silk", "wool", "comfortable", "stylish", "cute", "nice", "warm", "colour", "size", "party", "office")

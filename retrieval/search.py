@@ -213,7 +213,7 @@ class ProductSearch:
         look = self.look_at(image)
         filt, soft = edit_from_photo(edits, base, look, self.parser.vocab, shift)
         onward = onward_steps(onward_colours(filt.colours, look, edits.relative_colour, shift), edits.relative_colour,
-                              tuple(look.colours) + filt.colours, self.parser) \
+                              tuple(look.colours) + filt.colours, self.parser, origin=look.colours or (look.colour,)) \
             if shift is not None and filt.colours != base.colours else None
         wanted = edits.usages or base.usages  # "a dressier take on this", "a formal version of these"
         if wanted and not base.article_types and not edits.complement:
@@ -333,7 +333,11 @@ class ProductSearch:
                              slots or max(0, k - len(taken)), rank)  # a reading with no slots of its own fills
             if got < slots and "colours" in attrs and "article_types" in attrs:  # too few of that kind and colour:
                 same_kind = replace(applied, colours=filt.colours)  # the same kind in other colours, in its slots
-                self._take(taken, self._ranked(img, txt, same_kind, slots + fetch, exclude), slots - got, rank)
+                got += self._take(taken, self._ranked(img, txt, same_kind, slots + fetch, exclude), slots - got, rank)
+            if got < slots and (kin := self._kin(applied.article_types if "article_types" in attrs else ())):
+                # then the kinds the reader takes for the same thing (no kurta under 50: kurtis), in its slots
+                self._take(taken, self._ranked(img, txt, replace(applied, article_types=kin), slots + fetch, exclude),
+                           slots - got, rank)
         if relax and len(taken) < k:  # too few under the inferred attributes: relax them
             self._take(taken, self._ranked(img, txt, filt, k + fetch, exclude), k - len(taken), len(hypotheses))
         elif len(taken) < k and hypotheses:  # kinds kept: any reading's kind and gender, past its own slots
@@ -341,6 +345,17 @@ class ProductSearch:
             within = ProductFilter(**{**filter_kwargs(filt), **{f: v for f, v in read.items() if v}})
             self._take(taken, self._ranked(img, txt, within, k + fetch, exclude), k - len(taken), len(hypotheses))
         return taken
+
+    def _kin(self, kinds: tuple[str, ...]) -> tuple[str, ...]:
+        """The kinds the request reader reads from these kinds' own names, besides them ("Kurtas":
+        kurtis too); () when none. Read once per kind."""
+        cache = self.__dict__.setdefault("_kin_of", {})
+        out: list[str] = []
+        for kind in kinds:
+            if kind not in cache:
+                cache[kind] = tuple(t for t in self.parser.parse(kind).filter.article_types if t != kind)
+            out += [t for t in cache[kind] if t not in kinds and t not in out]
+        return tuple(out)
 
     @staticmethod
     def _take(taken: dict, ranked: list, slots: int, rank: int) -> int:
