@@ -62,7 +62,8 @@ _INSTEAD = re.compile(r"^\s*(?:(?:hmm+|um+|uh+|ok(?:ay)?|well|oh)\W+)?or\b|\b(?:
                       re.I)
 # "tees are fine too", "a kurta would do as well": another kind acceptable besides the ones in force, the rest
 # of the request kept ("also want briefs" asks for briefs now; "shorts, blue too" keeps the colour)
-_ALSO = re.compile(r"\b(?:fine|ok|okay|good|alright|work|works|do)\s+(?:too|as well)\b|\balso (?:fine|ok|okay|good)\b", re.I)
+_ALSO = re.compile(r"\b(?:fine|ok|okay|good|alright|work|works|do)\s+(?:too|as well)\b|\balso (?:fine|ok|okay|good)\b"
+                   r"|\b(?:show|see|add|include)\b.*\b(?:too|as well)\W*$", re.I)  # "show jeggings too"
 # "show me flat ones", "a leather one", "clutches in that colour", "a jersey to match": the message is about
 # the items in force
 _ANAPHOR = re.compile(r"\bones\b|\b(?:a|an|the)\s+\w+\s+one\b|\b(?:that|this|the same|same|those|these) (?:colou?rs?|shades?|tones?|hues?)\b"

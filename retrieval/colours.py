@@ -90,7 +90,10 @@ def colour_words() -> dict[str, tuple[int, int, int]]:
         if not word.replace(" ", "").isalpha() or word in NOT_COLOURS | BASIC_TERMS or word.split()[0] in MODIFIERS:
             continue
         survey[word] = (int(hex_[1:3], 16), int(hex_[3:5], 16), int(hex_[5:7], 16))
-    return {**survey, **WORD_RGB}
+    # "goldish", "beigish", "silverish": a catalog colour's or a fashion word's own word with -ish
+    ish = {(w[:-1] if w.endswith("e") else w) + "ish": rgb for w, rgb in {**WORD_RGB, **{
+        c.lower(): v for c, v in CATALOG_RGB.items()}}.items() if w.isalpha()}
+    return {**ish, **survey, **WORD_RGB}
 
 
 def carries_name(colour: str, other: str) -> bool:

@@ -41,7 +41,9 @@ TYPE_WORDS: dict[str, tuple[str, ...]] = {
     "sundress": ("Dresses",), "maxi": ("Dresses",), "maxi dress": ("Dresses",), "gowns": ("Dresses",),
     "jumpsuit": ("Jumpsuit",), "playsuit": ("Jumpsuit", "Rompers"), "romper": ("Rompers",),
     "sari": ("Sarees",), "saris": ("Sarees",), "lehenga": ("Lehenga Choli",), "kurta set": ("Kurta Sets",),
-    "salwar suit": ("Kurta Sets", "Salwar and Dupatta"), "swimsuit": ("Swimwear",), "bikini": ("Swimwear",),
+    "salwar suit": ("Kurta Sets", "Salwar and Dupatta"), "salwar suits": ("Kurta Sets", "Salwar and Dupatta"),
+    "salwar kameez": ("Kurta Sets", "Salwar and Dupatta"), "shalwar kameez": ("Kurta Sets", "Salwar and Dupatta"),
+    "churidar suit": ("Kurta Sets",), "anarkali suit": ("Kurta Sets",), "swimsuit": ("Swimwear",), "bikini": ("Swimwear",),
     "swimming costume": ("Swimwear",), "swim trunks": ("Swimwear",), "bathing suit": ("Swimwear",),
     # nightwear and underwear
     "pyjamas": ("Night suits", "Lounge Pants"), "pajamas": ("Night suits", "Lounge Pants"),
@@ -111,7 +113,8 @@ USAGE_WORDS: dict[str, tuple[str, ...]] = {
 _STUDENT_BAGS = ("Backpacks", "Laptop Bag", "Messenger Bag")  # "a bag for college": among bags, these first
 _WARM = ("Jackets", "Sweaters", "Sweatshirts", "Mufflers", "Gloves", "Scarves", "Stoles", "Shrug")
 OCCASIONS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {  # phrase -> (usages, article types)
-    "wedding": (("Ethnic", "Formal", "Party"), ()), "reception": (("Ethnic", "Formal", "Party"), ()),
+    "wedding": (("Ethnic", "Formal", "Party"), ()), "shaadi": (("Ethnic", "Formal", "Party"), ()),
+    "shadi": (("Ethnic", "Formal", "Party"), ()), "reception": (("Ethnic", "Formal", "Party"), ()),
     "sangeet": (("Ethnic", "Party"), ()), "mehendi": (("Ethnic",), ()), "engagement": (("Ethnic", "Formal"), ()),
     "diwali": (("Ethnic",), ()), "eid": (("Ethnic",), ()), "puja": (("Ethnic",), ()), "navratri": (("Ethnic",), ()),
     "holi": (("Casual", "Ethnic"), ()), "festival": (("Ethnic",), ()), "temple": (("Ethnic",), ()),

@@ -197,7 +197,7 @@ class RequestReader:
         return " ".join(words)
 
     def _read_phrases(self, text: str, reading: _Reading) -> list[tuple[int, int]]:
-        covered, prev, kinds, kind_end = [], (0, None), [], 0  # the last facet phrase's end and facet: see negation
+        covered, prev, kinds, kind_end = [], (0, None, False), [], 0  # the last facet phrase's end, facet, negated
         found, cue = list(self._pattern.finditer(text + " ")), COMPLEMENT.search(text)  # "to wear with a red dress"
         ref_end = next((k.end() for k in found if k.start() >= cue.end()
                         and self._table[k.group(1)].facet == "article_types"), 0) if cue else 0
@@ -226,7 +226,7 @@ class RequestReader:
                 reading.moved_colours, reading.moved = between or True, reading.moved + list(entry.values)
             elif entry.facet in ("colours", "usages", "article_types", "genders", "occasion") and \
                     (NEGATION.search(window_before(text[since:], m.start() - since))  # "not a kid": genders too
-                     or (after := NEGATED_AFTER.match(text, m.end()))):
+                     or (since == 0 and prev[2]) or (after := NEGATED_AFTER.match(text, m.end()))):  # "nor white and cream"
                 covered += [after.span()] if after else []  # "heels kill my feet": no description
                 facet, values = ("usages", OCCASIONS[entry.values[0]][0]) if entry.facet == "occasion" \
                     else (entry.facet, entry.values)  # "not office wear", "not gym stuff": not that usage
@@ -248,8 +248,8 @@ class RequestReader:
             else:
                 reading.add(entry.facet, entry.values, phrase)
                 kinds += [(m.start(), m.end(), phrase, entry.values)] if entry.facet == "article_types" else []
-            if entry.facet in ("colours", "usages", "article_types", "genders"):
-                prev = (m.end(), entry.facet)
+            if entry.facet in ("colours", "usages", "article_types", "genders", "relative"):  # "nothing loud, black"
+                prev = (m.end(), entry.facet, phrase in reading.phrases.get("exclude_" + entry.facet, []))
             kind_end = m.end() if entry.facet == "article_types" else kind_end  # "with this kurta, leggings": wanted
         made_of = modifier_kinds(kinds, text)  # "denim jacket", "woolly hat", "shirt dress": no jeans, no sweaters
         reading.hard["article_types"] = [t for t in reading.hard["article_types"] if t not in made_of]

@@ -20,7 +20,7 @@ STYLE = {"dressy": ("Formal", "Party"), "dressier": ("Formal", "Party"), "dresse
          "chiller": ("Casual",), "chilled": ("Casual",), "low key": ("Casual",), "sportier": ("Sports",)}
 RELATIVE_COLOUR = {"darker": "darker", "deeper": "deeper", "richer": "deeper", "lighter": "lighter",
                    "paler": "lighter", "pale": "lighter", "softer": "muted", "brighter": "brighter", "bright": "brighter",
-                   "colourful": "brighter", "colorful": "brighter", "vibrant": "brighter", "vivid": "brighter",
+                   "colourful": "brighter", "colorful": "brighter", "loud": "brighter", "vibrant": "brighter", "vivid": "brighter",
                    "bolder": "brighter", "more vibrant": "brighter", "pastel": "pastel", "pastels": "pastel",
                    "muted": "muted", "not so loud": "muted", "less loud": "muted", "less flashy": "muted",
                    "toned down": "muted", "subtler": "muted", "more subtle": "muted", "subdued": "muted",
@@ -37,7 +37,7 @@ OPPOSITE = {"brighter": "muted", "muted": "brighter", "darker": "lighter", "ligh
 # The words above that name a kind of colour (positive degree) rather than a move from one
 # (comparative): "something bright" wants bright colours, "something brighter" brighter ones than these.
 MORE = re.compile(r"\b(?:more|less|bit|lot|much|way|even)\s*$")  # before a colour word: a comparison
-ABSOLUTE_COLOUR = frozenset({"bright", "colourful", "colorful", "vibrant", "vivid", "pastel", "pastels", "pale", "muted",
+ABSOLUTE_COLOUR = frozenset({"bright", "loud", "colourful", "colorful", "vibrant", "vivid", "pastel", "pastels", "pale", "muted",
                              *BAND_PHRASES})
 NEGATION = re.compile(r"\b(?:not|no|none|never|except|without|(?:aren|isn|don|doesn|didn|wasn|weren|won|can|couldn|"
                       r"shouldn|wouldn|haven|hasn|ain) ?t|but not|anything but|everything but|nothing|avoid|hates?|"
@@ -49,12 +49,12 @@ NEGATED_AFTER = re.compile(r" (?:(?:(?:is|are|r|s) )?(?:(?:kill(?:s|ing)?|hurts?
                            r"(?: (?:feet|foot|toes|back|ears|neck|skin))?|(?:so |just )?not (?:for me|my thing|my style|my vibe|it)|"
                            r"(?:a )?no go|(?:so |too )?(?:boring|overdone)|(?:(?:way |much )?too|so) (?:dark|light|bright|loud|dull|pale|"
                            r"flashy|shiny|plain))|(?:is|are|r) (?:out|a no))\b")  # "navy is too dark"
-COMPLEMENT = re.compile(r"\b(?:go(?:es)?(?: \w+)? (?:with|under)|wear(?:s|ing)?(?: \w+)? (?:with|w|under|over)|pairs?(?: \w+)? with|pairs? well|"
+COMPLEMENT = re.compile(r"\b(?:go(?:es)?(?: \w+)? (?:with|w|under)|wear(?:s|ing)?(?: \w+)? (?:with|w|under|over)|pairs?(?: \w+)? with|pairs? well|"
                         r"match(?:es)?(?: \w+)? with|to match|matching|complete (?:the|this|that|my|your) (?:look|outfit)|"
                         r"complements?|team(?: \w+)? with|style(?: \w+)? with)\b")
 # "these jeans", "this polo", "than this dress": a kind named as the thing of reference, not the one wanted
 DEMONSTRATIVE = re.compile(r"(?:\b(?:this|these|that|those|same|my|your)(?: (?:kind|sort|type|style) of)?(?: \w+)?|\bthan (?:this|these|that|those|"
-                           r"the|my|your)?(?: \w+)?) ?$")
+                           r"the|my|your)?(?: \w+)?|\b(?:with|w) (?:her|his|their)(?: \w+)?) ?$")  # "to go w her lehenga"
 # Kind words that also name a cloth: before another kind they say what it is made of ("denim jacket", "woolly hat")
 MATERIAL_KINDS = frozenset({"denim", "woolly", "jersey"})
 THEY = re.compile(r"\b(?:it|them|they|these|those)\b")  # in a complement cue: "he wears them with loafers"
@@ -166,6 +166,7 @@ def normalise(text: str) -> str:
     text = re.sub(r"(?<=[a-z])-(?=[a-z])", " ", text)
     text = re.sub(r"\b(any|some|no|every)thin\b", r"\1thing", text)  # typed without the g: "anythin but black"
     text = re.sub(r"[^a-z0-9$.<>=\-, ]+", " ", text)
+    text = re.sub(r"\b(?:n|btwn)\b", lambda m: "and" if m.group(0) == "n" else "between", text)  # texting
     return re.sub(r"\s+", " ", text).strip(" ,")
 
 

@@ -74,7 +74,9 @@ TYPE_SYNONYMS: dict[str, tuple[str, ...]] = {
 }
 COLOUR_SYNONYMS: dict[str, tuple[str, ...]] = {
     "gray": ("Grey",), "navy": ("Navy Blue",), "golden": ("Gold",), "multicolour": ("Multi",),
-    "multicolor": ("Multi",), "multicoloured": ("Multi",), "multicolored": ("Multi",), "violet": ("Purple",),
+    "multicolor": ("Multi",), "multicoloured": ("Multi",), "multicolored": ("Multi",), "lots of colours": ("Multi",), "lots of colors": ("Multi",),
+    "lotsa colours": ("Multi",), "lotsa colors": ("Multi",), "many colours": ("Multi",), "many colors": ("Multi",),
+    "all the colours": ("Multi",), "all the colors": ("Multi",), "violet": ("Purple",),
     "wine": ("Burgundy", "Maroon"), "turquoise": ("Turquoise Blue",), "offwhite": ("Off White",),
     "ivory": ("Off White", "Cream"), "camel": ("Tan", "Khaki"), "fuchsia": ("Magenta",), "scarlet": ("Red",),
 }
