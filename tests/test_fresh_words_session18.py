@@ -153,3 +153,9 @@ def test_show_this_kind_too_adds_it(reader):
     both = interpret("show jeggings too", jeans, [], reader).constraints.filter
     assert set(both.article_types) == {"Jeans", "Jeggings"} and both.colours == ("Blue",) and both.max_price == 47.98
 
+
+
+def test_way_and_much_say_how_much_not_what(reader):
+    # seen in the chat page: the sidebar showed "words: way" and "words: much" as the request's description
+    assert reader.parse("love it but way too pricey, anything like this under 50?").free_words == ()
+    assert reader.parse("a much lighter shade than this").free_words == ()
