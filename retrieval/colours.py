@@ -35,7 +35,8 @@ CATALOG_RGB: dict[str, tuple[int, int, int]] = {
 }
 # Everyday colour words a catalog may not use, as typically rendered.
 WORD_RGB: dict[str, tuple[int, int, int]] = {
-    "silvery": (192, 192, 200), "wine": (115, 30, 50), "crimson": (190, 20, 50), "scarlet": (230, 30, 30), "cherry": (200, 20, 50),
+    "wine": (115, 30, 50), "crimson": (190, 20, 50), "scarlet": (230, 30, 30), "cherry": (200, 20, 50),
+    "silvery": (192, 192, 200),
     "ruby": (180, 15, 60), "oxblood": (90, 20, 20), "brick": (170, 60, 40), "terracotta": (200, 100, 70),
     "coral": (250, 120, 90), "salmon": (250, 130, 115), "blush": (240, 190, 190), "fuchsia": (230, 0, 120),
     "hot pink": (255, 105, 180), "baby pink": (245, 195, 205), "plum": (115, 45, 90), "violet": (130, 60, 180),
@@ -261,12 +262,12 @@ class ColourSpace:
         return self._shift_wide(i, mask, target, direction, n)
 
     def _shades(self, i: int, mask, family, target_l: float, n: int) -> tuple[str, ...]:
-        """Lighter or darker versions of colour ``i`` (``mask``: those that way), nearest in lightness
-        to ``target_l`` first: a grey's are greys, whites and blacks (lighter than grey: grey melange,
-        not khaki); a colour's are its family and the colours of nearly its hue (lighter than maroon:
-        red and rose, not the browns a paler target lands on; lighter than brown: tan), nearest
-        first in lightness, colourfulness and hue together. () for the
-        colours in between (a khaki, a mauve), which keep the nearest-colour move."""
+        """Lighter or darker versions of colour ``i`` (``mask``: those that way). A grey's are greys,
+        whites and blacks (lighter than grey: grey melange, not khaki). A colour's are its family and
+        the colours of nearly its hue and colourfulness (lighter than maroon: red and rose, not the
+        browns a paler target lands on; lighter than brown: tan), nearest ``target_l`` in lightness,
+        then in colourfulness and hue, first. () for the colours in between (a khaki, a mauve),
+        which keep the nearest-colour move."""
         if self.chroma[i] <= NEUTRAL_CHROMA:
             shade = mask & (self.chroma <= NEUTRAL_CHROMA)
             return self.nearest(np.array([target_l, 0.0, 0.0]), n, mask=shade) if shade.any() else ()
@@ -297,8 +298,8 @@ class ColourSpace:
 
     def beyond(self, colours: tuple[str, ...], direction: str) -> tuple[str, ...]:
         """Every catalog colour clearly lighter (darker) than all of ``colours`` (by ``CLEARLY``: lighter
-        than navy is no charcoal), the nearest in
-        lightness first; () for other moves or unknown colours. Metals only from a metal."""
+        than navy is no charcoal), the nearest in lightness first; () for other moves or unknown
+        colours. Metals only from a metal."""
         known = [self.names.index(c) for c in colours if c in self.names]
         if direction not in SHADE_MOVES or not known:
             return ()
