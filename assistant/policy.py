@@ -84,6 +84,8 @@ def _relaxations(filt: ProductFilter) -> Iterable[tuple[ProductFilter, str]]:
         for factor in (1.5, 2.0, 3.0):
             bound = float(math.ceil(filt.max_price * factor / 10) * 10)
             yield replace(filt, max_price=bound), f"under {bound:g}"
+    if priced and filt.colours and filt.usages:  # a colour and a budget outlast an occasion ("purple", "cheaper"
+        yield replace(filt, usages=()), "for any occasion"  # after "a dress for a party")
     if priced and filt.colours:  # the budget said outright outlasts a colour nothing has in it
         yield replace(filt, colours=()), "in other colours"
     if priced:
@@ -93,7 +95,7 @@ def _relaxations(filt: ProductFilter) -> Iterable[tuple[ProductFilter, str]]:
             "in other colours at any price" if priced else "in other colours"
     at_any_price = " at any price" if priced else ""
     if filt.usages:
-        if filt.colours:  # the colour kept, for a shopper who just asked it
+        if filt.colours and not priced:  # the colour kept, for a shopper who just asked it (with a budget: above)
             yield replace(filt, usages=()), "for any occasion"
         yield replace(filt, usages=(), colours=(), min_price=None, max_price=None), \
             "for any occasion" + (", in any colour" if filt.colours else "") + at_any_price

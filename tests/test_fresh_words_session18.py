@@ -159,3 +159,13 @@ def test_way_and_much_say_how_much_not_what(reader):
     # seen in the chat page: the sidebar showed "words: way" and "words: much" as the request's description
     assert reader.parse("love it but way too pricey, anything like this under 50?").free_words == ()
     assert reader.parse("a much lighter shade than this").free_words == ()
+
+
+def test_a_colour_and_a_budget_outlast_an_occasion():
+    # "cute dress for a party", "purple or plum", "less expensive ones?": three black party dresses had
+    # been shown, the colour dropped before the occasion, where purple dresses for other occasions cost that
+    from assistant.policy import relaxations
+
+    asked = ProductFilter(article_types=("Dresses",), colours=("Purple",), usages=("Party",), max_price=33.98)
+    first, how = relaxations(asked, keep=("max_price",))[0]
+    assert first.colours == ("Purple",) and not first.usages and first.max_price == 33.98 and how == "for any occasion"
