@@ -1,6 +1,7 @@
 """What the catalog stocks for whom, applied to a message's reading before the search: a word for a
-kind it files only for others ("a top for my son") becomes the kinds it has for them, and a new
-subject keeps who the shopper buys for only where the catalog has such items for them."""
+kind it files only for others ("a top for my son") becomes the kinds it has for them, a new
+subject keeps who the shopper buys for only where the catalog has such items for them, and another
+kind with nobody named is first for whom the kind before was made ("tops", then "tees instead")."""
 
 from __future__ import annotations
 
@@ -10,6 +11,9 @@ from assistant.dialogue import Interpretation
 from assistant.shop import Shop
 from retrieval.concepts import EVERYDAY_KINDS
 from retrieval.filters import ProductFilter
+
+SEX = {"Women": "female", "Girls": "female", "Men": "male", "Boys": "male"}
+ONE_SEX_SHARE = 0.95  # of the kind's products filed for a sex (Unisex aside): tops 99%, not shirts 90%
 
 
 def kinds_they_wear(shop: Shop, interp: Interpretation) -> Interpretation:
@@ -61,7 +65,3 @@ def whom_the_kind_was_for(shop: Shop, interp: Interpretation, before: ProductFil
     if sum(shop.facet_counts(replace(f, genders=(top,)), ("gender",))["gender"].values()) < 5:
         return interp
     return replace(interp, constraints=replace(interp.constraints, soft=replace(soft, genders=(top,))))
-
-
-SEX = {"Women": "female", "Girls": "female", "Men": "male", "Boys": "male"}
-ONE_SEX_SHARE = 0.95  # of the kind's products filed for a sex (Unisex aside): tops 99%, not shirts 90%

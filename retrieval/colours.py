@@ -60,6 +60,7 @@ WORD_RGB: dict[str, tuple[int, int, int]] = {
 Direction = Literal["darker", "lighter", "brighter", "muted", "pastel", "deeper"]
 SHADE_MOVES = frozenset({"darker", "lighter", "deeper"})  # a shade of the same colour, lighter or darker
 NEUTRAL_CHROMA = 12.0  # CIELAB chroma at or under which a colour is a white, grey or black
+CHROMATIC = 20.0  # CIELAB chroma over which a colour has a hue to keep when it moves
 SHADE_HUE_GAP = 15.0  # degrees of OKLab hue within which another colour is a shade of the same one
 SHADE_STEP = 8.0  # CIELAB lightness a shade differs by at least (burgundy is no lighter maroon)
 CLEARLY = 15.0  # CIELAB lightness any colour "lighter" ("darker") than another differs by
@@ -142,7 +143,7 @@ def near_colours(colours: tuple[str, ...], catalog_colours: tuple[str, ...], n: 
         i = space.names.index(colour)
         d = np.linalg.norm(space.lab - space.lab[i], axis=1)
         d[i] = np.inf
-        if space.chroma[i] > 20:  # a lighter or darker shade of its hue is nearer than a grey or another hue
+        if space.chroma[i] > CHROMATIC:  # a lighter or darker shade of its hue is nearer than a grey or another hue
             d = np.where(space._same_hue(i), d - max_delta_e / 2, d)
         out += [space.names[j] for j in np.argsort(d)[:n]
                 if d[j] <= max_delta_e and space.names[j] not in colours and space.names[j] not in out]
@@ -205,7 +206,7 @@ class ColourSpace:
             return ()
         lab = srgb_to_lab(rgb)
         cloth = np.ones(len(self.names), dtype=bool) if METAL_WORD.search(word) else ~self.metallic
-        if np.hypot(lab[1], lab[2]) <= 12:  # a grey, an off-white: hue says little
+        if np.hypot(lab[1], lab[2]) <= NEUTRAL_CHROMA:  # a grey, an off-white: hue says little
             return self.nearest(lab, n, mask=cloth)  # "ash" is a grey, not steel: a metal is named as one
         ok = srgb_to_oklab(rgb)  # a colour of that hue ("baby pink" a pink, "light blue" no grey)
         mask = (self._hue_gap(float(np.degrees(np.arctan2(ok[2], ok[1])))) < 40) & (self.chroma > 10) & cloth
@@ -224,7 +225,7 @@ class ColourSpace:
         known = [c for c in colours if c in self.names]
         if not known:  # nothing to move from: the catalog's colours that are dark, light, bright, soft...
             return self.band(direction, n + 3)
-        if direction == "brighter" and all(self.chroma[self.names.index(c)] <= 12 for c in known):
+        if direction == "brighter" and all(self.chroma[self.names.index(c)] <= NEUTRAL_CHROMA for c in known):
             return self.band(direction, n + 3)  # "more colourful" than grey or black: any colourful one
         out: list[str] = []
         for colour in known:
@@ -258,8 +259,8 @@ class ColourSpace:
             if len(shades) >= n or (shades and family.any()):
                 return shades
             if shades:  # fewer than asked: then the nearest that way, as below
-                return tuple(dict.fromkeys(shades + self._shift_wide(i, mask, target, direction, n)))[:n]
-        return self._shift_wide(i, mask, target, direction, n)
+                return tuple(dict.fromkeys(shades + self._shift_wide(i, mask, family, target, direction, n)))[:n]
+        return self._shift_wide(i, mask, family, target, direction, n)
 
     def _shades(self, i: int, mask, family, target_l: float, n: int) -> tuple[str, ...]:
         """Lighter or darker versions of colour ``i`` (``mask``: those that way). A grey's are greys,
@@ -271,7 +272,7 @@ class ColourSpace:
         if self.chroma[i] <= NEUTRAL_CHROMA:
             shade = mask & (self.chroma <= NEUTRAL_CHROMA)
             return self.nearest(np.array([target_l, 0.0, 0.0]), n, mask=shade) if shade.any() else ()
-        if self.chroma[i] <= 20:
+        if self.chroma[i] <= CHROMATIC:
             return ()
         hue_gap = self._hue_gap(self.hue[i])
         alike = (hue_gap < SHADE_HUE_GAP) & (self.chroma > max(NEUTRAL_CHROMA, self.chroma[i] / 2)) \
@@ -283,15 +284,14 @@ class ColourSpace:
         order = sorted(np.flatnonzero(shade), key=lambda j: gap[j])
         return tuple(self.names[j] for j in order[:n])
 
-    def _shift_wide(self, i: int, mask, target, direction: Direction, n: int) -> tuple[str, ...]:
-        """The catalog colours nearest ``target`` among ``mask``: in the colour's family if it has one,
-        else of about its hue."""
-        family = mask & self._family(self.names[i])
+    def _shift_wide(self, i: int, mask, family, target, direction: Direction, n: int) -> tuple[str, ...]:
+        """The catalog colours nearest ``target`` among ``mask``: in the colour's ``family`` (those of
+        ``mask`` named as kinds of it) if it has one, else of about its hue."""
         if family.any():
             return self.nearest(target, n, mask=family)
-        if self.chroma[i] > 20:  # a chromatic colour keeps its hue ("darker red" is no purple)...
+        if self.chroma[i] > CHROMATIC:  # a chromatic colour keeps its hue ("darker red" is no purple)...
             hue_gap = self._hue_gap(self.hue[i])
-            in_hue = mask & ((hue_gap < 40) | (self.chroma < 12) if direction == "muted" else hue_gap < 40)
+            in_hue = mask & ((hue_gap < 40) | (self.chroma < NEUTRAL_CHROMA) if direction == "muted" else hue_gap < 40)
             # ...unless nothing lighter (darker) lies in it ("lighter" than pink: the nearest light ones)
             mask = in_hue if in_hue.any() or direction not in ("lighter", "darker", "deeper", "pastel") else mask
         return self.nearest(target, n, mask=mask)
@@ -329,8 +329,8 @@ class ColourSpace:
         if colour not in self.names or other not in self.names:
             return False
         i, j = self.names.index(colour), self.names.index(other)
-        if self.chroma[i] <= 12 or self.chroma[j] <= 12:
-            return bool(self.chroma[i] <= 12 and self.chroma[j] <= 12)
+        if self.chroma[i] <= NEUTRAL_CHROMA or self.chroma[j] <= NEUTRAL_CHROMA:
+            return bool(self.chroma[i] <= NEUTRAL_CHROMA and self.chroma[j] <= NEUTRAL_CHROMA)
         return bool(self._same_hue(i)[j])
 
     def is_kind_of(self, colour: str, other: str) -> bool:
@@ -342,11 +342,11 @@ class ColourSpace:
 
     def is_neutral(self, colour: str) -> bool:
         """A white, grey or black (no hue to speak of)."""
-        return colour in self.names and bool(self.chroma[self.names.index(colour)] <= 12)
+        return colour in self.names and bool(self.chroma[self.names.index(colour)] <= NEUTRAL_CHROMA)
 
     def _same_hue(self, i: int) -> np.ndarray:
         """The chromatic catalog colours within 40 degrees of hue of colour ``i``."""
-        return (self.chroma > 12) & (self._hue_gap(self.hue[i]) < 40)
+        return (self.chroma > NEUTRAL_CHROMA) & (self._hue_gap(self.hue[i]) < 40)
 
     def _family(self, colour: str) -> np.ndarray:
         """The catalog colours named as kinds of the same colour ("Navy Blue", "Turquoise Blue" and
@@ -372,6 +372,6 @@ class ColourSpace:
 
     def pastels(self, n: int = 4) -> tuple[str, ...]:
         """Light, soft catalog colours (high lightness, low but visible chroma)."""
-        ok = (self.lab[:, 0] > 70) & (self.chroma > 12) & (self.chroma < 50)
+        ok = (self.lab[:, 0] > 70) & (self.chroma > NEUTRAL_CHROMA) & (self.chroma < 50)
         order = sorted(np.flatnonzero(ok), key=lambda i: -self.lab[i, 0])
         return tuple(self.names[i] for i in order[:n])

@@ -155,6 +155,9 @@ def modifier_kinds(kinds: list[tuple[int, int, str, tuple[str, ...]]], text: str
     return out
 
 
+TEXTING = {"n": "and", "btwn": "between"}  # words as texted: "white n cream", "btwn 20 and 30"
+
+
 def normalise(text: str) -> str:
     """Lower case, a possessive dropped ("men's" -> "men", "winter's coming"), "t-shirt" -> "tshirt",
     punctuation as spaces but a comma, semicolon, "!" or "?" between words kept as a ``,`` word:
@@ -166,7 +169,7 @@ def normalise(text: str) -> str:
     text = re.sub(r"(?<=[a-z])-(?=[a-z])", " ", text)
     text = re.sub(r"\b(any|some|no|every)thin\b", r"\1thing", text)  # typed without the g: "anythin but black"
     text = re.sub(r"[^a-z0-9$.<>=\-, ]+", " ", text)
-    text = re.sub(r"\b(?:n|btwn)\b", lambda m: "and" if m.group(0) == "n" else "between", text)  # texting
+    text = re.sub(r"\b(?:n|btwn)\b", lambda m: TEXTING[m.group(0)], text)
     return re.sub(r"\s+", " ", text).strip(" ,")
 
 

@@ -77,6 +77,7 @@ class ProductSearch:
     def __init__(self, store: ProductStore, embedder, parser: QueryParser, cfg: SearchConfig = SearchConfig()):
         self._last_read: tuple | None = None  # (image, vector, readings, look-alikes, own) of the last image read
         self._text_vecs: OrderedDict[str, np.ndarray] = OrderedDict()  # the last TEXT_CACHE texts' vectors
+        self._kin_of: dict[str, tuple[str, ...]] = {}  # a kind -> the other kinds its name reads as
         self.store = store
         self.embedder = embedder
         self.parser = parser
@@ -349,12 +350,11 @@ class ProductSearch:
     def _kin(self, kinds: tuple[str, ...]) -> tuple[str, ...]:
         """The kinds the request reader reads from these kinds' own names, besides them ("Kurtas":
         kurtis too); () when none. Read once per kind."""
-        cache = self.__dict__.setdefault("_kin_of", {})
         out: list[str] = []
         for kind in kinds:
-            if kind not in cache:
-                cache[kind] = tuple(t for t in self.parser.parse(kind).filter.article_types if t != kind)
-            out += [t for t in cache[kind] if t not in kinds and t not in out]
+            if kind not in self._kin_of:
+                self._kin_of[kind] = tuple(t for t in self.parser.parse(kind).filter.article_types if t != kind)
+            out += [t for t in self._kin_of[kind] if t not in kinds and t not in out]
         return tuple(out)
 
     @staticmethod
