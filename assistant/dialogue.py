@@ -67,7 +67,7 @@ _ALSO = re.compile(r"\b(?:fine|ok|okay|good|alright|work|works|do)\s+(?:too|as w
 # "show me flat ones", "a leather one", "clutches in that colour", "a jersey to match": the message is about
 # the items in force
 _ANAPHOR = re.compile(r"\bones\b|\b(?:a|an|the)\s+\w+\s+one\b|\b(?:that|this|the same|same|those|these) (?:colou?rs?|shades?|tones?|hues?)\b"
-                      r"|\bto match\b|\bmatching\b",
+                      r"|\bto match\b|\bmatching\b|\bto go with (?:them|it|these|those|that|this)\b",
                       re.I)
 _NEW_REQUEST = re.compile(r"\b(?:something|anything|a gift|a present|gift for|present for|looking for an?|need an?|want an?)\b", re.I)
 _ORDINALS = {"first": 0, "1st": 0, "second": 1, "2nd": 1, "third": 2, "3rd": 2, "fourth": 3, "4th": 3,
@@ -302,7 +302,8 @@ def _relative_colour(parsed: ParsedQuery, parser, merged: ProductFilter, shown: 
     (or of the colours shown last, when none was asked), and not those. A kind of colour said outright
     ("something bright") moves only colours the shopper asked for; with none, the reader's
     preference for that band of colours stands (the colours shown were never asked for)."""
-    if parsed.relative_colour is None or parsed.filter.colours or (parsed.absolute_colour and not merged.colours):
+    if parsed.relative_colour is None or parsed.filter.colours or (parsed.absolute_colour and not merged.colours) \
+            or not (merged.colours or shown):  # "she finds them too loud" as a first message: nothing moves
         return merged
     dominant = Counter(p.base_colour for p in shown if p.base_colour).most_common(1)
     current = merged.colours or (tuple(c for c, n in dominant if n * 2 > len(shown)))  # what most of the list is

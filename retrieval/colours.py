@@ -43,7 +43,7 @@ WORD_RGB: dict[str, tuple[int, int, int]] = {
     "lilac": (200, 162, 200), "aubergine": (70, 30, 60), "eggplant": (70, 30, 60), "rose gold": (183, 110, 121),
     "camel": (193, 154, 107), "caramel": (190, 120, 60), "chocolate": (90, 50, 25), "mocha": (120, 90, 70),
     "taupe": (140, 125, 110), "sand": (210, 190, 150), "stone": (190, 180, 160), "oatmeal": (220, 205, 180),
-    "ecru": (230, 220, 190), "ivory": (250, 245, 225), "champagne": (240, 220, 180), "lemon": (250, 240, 120),
+    "ecru": (230, 220, 190), "biscuit": (220, 195, 155), "ivory": (250, 245, 225), "champagne": (240, 220, 180), "lemon": (250, 240, 120),
     "ochre": (200, 130, 30), "amber": (230, 150, 20), "cobalt": (0, 71, 171), "royal blue": (65, 105, 225),
     "sky blue": (135, 206, 235), "baby blue": (170, 200, 235), "powder blue": (176, 224, 230),
     "light blue": (150, 190, 230), "dark blue": (20, 40, 110), "denim": (21, 96, 189), "indigo": (60, 40, 120),
@@ -291,6 +291,10 @@ class ColourSpace:
             return self.nearest(target, n, mask=family)
         if self.chroma[i] > CHROMATIC:  # a chromatic colour keeps its hue ("darker red" is no purple)...
             hue_gap = self._hue_gap(self.hue[i])
+            if direction == "muted" and (toned := mask & (hue_gap < 40) & (self.chroma > NEUTRAL_CHROMA)).any():
+                # a softer version of the colour before a grey or beige ("more muted" than neon yellow: mustard)
+                return tuple(dict.fromkeys(self.nearest(target, n, mask=toned) + self.nearest(
+                    target, n, mask=mask & ((hue_gap < 40) | (self.chroma < NEUTRAL_CHROMA)))))[:n]
             in_hue = mask & ((hue_gap < 40) | (self.chroma < NEUTRAL_CHROMA) if direction == "muted" else hue_gap < 40)
             # ...unless nothing lighter (darker) lies in it ("lighter" than pink: the nearest light ones)
             mask = in_hue if in_hue.any() or direction not in ("lighter", "darker", "deeper", "pastel") else mask

@@ -104,13 +104,15 @@ TYPE_WORDS: dict[str, tuple[str, ...]] = {
 # Usage words a shopper states about the item itself ("a formal shirt"): a filter.
 USAGE_WORDS: dict[str, tuple[str, ...]] = {
     "formal": ("Formal",), "formals": ("Formal",), "casual": ("Casual",), "casuals": ("Casual",),
-    "ethnic": ("Ethnic",), "traditional": ("Ethnic",), "indian wear": ("Ethnic",), "sporty": ("Sports",),
+    "ethnic": ("Ethnic",), "traditional": ("Ethnic",), "indian wear": ("Ethnic",), "desi": ("Ethnic",), "sporty": ("Sports",),
     "athletic": ("Sports",), "athleisure": ("Sports",), "partywear": ("Party",), "party wear": ("Party",),
     "smart casual": ("Smart Casual",), "smart": ("Smart Casual", "Formal"),
 }
 
 # Occasions and seasons: what they suggest (soft): usages and, for some, kinds of item.
 _STUDENT_BAGS = ("Backpacks", "Laptop Bag", "Messenger Bag")  # "a bag for college": among bags, these first
+# "a bag for a night out": among bags, these first (the catalog files next to nothing as Party wear)
+_EVENING = ("Clutches", "Handbags", "Heels", "Dresses")
 _WARM = ("Jackets", "Sweaters", "Sweatshirts", "Mufflers", "Gloves", "Scarves", "Stoles", "Shrug")
 OCCASIONS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {  # phrase -> (usages, article types)
     "wedding": (("Ethnic", "Formal", "Party"), ()), "shaadi": (("Ethnic", "Formal", "Party"), ()),
@@ -122,14 +124,15 @@ OCCASIONS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {  # phrase -> (
     "meeting": (("Formal",), ()), "interview": (("Formal",), ()), "business": (("Formal",), ()),
     "conference": (("Formal",), ()), "presentation": (("Formal",), ()),
     "gym": (("Sports",), ()), "workout": (("Sports",), ()), "training": (("Sports",), ()), "running": (("Sports",), ()),
-    "jogging": (("Sports",), ()), "run": (("Sports",), ()),
+    "jogging": (("Sports",), ()), "jog": (("Sports",), ()), "run": (("Sports",), ()),
     **{f"{w} run": (("Sports",), ()) for w in ("morning", "evening", "long", "my", "daily", "weekend")}, "yoga": (("Sports",), ()),
     "football": (("Sports",), ()), "footy": (("Sports",), ()), "soccer": (("Sports",), ()),
     "tennis": (("Sports",), ()), "cricket": (("Sports",), ()), "hiking": (("Sports", "Casual"), ()),
     "trek": (("Sports", "Casual"), ()), "marathon": (("Sports",), ()), "exercise": (("Sports",), ()),
-    "party": (("Party", "Casual"), ()), "night out": (("Party", "Casual"), ()), "clubbing": (("Party", "Casual"), ()),
-    "date night": (("Party", "Casual"), ()), "dinner": (("Party", "Casual", "Smart Casual"), ()),
-    "cocktail": (("Party",), ()), "prom": (("Party", "Formal"), ()), "brunch": (("Casual",), ()),
+    "party": (("Party", "Casual"), _EVENING), "night out": (("Party", "Casual"), _EVENING),
+    "clubbing": (("Party", "Casual"), _EVENING), "date night": (("Party", "Casual"), _EVENING),
+    "dinner": (("Party", "Casual", "Smart Casual"), ()), "cocktail": (("Party",), _EVENING),
+    "prom": (("Party", "Formal"), _EVENING), "brunch": (("Casual",), ()),
     "beach": (("Casual",), ("Flip Flops", "Shorts", "Sunglasses", "Swimwear", "Sandals", "Dresses")),
     "pool": (("Casual",), ("Swimwear", "Flip Flops", "Shorts")), "holiday": (("Casual", "Travel"), ()),
     "vacation": (("Casual", "Travel"), ()), "travel": (("Travel", "Casual"), ()), "trip": (("Casual", "Travel"), ()),

@@ -69,7 +69,8 @@ class Edits:
 
 def needs_photo(stated: ProductFilter, edits: Edits) -> bool:
     return edits.any() or bool(stated.article_types and not stated.colours) or bool(stated.usages) \
-        or bool(edits.reference_types and not stated.genders)
+        or bool(edits.reference_types and not stated.genders) \
+        or (not stated.colours and (stated.max_price, stated.min_price) != (None, None))  # "same vibe, under 80"
 
 
 def kinds_for_usage(neighbours: list, share: float = 0.2, most: int = 3) -> tuple[str, ...]:

@@ -19,10 +19,12 @@ def soft_facets(soft: ProductFilter) -> dict[str, tuple[str, ...]]:
 
 
 def prefer(hits: list, soft: ProductFilter | None, sort: str | None, k: int, weight: float = SOFT_WEIGHT,
-           around: float | None = None) -> list:
+           around: float | None = None, leading: frozenset[str] = frozenset()) -> list:
     """``hits`` (with ``.product`` and ``.score``) re-ordered by the soft preferences, then,
     with ``sort="price"``, the best ``SORT_POOL`` of them cheapest first (``sort="near"``: the
-    nearest ``around`` first); the first ``k``."""
+    nearest ``around`` first); the first ``k``. A price order keeps tiers: what meets the filter before
+    what only came near it (``close:``), and nearest ``around``, the ``leading`` ids (what met every
+    preference: "around 25" for a night out is a clutch first, not a laptop bag) before the rest."""
     wanted = soft_facets(soft) if soft is not None else {}
     if wanted:
         def boosted(h) -> float:
@@ -33,6 +35,8 @@ def prefer(hits: list, soft: ProductFilter | None, sort: str | None, k: int, wei
     target = 0.0 if sort == "price" else around if sort == "near" else None  # prices are never negative
     if target is not None:
         pool = hits[:SORT_POOL]
-        hits = sorted(pool, key=lambda h: (h.product.price is None, abs((h.product.price or 0.0) - target))) \
+        lead = leading if sort == "near" else frozenset()  # "the cheapest": of all that meet the filter
+        hits = sorted(pool, key=lambda h: (h.product.id not in lead, any(s.startswith("close:") for s in h.signals),
+                                           h.product.price is None, abs((h.product.price or 0.0) - target))) \
             + hits[SORT_POOL:]
     return hits[:k]

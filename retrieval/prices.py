@@ -25,17 +25,18 @@ _NUM = r"\$?\s*(\d+(?:\.\d+)?)" + _CURRENCY
 _SLANG = {"fiver": "5 quid", "tenner": "10 quid", "fivers": "5 quid", "tenners": "10 quid"}
 _SLANG_AMOUNTS = re.compile(r"\b(?:an? |one )?(" + "|".join(_SLANG) + r")\b")
 APPROX = 0.25  # "around 40": 30 to 50
+_AT_MOST = r"(?:max(?:imum)?|tops|at most|at the most|or less|or under|or below|limit)\b"  # "about 80 max": at most 80
 
 _PATTERNS: list[tuple[re.Pattern, str]] = [
     (re.compile(rf"\b(?:between|from)\s+{_NUM}\s+(?:and|to|-)\s+{_NUM}"), "range"),
     (re.compile(rf"(?<![\w.]){_NUM}\s*(?:-|to)\s*{_NUM}(?=\s|$)"), "range"),
     (re.compile(rf"\b(?:around|about|roughly|approximately|approx|near|close to|in the region of|ballpark)\s+{_NUM}"
-                r"(?:\s*(?:give or take|or so|ish|more or less))?"), "approx"),
+                rf"(?![\d.a-z]|{_CURRENCY}\s*{_AT_MOST})(?:\s*(?:give or take|or so|ish|more or less))?"), "approx"),
     (re.compile(rf"{_NUM}\s*(?:give or take|or so|ish|more or less)\b"), "approx"),
     (re.compile(rf"(?:\bunder|\bbelow|\bless than|\bcheaper than|\blower than|\bmax(?:imum)?(?: of)?|\bup ?to|"
                 rf"\bat most|\bno more than|\bnot more than|\bnot over|\bnothing over|\bwithin|\bbudget(?: of| is)?|"
                 rf"\bat or under|\bsub|<=?)\s*{_NUM}"), "max"),
-    (re.compile(rf"{_NUM}\s*(?:or less|or under|or below|max(?:imum)?|tops|at most|at the most|limit|budget)\b"), "max"),
+    (re.compile(rf"{_NUM}\s*(?:{_AT_MOST}|budget\b)"), "max"),
     (re.compile(rf"(?:\bover|\babove|\bmore than|\bat least|\bmin(?:imum)?|\bstarting at|\bupwards of|>=?)\s*{_NUM}"),
      "min"),
     (re.compile(rf"{_NUM}\s*(?:or more|and up|plus|or above)\b"), "min"),
@@ -54,7 +55,9 @@ _CLEAR = re.compile(r"\b(?:money is no (?:object|issue|problem)|no budget|any pr
                     r"whatever it costs|no price limit|no limit)\b")
 _LOWER = re.compile(r"\b(?:cheaper|less expensive|less pricey|lower price[sd]?|more affordable|too expensive|"
                     r"too pricey|too much money|for less|out of my budget|over my budget|on a budget|budget friendly|inexpensive|less costly|save money|"
-                    r"cheap(?! as)|affordable|low cost|low priced|not (?:so|that|as|very|too) (?:pricey|pricy|expensive|costly|dear))\b")
+                    r"cheap(?! as)|affordable|low cost|low priced|not (?:so|that|as|very|too) (?:pricey|pricy|expensive|costly|dear)|"
+                    r"(?:are|is|r|s|looks?|seems?|bit|a bit|kinda|quite|rather|way|pretty) (?:pricey|pricy|costly)|"
+                    r"costs? less|costing less|(?:easy|easier|kinder|gentler) on the (?:wallet|pocket|budget|bank))\b")
 _HIGHER = re.compile(r"\b(?:more expensive|pricier|higher end|high end|more premium|premium|upmarket|luxury|"
                      r"luxurious|splurge|higher price[sd]?)\b")
 

@@ -35,9 +35,9 @@ from retrieval.filters import ProductFilter, open_facets
 from retrieval.prices import read_prices, words_to_numbers
 from retrieval.query_parser import ParsedQuery, check_query_text, phrase_forms, plural_form
 from retrieval.reader_words import (ABSOLUTE_COLOUR, AGE, COMPARATIVE, COMPLEMENT, DEMONSTRATIVE, FUZZY_SKIP, GENERIC,
-                                     MORE, NEGATED_AFTER, NEGATION, OPPOSITE, PRONOUNS, RELATIVE_COLOUR, SELF, STYLE, THEY, grown_up, may_be_typo, modifier_kinds,
+                                     MORE, NEGATED_AFTER, NEGATION, OPPOSITE, PRONOUNS, RELATIVE_COLOUR, SELF, STYLE, THEY, TOO, grown_up, may_be_typo, modifier_kinds,
                                      named_shades, narrowest_types, negation_since, normalise, occasion_usages, place_reference, rejoin,
-                                     tokens, window_before)
+                                     says_colours, tokens, window_before)
 from retrieval.vocabulary import COLOUR_SYNONYMS, FILLER_WORDS, GENDER_SYNONYMS, TYPE_SYNONYMS, Vocabulary
 
 logger = logging.getLogger(__name__)
@@ -99,9 +99,11 @@ class RequestReader:
                                and p not in self._exact_only
                                and len(p.replace(" ", "")) >= 4}
         self._modifiers: dict[str, dict[str, str]] = {}  # head word -> {"casual": "casualshoes", ...}
+        self._heads: dict[str, set[str]] = {}  # first word -> {"suit", "suits", ...}
         for phrase, entry in self._table.items():
             if entry.facet == "article_types" and len(words := phrase.split()) == 2:
                 self._modifiers.setdefault(words[1], {})[words[0]] = phrase.replace(" ", "")
+                self._heads.setdefault(words[0], set()).add(words[1])
         self._embed = embed
         self._type_vecs = self._generic_vecs = None
         if embed is not None and vocab.article_types:
@@ -143,8 +145,9 @@ class RequestReader:
                 add(phrase + "s", "genders", values, forms=False)
         for phrase, values in USAGE_WORDS.items():
             add(phrase, "usages", values, forms=False)
-        for phrase, form in ((p, f) for p in OCCASIONS for f in {normalise(p), plural_form(normalise(p))} - {"runs"}):
-            table.setdefault(form, _Entry("occasion", (phrase,)))  # "weekend trips", "meetings"; not "it runs small"
+        for phrase, form in ((p, f) for p in OCCASIONS for f in {normalise(p), plural_form(normalise(p))} - {"runs", "works"}):
+            table.setdefault(form, _Entry("occasion", (phrase,)))  # "weekend trips", "meetings"; not "it runs small",
+            # nor "either works"
         for phrase, values in STYLE.items():
             add(phrase, "soft:usages", values, forms=False)
         for phrase, direction in RELATIVE_COLOUR.items():
@@ -184,9 +187,17 @@ class RequestReader:
     def _fix_modifiers(self, text: str) -> str:
         """A typo in the word before a kind's head word ("casul shoes", "lapto bag"): the head alone reads
         as every kind of shoe or bag, so the pair is matched against the two-word kinds with that head and
-        the word corrected. Words the table or the dictionary knows stay ("brown shoes", "nice bag")."""
+        the word corrected. Words the table or the dictionary knows stay ("brown shoes", "nice bag").
+        A typo in the head after a kind's first word is corrected too, even to a dictionary word ("salwar
+        suite": a salwar suit), as long as it is near one of the heads that first word takes and names no
+        kind itself ("sports shorts" stay shorts)."""
         words = text.split()
         for i, (word, head) in enumerate(zip(words, words[1:])):
+            if word in self._heads and head not in self._heads[word] and head not in self._table \
+                    and may_be_typo(head) and head.isalpha() \
+                    and (found := process.extractOne(head, self._heads[word], scorer=fuzz.ratio,
+                                                     score_cutoff=self.fuzzy_cutoff)) and found[0][0] == head[0]:
+                words[i + 1] = head = found[0]
             if head not in self._modifiers or not may_be_typo(word) or word in self._table \
                     or word in self.known_words or not word.isalpha():
                 continue
@@ -206,6 +217,10 @@ class RequestReader:
                 continue
             phrase, entry = m.group(1), self._table[m.group(1)]
             covered.append((m.start(), m.end()))
+            if phrase == "shades" and says_colours(text, m.start(), m.end(), prev, len(reading.phrases.get("colours", [])),
+                                                   any(self._table[k.group(1)].facet == "article_types"
+                                                       and k.group(1) != phrase for k in found)):
+                continue  # "purple or lilac shades": colours, not sunglasses
             if cue and cue.end() <= m.start() < ref_end and entry.facet in ("colours", "article_types") \
                     and (reading.hard["article_types"] or THEY.search(cue.group(0))):
                 reading.reference_types.extend(entry.values if entry.facet == "article_types" else ())
@@ -213,7 +228,8 @@ class RequestReader:
                 continue
             since, after = negation_since(text, prev, entry.facet, m.start()), None  # "no heels, black flats": flats
             if entry.facet == "relative":
-                negated = NEGATION.search(window_before(text, m.start(), words=2))  # "not so bright": toned down
+                negated = NEGATION.search(window_before(text, m.start(), words=2)) \
+                    or TOO.search(text[max(0, m.start() - 8):m.start()])  # "not so bright", "this is too loud": toned down
                 reading.relative_colour = OPPOSITE.get(entry.values[0], entry.values[0]) if negated else entry.values[0]
                 # "bright" names a kind of colour; "more colourful", like "brighter", a move from one
                 reading.absolute_colour = phrase in ABSOLUTE_COLOUR and not MORE.search(text[:m.start()]) and not negated
@@ -226,7 +242,8 @@ class RequestReader:
                 reading.moved_colours, reading.moved = between or True, reading.moved + list(entry.values)
             elif entry.facet in ("colours", "usages", "article_types", "genders", "occasion") and \
                     (NEGATION.search(window_before(text[since:], m.start() - since))  # "not a kid": genders too
-                     or (since == 0 and prev[2]) or (after := NEGATED_AFTER.match(text, m.end()))):  # "nor white and cream"
+                     or (since == 0 and prev[2]) or (after := NEGATED_AFTER.match(text, m.end()))  # "nor white and cream"
+                     or (entry.facet == "colours" and TOO.search(text[max(0, m.start() - 8):m.start()]))):  # "too neon"
                 covered += [after.span()] if after else []  # "heels kill my feet": no description
                 facet, values = ("usages", OCCASIONS[entry.values[0]][0]) if entry.facet == "occasion" \
                     else (entry.facet, entry.values)  # "not office wear", "not gym stuff": not that usage
@@ -336,6 +353,8 @@ class RequestReader:
             hard["genders"] = [g for g in dict.fromkeys(worn_by) if g in self.vocab.genders]
         hard["article_types"] = narrowest_types(reading.type_groups, hard["article_types"], norm)
         hard["article_types"] = place_reference(norm, hard["article_types"], reading.reference_types, reading.reference_only)
+        if hard["article_types"] and (among := [t for t in soft["article_types"] if t in hard["article_types"]]):
+            soft["article_types"] = among  # "a bag for a night out": among the bags, the evening ones first
         if reading.moved_colours and hard["colours"]:  # "a paler blue": a blue, and the blues that way (first);
             named, away = tuple(reading.moved), reading.moved_colours == "than"  # "paler than blue": not blue
             others = tuple(c for c in hard["colours"] if c not in named)  # "a lighter brown, more tan": tan leads
@@ -350,6 +369,12 @@ class RequestReader:
 
         if named_off := reading.excluded.get("colours"):
             reading.excluded["colours"] = named_shades(named_off, self.vocab.colours, hard["colours"])
+        if overlap := set(hard["article_types"]) & set(off := reading.excluded.get("article_types", [])):
+            # "only proper kurtas, not the short kurtis": where both words take both kinds, each its own
+            own = {v for p in reading.phrases.get("exclude_article_types", ()) for v in overlap
+                   if normalise(v) in (p, p + "s", p.removesuffix("s"))}
+            if own and own != overlap:
+                reading.excluded["article_types"] = [x for x in off if x not in overlap or x in own]
 
         def kept(facet: str) -> tuple[str, ...]:
             return tuple(x for x in hard[facet] if x not in reading.excluded.get(facet, ()))

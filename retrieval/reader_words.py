@@ -43,12 +43,16 @@ NEGATION = re.compile(r"\b(?:not|no|none|never|except|without|(?:aren|isn|don|do
                       r"shouldn|wouldn|haven|hasn|ain) ?t|but not|anything but|everything but|nothing|avoid|hates?|"
                       r"dislikes?|don ?t (?:like|want)|doesn ?t (?:like|want)|no more|sick of|tired of|other than|"
                       r"instead of|rather than|anything except|can ?t stand|allergic to|skip|leave out|done with|fed up (?:of|with)|"
-                      r"bored (?:of|with)|had enough of|hurts? in)\b")
+                      r"bored (?:of|with)|had enough of|hurts? in|refuses?|refusing|refused|won ?t wear|wont wear)\b")
+TOO = re.compile(r"\b(?:too|overly) $")  # before a colour: "too neon for me", "too pink"
 # said after the thing: "heels kill my feet", "pink is not my thing", "sneakers are out"
 NEGATED_AFTER = re.compile(r" (?:(?:(?:is|are|r|s) )?(?:(?:kill(?:s|ing)?|hurts?|hurting|pinch(?:es)?)(?: (?:my|her|his|me|the))?"
                            r"(?: (?:feet|foot|toes|back|ears|neck|skin))?|(?:so |just )?not (?:for me|my thing|my style|my vibe|it)|"
                            r"(?:a )?no go|(?:so |too )?(?:boring|overdone)|(?:(?:way |much )?too|so) (?:dark|light|bright|loud|dull|pale|"
-                           r"flashy|shiny|plain))|(?:is|are|r) (?:out|a no))\b")  # "navy is too dark"
+                           r"flashy|shiny|plain))|(?:is|are|r) (?:out|a no)|"
+                           r"(?:gets?|getting|looks?) (?:dirty|grubby|stained)(?: (?:so |too |very )?(?:fast|quickly|easily))?|"
+                           r"shows? (?:the )?(?:dirt|stains?|marks)|"
+                           r"stains? (?:so |too )?easily)\b")  # "navy is too dark", "grey gets dirty so fast"
 COMPLEMENT = re.compile(r"\b(?:go(?:es)?(?: \w+)? (?:with|w|under)|wear(?:s|ing)?(?: \w+)? (?:with|w|under|over)|pairs?(?: \w+)? with|pairs? well|"
                         r"match(?:es)?(?: \w+)? with|to match|matching|complete (?:the|this|that|my|your) (?:look|outfit)|"
                         r"complements?|team(?: \w+)? with|style(?: \w+)? with)\b")
@@ -119,6 +123,17 @@ SHADES_MOVE = re.compile(r"\b(?:a )?(?:(?:couple|few|one|two|three)(?: of)? )?sh
 SHADE_OF = re.compile(r"\b(dark|darker|deep|deeper|light|lighter|pale|paler|bright|brighter)(?: (?:shade|tone|version|hue)) of\b")
 
 
+def says_colours(text: str, start: int, end: int, prev: tuple[int, str | None, bool], colours_said: int,
+                 other_kind: bool) -> bool:
+    """Whether "shades" at ``start``..``end`` names colours, not sunglasses: "shades of blue"; or right
+    after colour words when the colours are a list ("purple or lilac shades"), follow "in" ("in pastel
+    shades") or another kind is named ("kurtis in pastel shades"). "red shades" alone stays sunglasses."""
+    if text.startswith(" of ", end):
+        return True
+    after_colour = prev[1] in ("colours", "relative") and not text[prev[0]:start].strip()
+    return after_colour and (colours_said >= 2 or other_kind or bool(re.search(r"\bin (?:\w+ ){1,4}$", text[:start])))
+
+
 def rejoin(text: str, kinds: set[str]) -> str:
     """A kind's one word typed as two ("ear rings", "sun glasses": both halves may be words the
     table knows, so the pair is joined only when the whole is a kind's name), and a colour moved
@@ -155,7 +170,8 @@ def modifier_kinds(kinds: list[tuple[int, int, str, tuple[str, ...]]], text: str
     return out
 
 
-TEXTING = {"n": "and", "btwn": "between"}  # words as texted: "white n cream", "btwn 20 and 30"
+TEXTING = {"n": "and", "btwn": "between", "wmn": "women", "wmns": "women"}  # as texted: "white n cream", "btwn 20 and 30"
+_TEXTED = re.compile(r"\b(?:" + "|".join(TEXTING) + r")\b")
 
 
 def normalise(text: str) -> str:
@@ -169,7 +185,7 @@ def normalise(text: str) -> str:
     text = re.sub(r"(?<=[a-z])-(?=[a-z])", " ", text)
     text = re.sub(r"\b(any|some|no|every)thin\b", r"\1thing", text)  # typed without the g: "anythin but black"
     text = re.sub(r"[^a-z0-9$.<>=\-, ]+", " ", text)
-    text = re.sub(r"\b(?:n|btwn)\b", lambda m: TEXTING[m.group(0)], text)
+    text = _TEXTED.sub(lambda m: TEXTING[m.group(0)], text)
     return re.sub(r"\s+", " ", text).strip(" ,")
 
 

@@ -112,9 +112,9 @@ class ProductSearch:
         if image is not None and soft is not None and soft.article_types:
             # a kind only guessed from the words ("a pack": backpacks?) never outranks the photo's own
             soft = replace(soft, article_types=())
-        onward = None  # a colour moved off the photo: what fills a short page (further that way)
+        onward, lead = None, None  # a colour moved off the photo: what fills a short page (further that way)
         if image is not None and needs_photo(base, edits) and (strategy or self.cfg.composed_strategy) == "filtered":
-            base, photo_soft, onward = self._photo_edit(image, edits, base)
+            base, photo_soft, onward, lead = self._photo_edit(image, edits, base)
             soft = photo_soft.merged(soft or ProductFilter())
             filters = base if parsed is None else filters  # a picture alone searches under the edited filter
         if onward is None and edits.relative_colour and base.colours and hasattr(self.parser, "shift_colours"):
@@ -122,13 +122,16 @@ class ProductSearch:
         soft = open_facets(soft, base)  # a preference never overrides a facet the (edited) filter states
         if parsed and soft is not None and (soft.article_types or soft.usages):  # preferences pull the words too
             parsed = replace(parsed, semantic_text=" ".join([parsed.semantic_text, *soft.article_types, *soft.usages]))
-        preferring = bool(sort) or (soft is not None and not soft.is_empty())
+        preferring = bool(sort) or (soft is not None and not soft.is_empty()) or lead is not None
         wide = max(k, SORT_POOL) if preferring else k
         # a colour asked of a photo: the photo's kinds in near colours (marked close) come before
         # other kinds in that colour, which come last ("this in nude": nude-ish tops, then nude socks)
         # and a picture edited by the words alone ("a cheaper one like this") is more of that kind of thing
         keep_kind = image is not None and (bool(base.colours) or (parsed is None and edits.any()))
         result = self._route(text, image, parsed, base, filters, wide, exclude_ids, strategy, keep_kind)
+        if lead is not None and (soft is None or soft.is_empty()):  # the same look: the photo's kind in its colours
+            result = replace(result, hits=then(self._same_look(text, image, parsed, base, filters, wide, exclude_ids,
+                                                               strategy, lead), result.hits)[:wide])
         if len(result.hits) < wide:  # a short (or empty) page: fill it with the nearest alternatives
             result = replace(result, hits=result.hits + self._closest(
                 text, image, parsed, base, filters, wide, exclude_ids, strategy, result.hits, keep_kind, onward))
@@ -136,12 +139,24 @@ class ProductSearch:
             more = self._route(text, image, parsed, base, filters, wide,
                                exclude_ids + tuple(h.product.id for h in result.hits), strategy, keep_kind=False).hits
             result = replace(result, hits=then(result.hits, more)[:wide])
+        leading = frozenset()
         if soft is not None and not soft.is_empty():  # what matches the preferences first, then the rest
             first = self._preferred(text, image, parsed, base, soft, filters, wide, exclude_ids, strategy, keep_kind)
-            result = replace(result, hits=then(first, result.hits))
+            if lead is not None:  # "like these but for everyday": that usage's kinds in the photo's colours first
+                first = then(self._same_look(text, image, parsed, base.merged(soft), filters, wide, exclude_ids,
+                                             strategy, lead), first)[:wide]
+            result, leading = replace(result, hits=then(first, result.hits)), frozenset(h.product.id for h in first)
             soft = None  # what meets every preference leads as found: a score boost would let the photo's own kind back
         around = (base.min_price + base.max_price) / 2 if None not in (base.min_price, base.max_price) else None
-        return replace(result, hits=prefer(result.hits, soft, sort, k, around=around)) if preferring else result
+        return replace(result, hits=prefer(result.hits, soft, sort, k, around=around, leading=leading)) \
+            if preferring else result
+
+    def _same_look(self, text, image, parsed, base: ProductFilter, filters, k, exclude_ids, strategy,
+                   look: ProductFilter) -> list[Hit]:
+        """What meets ``base`` as the photo looks (``look``: its colours, and its kind and people where
+        the words leave them open), short if need be."""
+        looks = base.merged(look)
+        return self._route(text, image, parsed, looks, looks, k, exclude_ids, strategy, keep_kind=True).hits
 
     def _preferred(self, text, image, parsed, base, soft: ProductFilter, filters, k, exclude_ids, strategy,
                    keep_kind: bool) -> list[Hit]:
@@ -206,9 +221,10 @@ class ProductSearch:
         return self._composed(image, parsed, base, fetch, exclude_ids, k, keep_kind)
 
     def _photo_edit(self, image, edits: Edits, base: ProductFilter
-                    ) -> tuple[ProductFilter, ProductFilter, tuple[tuple[str, ...], ...] | None]:
+                    ) -> tuple[ProductFilter, ProductFilter, tuple[tuple[str, ...], ...] | None, ProductFilter | None]:
         """A composed edit that needs what the photo shows (its colour, type, price): the filter,
-        the preferences, and for a colour moved off the photo the colours further that way, by steps."""
+        the preferences, for a colour moved off the photo the colours further that way, by steps, and
+        what leads what is found (the photo's colours, when the words keep its look)."""
         img = self._read(image)[0]
         shift = self.parser.shift_colours if edits.relative_colour else None  # only the request reader sets it
         look = self.look_at(image)
@@ -227,7 +243,15 @@ class ProductSearch:
             named = kinds_named_for(usages, look.article_type, self.parser.vocab.article_types)
             soft = soft.merged(ProductFilter(article_types=tuple(dict.fromkeys(named + kinds)),
                                              genders=() if filt.genders else genders))
-        return filt, soft, onward
+        # the same look for another use or at another price ("like these but for everyday", "a cheaper pair
+        # like these"): the photo's colours lead, in what the photo is (or the usage's kinds, which the
+        # preferences name). A preferred colour would fill a short page with near colours, other kinds or
+        # other people before the kinds wanted.
+        if not look.colour or filt.colours or soft.colours or edits.relative_colour or edits.complement:
+            return filt, soft, onward, None
+        kind = () if filt.article_types or soft.article_types or not look.article_type else (look.article_type,)
+        people = () if filt.genders or soft.genders else look.for_whom(self.parser.vocab.genders)
+        return filt, soft, onward, ProductFilter(colours=look.colours or (look.colour,), article_types=kind, genders=people)
 
     def look_at(self, image) -> PhotoLook:
         """What the picture shows (colour, type, gender, usage): the tuned tower's readings, else

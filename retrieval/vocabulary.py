@@ -103,13 +103,13 @@ a about above actually again all also an and another any anything are as at avoi
 bit bucks budget but by can cheaper clear close color colors colour colours cool could do does doesn doesnt
 dollars don dont drop either everything except expensive fifth find first for forget fourth from get gonna
 good got great has hate hated hates have he her here hers herself him himself his hmm how i i'm ignore im image in instead is
-it item items its just kind know last least less like little look looking looks lot love loves match matching matter max
+it item items its just kind kinda know last least less like little look looking looks lot love loves match matching matter max
 maximum maybe me min minimum mine more most much my myself need needs never nice no none not now number occasion of ok okay on one
-ones only option or other others our ours ourselves outfit over perhaps photo pic pick picture please pls plz preference price
+ones only option options or other others our ours ourselves outfit over perhaps photo pic pick picture please pls plz preference price
 priced pricier product products rather really remove reset result same second shade she show similar skip so
-some something sort start stuff style sure t than thank thanks that the their them themselves then there these they
+some something sort sorta start stuff style sure t than thank thanks that the their them themselves then there these they
 thing things third this those to tone too under up upto us usd very wanna want wanted way we wear wearing well
-what whatever which with within without worn would yes you your yours yourself
+what whatever which with within without works worn would yes you your yours yourself
 version versions pair pairs hes shes make makes go wants likes
 """.split())
 
