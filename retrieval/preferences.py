@@ -36,7 +36,9 @@ def prefer(hits: list, soft: ProductFilter | None, sort: str | None, k: int, wei
     if target is not None:
         pool = hits[:SORT_POOL]
         lead = leading if sort == "near" else frozenset()  # "the cheapest": of all that meet the filter
-        hits = sorted(pool, key=lambda h: (h.product.id not in lead, any(s.startswith("close:") for s in h.signals),
-                                           h.product.price is None, abs((h.product.price or 0.0) - target))) \
-            + hits[SORT_POOL:]
+
+        def tier(h) -> tuple:
+            near = any(s.startswith("close:") for s in getattr(h, "signals", ()))
+            return h.product.id not in lead, near, h.product.price is None, abs((h.product.price or 0.0) - target)
+        hits = sorted(pool, key=tier) + hits[SORT_POOL:]
     return hits[:k]

@@ -176,3 +176,14 @@ def check_query_text(text: str | None) -> None:
         raise QueryError(f"query text must be a string, got {type(text).__name__}")
     if len(text) > MAX_QUERY_CHARS:
         raise QueryError(f"query text is {len(text)} characters; the limit is {MAX_QUERY_CHARS}")
+
+
+def check_query(text: str | None, has_image: bool, k: int, max_k: int) -> str | None:
+    """The query's text, stripped, once it and ``k`` are checked (``QueryError`` saying what)."""
+    check_query_text(text)
+    text = text.strip() if text else None
+    if not text and not has_image:
+        raise QueryError("empty query: give some text, an image, or both")
+    if not 1 <= k <= max_k:
+        raise QueryError(f"k={k} is out of range 1..{max_k}")
+    return text

@@ -34,10 +34,11 @@ from retrieval.concepts import (ADULT_AGE, FUZZY_PEOPLE, OCCASIONS, PEOPLE, SELF
 from retrieval.filters import ProductFilter, open_facets
 from retrieval.prices import read_prices, words_to_numbers
 from retrieval.query_parser import ParsedQuery, check_query_text, phrase_forms, plural_form
+from retrieval.reader_spelling import TwoWordKinds, unglue
 from retrieval.reader_words import (ABSOLUTE_COLOUR, AGE, COMPARATIVE, COMPLEMENT, DEMONSTRATIVE, FUZZY_SKIP, GENERIC,
                                      MORE, NEGATED_AFTER, NEGATION, OPPOSITE, PRONOUNS, RELATIVE_COLOUR, SELF, STYLE, THEY, TOO, grown_up, may_be_typo, modifier_kinds,
                                      named_shades, narrowest_types, negation_since, normalise, occasion_usages, place_reference, rejoin,
-                                     says_colours, tokens, window_before)
+                                     each_its_own, says_colours, tokens, window_before)
 from retrieval.vocabulary import COLOUR_SYNONYMS, FILLER_WORDS, GENDER_SYNONYMS, TYPE_SYNONYMS, Vocabulary
 
 logger = logging.getLogger(__name__)
@@ -98,12 +99,8 @@ class RequestReader:
                                if (e.facet in ("article_types", "colours") or p in FUZZY_PEOPLE)
                                and p not in self._exact_only
                                and len(p.replace(" ", "")) >= 4}
-        self._modifiers: dict[str, dict[str, str]] = {}  # head word -> {"casual": "casualshoes", ...}
-        self._heads: dict[str, set[str]] = {}  # first word -> {"suit", "suits", ...}
-        for phrase, entry in self._table.items():
-            if entry.facet == "article_types" and len(words := phrase.split()) == 2:
-                self._modifiers.setdefault(words[1], {})[words[0]] = phrase.replace(" ", "")
-                self._heads.setdefault(words[0], set()).add(words[1])
+        self._kinds = TwoWordKinds([p for p, e in self._table.items() if e.facet == "article_types"],
+                                   set(self._table), self.known_words, fuzzy_cutoff)
         self._embed = embed
         self._type_vecs = self._generic_vecs = None
         if embed is not None and vocab.article_types:
@@ -163,7 +160,7 @@ class RequestReader:
     # --- parse ------------------------------------------------------------------------
     def parse(self, text: str) -> ParsedQuery:
         check_query_text(text)
-        norm = self._fix_modifiers(self._unglue(rejoin(words_to_numbers(normalise(text)), self._kind_words)))
+        norm = self._kinds.fix(unglue(rejoin(words_to_numbers(normalise(text)), self._kind_words), self._table))
         prices, reading = read_prices(norm), _Reading()
         rest = prices.rest
         covered = self._read_phrases(rest, reading) + self._read_people(rest, reading)
@@ -171,41 +168,6 @@ class RequestReader:
         leftover = self._read_fuzzy(leftover, reading)
         self._read_by_embedding(leftover, reading)
         return self._result(text, norm, prices, reading, leftover)
-
-    def _unglue(self, text: str) -> str:
-        """Two known words typed without the space between them ("blackformal" -> "black formal")."""
-        out = []
-        for word in text.split():
-            if len(word) >= 7 and word not in self._table and not word.isdigit():
-                for i in range(3, len(word) - 2):
-                    if word[:i] in self._table and word[i:] in self._table:
-                        word = f"{word[:i]} {word[i:]}"
-                        break
-            out.append(word)
-        return " ".join(out)
-
-    def _fix_modifiers(self, text: str) -> str:
-        """A typo in the word before a kind's head word ("casul shoes", "lapto bag"): the head alone reads
-        as every kind of shoe or bag, so the pair is matched against the two-word kinds with that head and
-        the word corrected. Words the table or the dictionary knows stay ("brown shoes", "nice bag").
-        A typo in the head after a kind's first word is corrected too, even to a dictionary word ("salwar
-        suite": a salwar suit), as long as it is near one of the heads that first word takes and names no
-        kind itself ("sports shorts" stay shorts)."""
-        words = text.split()
-        for i, (word, head) in enumerate(zip(words, words[1:])):
-            if word in self._heads and head not in self._heads[word] and head not in self._table \
-                    and may_be_typo(head) and head.isalpha() \
-                    and (found := process.extractOne(head, self._heads[word], scorer=fuzz.ratio,
-                                                     score_cutoff=self.fuzzy_cutoff)) and found[0][0] == head[0]:
-                words[i + 1] = head = found[0]
-            if head not in self._modifiers or not may_be_typo(word) or word in self._table \
-                    or word in self.known_words or not word.isalpha():
-                continue
-            found = process.extractOne(word + head, self._modifiers[head], scorer=fuzz.ratio,
-                                       score_cutoff=self.fuzzy_cutoff)
-            if found is not None and found[2][0] == word[0]:
-                words[i] = found[2]
-        return " ".join(words)
 
     def _read_phrases(self, text: str, reading: _Reading) -> list[tuple[int, int]]:
         covered, prev, kinds, kind_end = [], (0, None, False), [], 0  # the last facet phrase's end, facet, negated
@@ -217,9 +179,7 @@ class RequestReader:
                 continue
             phrase, entry = m.group(1), self._table[m.group(1)]
             covered.append((m.start(), m.end()))
-            if phrase == "shades" and says_colours(text, m.start(), m.end(), prev, len(reading.phrases.get("colours", [])),
-                                                   any(self._table[k.group(1)].facet == "article_types"
-                                                       and k.group(1) != phrase for k in found)):
+            if phrase == "shades" and self._says_colours(text, m, prev, found, reading):
                 continue  # "purple or lilac shades": colours, not sunglasses
             if cue and cue.end() <= m.start() < ref_end and entry.facet in ("colours", "article_types") \
                     and (reading.hard["article_types"] or THEY.search(cue.group(0))):
@@ -228,13 +188,7 @@ class RequestReader:
                 continue
             since, after = negation_since(text, prev, entry.facet, m.start()), None  # "no heels, black flats": flats
             if entry.facet == "relative":
-                negated = NEGATION.search(window_before(text, m.start(), words=2)) \
-                    or TOO.search(text[max(0, m.start() - 8):m.start()])  # "not so bright", "this is too loud": toned down
-                reading.relative_colour = OPPOSITE.get(entry.values[0], entry.values[0]) if negated else entry.values[0]
-                # "bright" names a kind of colour; "more colourful", like "brighter", a move from one
-                reading.absolute_colour = phrase in ABSOLUTE_COLOUR and not MORE.search(text[:m.start()]) and not negated
-                reading.relative_end = m.end()
-                reading.phrases.setdefault("relative", []).append(phrase)
+                _read_relative(text, m, entry.values[0], reading)
             elif entry.facet == "colours" and reading.relative_end is not None and \
                     (between := re.sub(r" (?:that|this|the)$", "", text[reading.relative_end:m.start()].rstrip())
                      .strip()) in ("", "than"):  # "deeper pink", "darker than that blue"
@@ -273,6 +227,10 @@ class RequestReader:
         for m in re.finditer(r"(?<![a-z0-9])(her|she|hers|him|he|his)(?![a-z0-9])", text):
             reading.pronoun_genders.extend(PRONOUNS[m.group(1)])
         return covered
+
+    def _says_colours(self, text: str, m: re.Match, prev, found: list[re.Match], reading: _Reading) -> bool:
+        other_kind = any(self._table[k.group(1)].facet == "article_types" and k.group(1) != m.group(1) for k in found)
+        return says_colours(text, m.start(), m.end(), prev, len(reading.phrases.get("colours", [])), other_kind)
 
     def _read_people(self, text: str, reading: _Reading) -> list[tuple[int, int]]:
         """Who the shopper is, how old the wearer is; the spans read (an age is no description)."""
@@ -369,12 +327,8 @@ class RequestReader:
 
         if named_off := reading.excluded.get("colours"):
             reading.excluded["colours"] = named_shades(named_off, self.vocab.colours, hard["colours"])
-        if overlap := set(hard["article_types"]) & set(off := reading.excluded.get("article_types", [])):
-            # "only proper kurtas, not the short kurtis": where both words take both kinds, each its own
-            own = {v for p in reading.phrases.get("exclude_article_types", ()) for v in overlap
-                   if normalise(v) in (p, p + "s", p.removesuffix("s"))}
-            if own and own != overlap:
-                reading.excluded["article_types"] = [x for x in off if x not in overlap or x in own]
+        reading.excluded["article_types"] = each_its_own(hard["article_types"], reading.excluded.get("article_types", []),
+                                                         reading.phrases.get("exclude_article_types", ()))
 
         def kept(facet: str) -> tuple[str, ...]:
             return tuple(x for x in hard[facet] if x not in reading.excluded.get(facet, ()))
@@ -418,6 +372,17 @@ class RequestReader:
             moved = tuple(c for c in colours if not any(self.colours.is_shade(c, m) for m in moved)
                           and not (direction == "brighter" and self.colours.is_neutral(c))) + moved
         return moved
+
+
+def _read_relative(text: str, m: re.Match, direction: str, reading: _Reading) -> None:
+    """A kind of colour or a move ("brighter", "pastel"), turned round when negated or complained of
+    ("not so bright", "this is too loud": toned down)."""
+    negated = NEGATION.search(window_before(text, m.start(), words=2)) or TOO.search(text[max(0, m.start() - 8):m.start()])
+    reading.relative_colour = OPPOSITE.get(direction, direction) if negated else direction
+    # "bright" names a kind of colour; "more colourful", like "brighter", a move from one
+    reading.absolute_colour = m.group(1) in ABSOLUTE_COLOUR and not MORE.search(text[:m.start()]) and not negated
+    reading.relative_end = m.end()
+    reading.phrases.setdefault("relative", []).append(m.group(1))
 
 
 def _unit(vecs) -> np.ndarray:

@@ -134,6 +134,14 @@ def says_colours(text: str, start: int, end: int, prev: tuple[int, str | None, b
     return after_colour and (colours_said >= 2 or other_kind or bool(re.search(r"\bin (?:\w+ ){1,4}$", text[:start])))
 
 
+def each_its_own(wanted: list[str], excluded: list[str], negated_phrases) -> list[str]:
+    """``excluded`` kinds without those also ``wanted`` that a negated word does not name itself: "only
+    proper kurtas, not the short kurtis", where both words take both kinds, excludes kurtis alone."""
+    overlap = set(wanted) & set(excluded)
+    own = {v for p in negated_phrases for v in overlap if normalise(v) in (p, p + "s", p.removesuffix("s"))}
+    return [x for x in excluded if x not in overlap or x in own] if own and own != overlap else excluded
+
+
 def rejoin(text: str, kinds: set[str]) -> str:
     """A kind's one word typed as two ("ear rings", "sun glasses": both halves may be words the
     table knows, so the pair is joined only when the whole is a kind's name), and a colour moved

@@ -29,7 +29,7 @@ from retrieval.photo_edits import (Edits, PhotoLook, edit_from_photo, interleave
                                    needs_photo, onward_colours, onward_of_move, onward_steps, photo_look,
                                    read_hypotheses, recognised, record_reading, ATTR)
 from retrieval.preferences import SORT_POOL, prefer, soft_facets
-from retrieval.query_parser import ParsedQuery, QueryError, QueryParser, check_query_text
+from retrieval.query_parser import ParsedQuery, QueryParser, check_query
 from retrieval.store import ProductStore, StoredMatch
 
 logger = logging.getLogger(__name__)
@@ -96,17 +96,12 @@ class ProductSearch:
         """Like :meth:`search`, also returning the parsed query and the filters in force.
         ``soft``: preferred facet values (a boost, never a filter); ``sort="price"``: cheapest
         first; ``edits``: what to do with the photo (default: what the text says)."""
-        check_query_text(text)
-        text = text.strip() if text else None
-        if not text and image is None:
-            raise QueryError("empty query: give some text, an image, or both")
-        if not 1 <= k <= MAX_K:
-            raise QueryError(f"k={k} is out of range 1..{MAX_K}")
+        text = check_query(text, image is not None, k, MAX_K)
         parsed = self.parser.parse(text) if text else None
         base = filters or ProductFilter()
         if parsed:
             base = parsed.filter.merged(base)  # explicit filters win over parsed words
-            soft = (soft or ProductFilter()).merged(parsed.soft)
+            soft = parsed.soft.merged(soft or ProductFilter())  # and explicit preferences over guessed ones
             sort = sort or parsed.sort
         edits = edits if edits is not None else Edits.of(parsed)
         if image is not None and soft is not None and soft.article_types:
@@ -130,8 +125,8 @@ class ProductSearch:
         keep_kind = image is not None and (bool(base.colours) or (parsed is None and edits.any()))
         result = self._route(text, image, parsed, base, filters, wide, exclude_ids, strategy, keep_kind)
         if lead is not None and (soft is None or soft.is_empty()):  # the same look: the photo's kind in its colours
-            result = replace(result, hits=then(self._same_look(text, image, parsed, base, filters, wide, exclude_ids,
-                                                               strategy, lead), result.hits)[:wide])
+            result = replace(result, hits=then(self._same_look(text, image, parsed, base, wide, exclude_ids, strategy,
+                                                               lead), result.hits)[:wide])
         if len(result.hits) < wide:  # a short (or empty) page: fill it with the nearest alternatives
             result = replace(result, hits=result.hits + self._closest(
                 text, image, parsed, base, filters, wide, exclude_ids, strategy, result.hits, keep_kind, onward))
@@ -143,15 +138,15 @@ class ProductSearch:
         if soft is not None and not soft.is_empty():  # what matches the preferences first, then the rest
             first = self._preferred(text, image, parsed, base, soft, filters, wide, exclude_ids, strategy, keep_kind)
             if lead is not None:  # "like these but for everyday": that usage's kinds in the photo's colours first
-                first = then(self._same_look(text, image, parsed, base.merged(soft), filters, wide, exclude_ids,
-                                             strategy, lead), first)[:wide]
+                first = then(self._same_look(text, image, parsed, base.merged(soft), wide, exclude_ids, strategy,
+                                             lead), first)[:wide]
             result, leading = replace(result, hits=then(first, result.hits)), frozenset(h.product.id for h in first)
             soft = None  # what meets every preference leads as found: a score boost would let the photo's own kind back
         around = (base.min_price + base.max_price) / 2 if None not in (base.min_price, base.max_price) else None
         return replace(result, hits=prefer(result.hits, soft, sort, k, around=around, leading=leading)) \
             if preferring else result
 
-    def _same_look(self, text, image, parsed, base: ProductFilter, filters, k, exclude_ids, strategy,
+    def _same_look(self, text, image, parsed, base: ProductFilter, k, exclude_ids, strategy,
                    look: ProductFilter) -> list[Hit]:
         """What meets ``base`` as the photo looks (``look``: its colours, and its kind and people where
         the words leave them open), short if need be."""

@@ -134,3 +134,18 @@ def test_a_budget_said_of_a_photo_reads_the_photo(vocab):
 
     assert needs_photo(ProductFilter(max_price=80), Edits())  # "same vibe but under 80 bucks"
     assert not needs_photo(ProductFilter(max_price=80, colours=("Red",)), Edits())
+
+
+def test_preferences_given_outrank_those_the_words_guess(tmp_path):
+    # seen in the chat page: "something warm round the neck for grandpa this winter" showed ties, because the
+    # turn's leftover words ("round neck", read by embedding as ties) replaced the warm kinds in force
+    from test_fresh_words_session18 import _shop
+
+    rows = [{"id": f"{kind[0]}{i}", "title": f"Brand Unisex Black {kind} {i}", "gender": "Unisex",
+             "article_type": kind, "base_colour": "Black", "price": str(20 + i)}
+            for kind in ("Backpacks", "Handbags") for i in range(4)]
+    shop, _ = _shop(tmp_path, rows, {"Black": (10, 10, 10)})
+    guessed = shop.search_engine.run("a bag for college", k=4)
+    assert {h.product.article_type for h in guessed.hits} == {"Backpacks"}  # the words' own guess
+    given = shop.search_engine.run("a bag for college", k=4, soft=ProductFilter(article_types=("Handbags",)))
+    assert {h.product.article_type for h in given.hits} == {"Handbags"}
