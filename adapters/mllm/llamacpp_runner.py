@@ -69,6 +69,7 @@ class LlamaCppRunner(MLLMRunner):
         tok = self.tokenizer
         self.stop_ids = {i for i in (tok.eos_token_id, tok.convert_tokens_to_ids("<|im_end|>")) if i is not None}
         self._lock = threading.Lock()
+        self._held: list[int] = []  # the prompt tokens (text before any image) whose keys and values the context holds
         self._batcher = None
         self.batch_sequences = 8  # conversations decoded together by generate_batch (0: one at a time)
         params = llama.context_params
@@ -121,9 +122,14 @@ class LlamaCppRunner(MLLMRunner):
         if len(ids) + 1 >= self.n_ctx:
             raise ValueError(f"prompt of {len(ids)} tokens does not fit the {self.n_ctx}-token context")
         lib = self._lib
-        lib.llama_memory_clear(lib.llama_get_memory(self.llama._ctx.ctx), True)
-        batch = self.llama._batch
-        pos, used = 0, 0
+        memory = lib.llama_get_memory(self.llama._ctx.ctx)
+        text_end = ids.index(self.image_token_id) if self.image_token_id in ids else len(ids)
+        pos = self._reusable(ids[:text_end], len(ids))  # the text this context holds already: not run again
+        self._held = []  # until the prompt has run
+        if pos == 0 or not lib.llama_memory_seq_rm(memory, 0, pos, -1):
+            lib.llama_memory_clear(memory, True)
+            pos = 0
+        batch, used = self.llama._batch, 0
         while pos < len(ids):
             is_image = ids[pos] == self.image_token_id
             end = pos
@@ -140,6 +146,18 @@ class LlamaCppRunner(MLLMRunner):
             pos = end
         if used != len(image_rows):
             raise ValueError(f"{len(image_rows) - used} image feature rows have no image token in the prompt")
+        self._held = ids[:text_end]
+
+    def _reusable(self, text: list[int], n: int) -> int:
+        """How many of a prompt's first tokens (``text``: those before any image) the context holds from
+        the last prompt (the system prompt, the request so far), short of the prompt's last token, whose
+        logits the next token needs."""
+        same = 0
+        for held, new in zip(self._held, text):
+            if held != new:
+                break
+            same += 1
+        return min(same, n - 1)
 
     def _next_token(self, history: list[int], rng: np.random.Generator, temperature: float,
                     no_repeat_ngram_size: int, banned: set[int] = frozenset()) -> int:
