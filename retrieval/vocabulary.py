@@ -101,11 +101,11 @@ USAGE_SYNONYMS: dict[str, tuple[str, ...]] = {
 FILLER_WORDS = frozenset("""
 a about above actually again all also an and another any anything are as at avoid be been being below between
 bit bucks budget but by can cheaper clear close color colors colour colours cool could do does doesn doesnt
-dollars don dont drop either everything except expensive fifth find first for forget fourth from get gonna
-good got great has hate hated hates have he her here hers herself him himself his hmm how i i'm ignore im image in instead is
+dollars don dont drop either everything except expensive few fifth find first for forget fourth from get gonna
+good got great has hate hated hates have he her here hers herself him himself his hmm how i i'm ideally ignore im image in instead is
 it item items its just kind kinda know last least less like little look looking looks lot love loves match matching matter max
 maximum maybe me min minimum mine more most much my myself need needs never nice no none not now number occasion of ok okay on one
-ones only option options or other others our ours ourselves outfit over perhaps photo pic pick picture please pls plz preference price
+ones only option options or other others our ours ourselves outfit over perhaps photo pic pick picture please pls plz preference preferably price
 priced pricier product products rather really remove reset result same second shade she show similar skip so
 some something sort sorta start stuff style sure t than thank thanks that the their them themselves then there these they
 thing things third this those to tone too under up upto us usd very wanna want wanted way we wear wearing well

@@ -120,6 +120,8 @@ def test_more_words_for_uses_and_colours(reader):
     assert reader.parse("something desi for me to wear to work").filter.usages == ("Ethnic",)
     assert "Beige" in reader.parse("biscuit colour cotton saree").filter.colours
     assert reader.parse("brwon sholder bag for wmn").filter.genders == ("Women",)
+    for text in ("need a few bras", "black ideally", "navy preferably"):  # seen in the chat page's sidebar as "words"
+        assert not reader.parse(text).free_words, text
 
 
 def test_about_a_price_then_max_is_at_most_that(reader):
