@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import fields
 
 from retrieval.filters import FACET_FIELDS, ProductFilter
+from retrieval.hits import Hit
 
 SOFT_WEIGHT = 0.15  # score units a product gains when it has every preferred facet
 SORT_POOL = 30  # "the cheapest": the price order of the best this many candidates
@@ -18,9 +19,9 @@ def soft_facets(soft: ProductFilter) -> dict[str, tuple[str, ...]]:
             if f.name in FACET_FIELDS and getattr(soft, f.name)}
 
 
-def prefer(hits: list, soft: ProductFilter | None, sort: str | None, k: int, weight: float = SOFT_WEIGHT,
+def prefer(hits: list[Hit], soft: ProductFilter | None, sort: str | None, k: int, weight: float = SOFT_WEIGHT,
            around: float | None = None, leading: frozenset[str] = frozenset()) -> list:
-    """``hits`` (with ``.product`` and ``.score``) re-ordered by the soft preferences, then,
+    """``hits`` re-ordered by the soft preferences, then,
     with ``sort="price"``, the best ``SORT_POOL`` of them cheapest first (``sort="near"``: the
     nearest ``around`` first); the first ``k``. A price order keeps tiers: what meets the filter before
     what only came near it (``close:``), and nearest ``around``, the ``leading`` ids (what met every
@@ -38,7 +39,7 @@ def prefer(hits: list, soft: ProductFilter | None, sort: str | None, k: int, wei
         lead = leading if sort == "near" else frozenset()  # "the cheapest": of all that meet the filter
 
         def tier(h) -> tuple:
-            near = any(s.startswith("close:") for s in getattr(h, "signals", ()))
+            near = any(s.startswith("close:") for s in h.signals)
             return h.product.id not in lead, near, h.product.price is None, abs((h.product.price or 0.0) - target)
         hits = sorted(pool, key=tier) + hits[SORT_POOL:]
     return hits[:k]

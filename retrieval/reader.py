@@ -36,9 +36,9 @@ from retrieval.prices import read_prices, words_to_numbers
 from retrieval.query_parser import ParsedQuery, check_query_text, phrase_forms, plural_form
 from retrieval.reader_spelling import TwoWordKinds, unglue
 from retrieval.reader_words import (ABSOLUTE_COLOUR, AGE, COMPARATIVE, COMPLEMENT, DEMONSTRATIVE, FUZZY_SKIP, GENERIC,
-                                     MORE, NEGATED_AFTER, NEGATION, OPPOSITE, PRONOUNS, RELATIVE_COLOUR, SELF, STYLE, THEY, TOO, grown_up, may_be_typo, modifier_kinds,
+                                     MORE, NEGATED_AFTER, NEGATION, OPPOSITE, PRONOUNS, RELATIVE_COLOUR, SELF, STYLE, THEY, grown_up, may_be_typo, modifier_kinds,
                                      named_shades, narrowest_types, negation_since, normalise, occasion_usages, place_reference, rejoin,
-                                     each_its_own, says_colours, tokens, window_before)
+                                     each_its_own, says_colours, tokens, too_before, window_before)
 from retrieval.vocabulary import COLOUR_SYNONYMS, FILLER_WORDS, GENDER_SYNONYMS, TYPE_SYNONYMS, Vocabulary
 
 logger = logging.getLogger(__name__)
@@ -197,7 +197,7 @@ class RequestReader:
             elif entry.facet in ("colours", "usages", "article_types", "genders", "occasion") and \
                     (NEGATION.search(window_before(text[since:], m.start() - since))  # "not a kid": genders too
                      or (since == 0 and prev[2]) or (after := NEGATED_AFTER.match(text, m.end()))  # "nor white and cream"
-                     or (entry.facet == "colours" and TOO.search(text[max(0, m.start() - 8):m.start()]))):  # "too neon"
+                     or (entry.facet == "colours" and too_before(text, m.start()))):  # "too neon"
                 covered += [after.span()] if after else []  # "heels kill my feet": no description
                 facet, values = ("usages", OCCASIONS[entry.values[0]][0]) if entry.facet == "occasion" \
                     else (entry.facet, entry.values)  # "not office wear", "not gym stuff": not that usage
@@ -377,7 +377,7 @@ class RequestReader:
 def _read_relative(text: str, m: re.Match, direction: str, reading: _Reading) -> None:
     """A kind of colour or a move ("brighter", "pastel"), turned round when negated or complained of
     ("not so bright", "this is too loud": toned down)."""
-    negated = NEGATION.search(window_before(text, m.start(), words=2)) or TOO.search(text[max(0, m.start() - 8):m.start()])
+    negated = NEGATION.search(window_before(text, m.start(), words=2)) or too_before(text, m.start())
     reading.relative_colour = OPPOSITE.get(direction, direction) if negated else direction
     # "bright" names a kind of colour; "more colourful", like "brighter", a move from one
     reading.absolute_colour = m.group(1) in ABSOLUTE_COLOUR and not MORE.search(text[:m.start()]) and not negated

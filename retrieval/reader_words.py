@@ -45,6 +45,11 @@ NEGATION = re.compile(r"\b(?:not|no|none|never|except|without|(?:aren|isn|don|do
                       r"instead of|rather than|anything except|can ?t stand|allergic to|skip|leave out|done with|fed up (?:of|with)|"
                       r"bored (?:of|with)|had enough of|hurts? in|refuses?|refusing|refused|won ?t wear|wont wear)\b")
 TOO = re.compile(r"\b(?:too|overly) $")  # before a colour: "too neon for me", "too pink"
+
+
+def too_before(text: str, pos: int) -> bool:
+    """"too" or "overly" just before ``pos``: "too neon for me" asks for less of it."""
+    return bool(TOO.search(text[max(0, pos - 8):pos]))
 # said after the thing: "heels kill my feet", "pink is not my thing", "sneakers are out"
 NEGATED_AFTER = re.compile(r" (?:(?:(?:is|are|r|s) )?(?:(?:kill(?:s|ing)?|hurts?|hurting|pinch(?:es)?)(?: (?:my|her|his|me|the))?"
                            r"(?: (?:feet|foot|toes|back|ears|neck|skin))?|(?:so |just )?not (?:for me|my thing|my style|my vibe|it)|"

@@ -202,16 +202,28 @@ def doubled_prepositions(text: str) -> list[tuple[int, int, str]]:
     return [(m.start(), m.end(), f"{m.group(2)} {m.group(1)}") for m in _DOUBLED.finditer(text)]
 
 
+# the catalog's own spellings, as a shop writes them in a sentence: "a green Tshirt for Boys"
+# -> "a green T-shirt for boys" (a quoted name, "the only one with 'Tshirt' in its name", is kept)
+_TSHIRT = re.compile(r"(?<!['\w-])([Tt])[- ]?shirt(s?)\b(?![-'])")
+_FOR_WHOM = re.compile(r"(?<=\bfor )(Men|Women|Boys|Girls|Unisex|Kids)\b")
+
+
+def style_errors(text: str) -> list[tuple[int, int, str]]:
+    out = [(m.start(), m.end(), f"{m.group(1).upper()}-shirt{m.group(2)}")
+           for m in _TSHIRT.finditer(text) if m.group(0) != f"{m.group(1).upper()}-shirt{m.group(2)}"]
+    return out + [(m.start(), m.end(), m.group(1).lower()) for m in _FOR_WHOM.finditer(text)]
+
+
 def fix_agreement(text: str, nouns: frozenset[str]) -> tuple[str, list[str]]:
     """``text`` with its agreement errors repaired (number first, then "a"/"an", then a preposition
-    doubled around an amount), and a note per fix.
+    doubled around an amount, then the catalog's spellings: "Tshirt", "for Boys"), and a note per fix.
     Fixes whose words overlap are applied one pass after another ("a tops like United Blue Tops":
     "a tops" -> "a top", then "top like United Blue Tops" -> "... top"), at most three passes."""
     notes: list[str] = []
     out = text
     for _ in range(3):
         before = out
-        for find in (lambda t: number_errors(t, nouns), article_errors, doubled_prepositions):
+        for find in (lambda t: number_errors(t, nouns), article_errors, doubled_prepositions, style_errors):
             done_from = len(out) + 1  # where the last fix applied began: a span reaching past it overlaps
             for start, end, rep in sorted(find(out), key=lambda e: -e[0]):  # right to left keeps spans valid
                 if end > done_from:  # two rules on the same words: the first fix stands, the next pass sees the rest

@@ -15,11 +15,11 @@ fails on the code before its change:
 - "around 70ish" showed 58.99 and 81.99 before 69.99.
 """
 
-from dataclasses import dataclass
 
 from assistant.dialogue import Constraints, interpret
 from retrieval.catalog import Product
 from retrieval.filters import ProductFilter
+from retrieval.hits import Hit
 from retrieval.photo_edits import Edits, PhotoLook, edit_from_photo
 from retrieval.preferences import prefer
 from retrieval.prices import read_prices, words_to_numbers
@@ -76,15 +76,9 @@ def test_the_photo_says_which_of_a_words_kinds(reader, vocab):
     assert len(filt.article_types) > 1
 
 
-@dataclass
-class _Hit:
-    product: Product
-    score: float
-
-
 def test_around_a_price_shows_the_nearest_first():
     prices = [77.99, 58.99, 81.99, 64.99, 69.99, 72.49]
-    hits = [_Hit(Product(str(i), "Socks", price=p), 1.0 - i / 10) for i, p in enumerate(prices)]
+    hits = [Hit(Product(str(i), "Socks", price=p), 1.0 - i / 10, ("text",)) for i, p in enumerate(prices)]
     got = [h.product.price for h in prefer(hits, None, "near", 3, around=70.0)]
     assert got == [69.99, 72.49, 64.99]
     parsed = read_prices(normalise("pack of socks for men around 70ish"))

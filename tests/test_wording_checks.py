@@ -79,7 +79,19 @@ def test_agreement_errors_are_fixed_singular_pair_and_an():
     assert fix("It is $4.01 under your 15 and under 20.") == "It is $4.01 under your 15 and under 20."
     # fixes over the same words are applied in turn: neither error is left (seen on dev)
     tops = "This is a tshirts like United Red Tshirts for Men."
-    assert fix(tops) == "This is a T-shirt like United Red T-shirt for Men." and not agreement_errors(fix(tops), CHECKER.type_phrases)
+    assert fix(tops) == "This is a T-shirt like United Red T-shirt for men." and not agreement_errors(fix(tops), CHECKER.type_phrases)
+
+
+def test_the_catalogs_spellings_read_as_a_shop_writes_them():
+    # seen in the test samples, session 20: "This green Tshirt for Boys is the fourth cheapest of the five."
+    fix = lambda t: fix_agreement(t, CHECKER.type_phrases)[0]  # noqa: E731
+    assert fix("This green Tshirt for Boys is the fourth cheapest of the five.") == \
+        "This green T-shirt for boys is the fourth cheapest of the five."
+    assert fix("Two t-shirts for Women.") == "Two T-shirts for women."
+    assert fix("A T shirt made for Men.") == "A T-shirt made for men."
+    for kept in ("It is the only one with 'Tshirt' in its name.", "A T-shirt for men.", "Men love it.",
+                 "The Tshirts-Club range."):
+        assert fix(kept) == kept
 
 
 def test_noun_phrases_agree():
@@ -99,15 +111,15 @@ def test_an_invented_name_is_dropped_or_removed_where_it_only_modifies():
 
 def test_a_repaired_word_never_doubles_the_true_one_beside_it():
     tee = _p(9, "Proline Men Blue Tshirt", "Tshirts", "Blue", 28.99)
-    assert CHECKER.check("This orange blue tshirt is the cheapest.", tee).text == "This blue tshirt is the cheapest."
-    assert CHECKER.check("This blue orange tshirt is the cheapest.", tee).text == "This blue tshirt is the cheapest."
-    assert CHECKER.check("This orange tshirt is the cheapest.", tee).text == "This blue tshirt is the cheapest."
+    assert CHECKER.check("This orange blue tshirt is the cheapest.", tee).text == "This blue T-shirt is the cheapest."
+    assert CHECKER.check("This blue orange tshirt is the cheapest.", tee).text == "This blue T-shirt is the cheapest."
+    assert CHECKER.check("This orange tshirt is the cheapest.", tee).text == "This blue T-shirt is the cheapest."
 
 
 def test_materials_patterns_and_brands_need_the_title():
-    assert CHECKER.check("This is a cotton tshirt.", TEES[2]).text == "This is a cotton tshirt."  # "Cotton" in title
-    assert CHECKER.check("This is a cotton tshirt.", TEES[0]).text == "This is a tshirt."
-    assert CHECKER.check("This is a striped tshirt.", TEES[3]).text == "This is a striped tshirt."
+    assert CHECKER.check("This is a cotton tshirt.", TEES[2]).text == "This is a cotton T-shirt."  # "Cotton" in title
+    assert CHECKER.check("This is a cotton tshirt.", TEES[0]).text == "This is a T-shirt."
+    assert CHECKER.check("This is a striped tshirt.", TEES[3]).text == "This is a striped T-shirt."
     assert CHECKER.check("This one is from Nike, in red.", TEES[0]).text == ""
     qq = _p(8, "Q&Q Women Black Dial Watch", "Watches", "Black", 23.99, g="Women")  # a brand with "&" in it
     assert not CHECKER.unsupported("A black watch for women: the only one from Q&Q.", qq)
