@@ -8,7 +8,7 @@ from collections.abc import Iterable
 
 from assistant.dialogue import Constraints
 from retrieval.filters import ProductFilter
-from retrieval.wording import either, plural, singular
+from retrieval.wording import either, plural, shop_spelling, singular
 
 
 def lead_sentence(c: Constraints, n: int, image_ref: str | None, relaxed: str | None,
@@ -16,7 +16,7 @@ def lead_sentence(c: Constraints, n: int, image_ref: str | None, relaxed: str | 
     """``n`` products found for ``c`` (looking like ``image_ref``), after what was loosened;
     ``close`` of them only come near it (a neighbouring colour, unisex)."""
     if n == 0:
-        return relaxed or "I found nothing for that."
+        return shop_spelling(relaxed or "I found nothing for that.")
     exact = n - close
     one = exact == 1 if close else n == 1  # "Here is 1 maroon top", "Nothing is exactly maroon tops"
     bits = [_what(c, one=one, spoken=True)] + _qualifiers(c, spoken=True)
@@ -33,7 +33,7 @@ def lead_sentence(c: Constraints, n: int, image_ref: str | None, relaxed: str | 
         out = f"({'; '.join(notes).capitalize()}.) {out}"
     if relaxed:
         out = f"{relaxed} {out}"
-    return out
+    return shop_spelling(out)  # "Here are 5 green T-shirts for boys."
 
 
 def words_shown(words: tuple[str, ...], titles: Iterable[str]) -> tuple[str, ...]:

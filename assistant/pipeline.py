@@ -33,12 +33,13 @@ from assistant.explain import matches_for
 from assistant.imagine import GeneratedPicture
 from assistant.lead import lead_sentence, request_phrase, words_shown
 from assistant.llm_reader import reader_in_context
-from assistant.policy import clarification, relaxations, rerank
+from assistant.policy import clarification, relaxations, rerank, theirs_first
 from assistant.replies import Reply, ShownProduct
 from assistant.shop import Shop, card
 from assistant.state import Reference, SessionState, UserProfile
 from assistant.stocked import keep_gender_if_stocked, kinds_they_wear, whom_the_kind_was_for
 from retrieval.catalog import Product
+from retrieval.colours import colour_distance
 from retrieval.filters import ProductFilter, matches
 from retrieval.query_parser import QueryError, check_query_text
 from retrieval.search import Hit
@@ -234,25 +235,35 @@ def retrieve(shop: Shop, state: SessionState) -> Candidates:
         # only a few close ones (a girls' dress "for a party" that only unisex ones are): the page fills
         # from the nearest looser filter, as the lead says ("Nothing is exactly ...; here are the 5 closest")
         more, _, _ = _loosened(shop, c, query, image, exclude + tuple(h.product.id for h in hits))
-        return Candidates(hits + more, None, c.filter)
+        return Candidates(theirs_first(c.filter, hits + more), None, c.filter)
     if hits:
         return Candidates(hits, None, c.filter)
     asked = request_phrase(Constraints(c.filter))  # in the shopper's words, not the filter's syntax
     hits, looser, how = _loosened(shop, c, query, image, exclude)
     if hits:
-        return Candidates(hits, f"Nothing matches {asked}; here are the nearest ones {how}.", looser)
+        return Candidates(theirs_first(c.filter, hits), f"Nothing matches {asked}; here are the nearest ones {how}.",
+                          looser)
     return Candidates([], f"Nothing in the catalog matches {asked}.", c.filter)
 
 
 def _loosened(shop: Shop, c: Constraints, query: str | None, image, exclude: tuple[str, ...]
               ) -> tuple[list[Hit], ProductFilter, str]:
-    """The hits under the nearest looser filter that has any, that filter, and how it was loosened."""
+    """The hits under the nearest looser filter that has any, that filter, and how it was loosened;
+    while the page is short, the next looser filters fill it, in order (berry dresses for a girl:
+    one close to berry, then hers in other colours), the first filter and its words kept."""
+    found: list[Hit] = []
+    first: tuple[ProductFilter, str] | None = None
     for looser, how in relaxations(c.filter, keep=c.latest):  # what the shopper just said goes last
         loose_query = Constraints(looser, c.words).query_text() if query else None
-        hits = shop.retrieve(loose_query, image, looser, exclude, c.soft, c.sort, c.edits)
-        if hits:
-            return hits, looser, how
-    return [], c.filter, ""
+        hits = shop.retrieve(loose_query, image, looser, exclude + tuple(h.product.id for h in found),
+                             c.soft, c.sort, c.edits)
+        if c.filter.colours and not looser.colours:  # other colours: the nearest to the one asked first
+            hits = sorted(hits, key=lambda h: colour_distance(h.product.base_colour, c.filter.colours))
+        first = first or ((looser, how) if hits else None)
+        found += hits
+        if len(found) >= shop.cfg.shown:
+            break
+    return (found, *first) if first else ([], c.filter, "")
 
 
 # --- clarify --------------------------------------------------------------------------

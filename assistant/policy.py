@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
@@ -14,6 +15,8 @@ import numpy as np
 from assistant.dialogue import Clarification
 from retrieval.catalog import Product
 from retrieval.filters import FILTER_FIELD_OF, ProductFilter
+from retrieval.hits import Hit
+from retrieval.vocabulary import CHILDREN
 
 logger = logging.getLogger(__name__)
 
@@ -69,13 +72,16 @@ def clarification(filt: ProductFilter, counts_by_facet: dict[str, dict[str, int]
 
 def relaxations(filt: ProductFilter, keep: tuple[str, ...] = ()) -> list[tuple[ProductFilter, str]]:
     """Looser versions of ``filt``, nearest first, each with how it was loosened; those that
-    loosen a field in ``keep`` (what the shopper just said: "red", after "party dresses") last."""
+    loosen a field in ``keep`` (what the shopper just said: "red", after "party dresses") last,
+    and for a child (Boys, Girls) those that drop whom it is for after every other: a grown-up's
+    dress in berry is no dress for a six-year-old, hers in another colour is."""
     steps = list(_relaxations(filt))
+    child = bool(filt.genders) and set(filt.genders) <= CHILDREN
 
-    def loosens_kept(looser: ProductFilter) -> bool:
-        return any(getattr(looser, f) != getattr(filt, f) for f in keep)
+    def order(looser: ProductFilter) -> tuple[bool, bool]:
+        return child and looser.genders != filt.genders, any(getattr(looser, f) != getattr(filt, f) for f in keep)
 
-    return sorted(steps, key=lambda step: loosens_kept(step[0]))  # stable: nearest first within each
+    return sorted(steps, key=lambda step: order(step[0]))  # stable: nearest first within each
 
 
 def _relaxations(filt: ProductFilter) -> Iterable[tuple[ProductFilter, str]]:
@@ -105,6 +111,22 @@ def _relaxations(filt: ProductFilter) -> Iterable[tuple[ProductFilter, str]]:
         if filt.colours or priced:
             yield ProductFilter(article_types=filt.article_types), \
                 "of that type" + (", any colour" if filt.colours else "") + ", for anyone" + at_any_price
+
+
+_CHILDS_TITLE = re.compile(r"\b(?:kids?|boys?|girls?|children|junior)\b", re.I)  # "Warner Bros Kids Unisex Sandals"
+
+
+def theirs_first(asked: ProductFilter, hits: list[Hit]) -> list[Hit]:
+    """For a child (every gender asked is Boys or Girls), what is for that child (filed so, or
+    unisex with a child in its title) comes before what a step loosened to a grown-up's unisex or
+    to anyone: a girls' casual dress before a grown-up's party dress."""
+    if not asked.genders or not set(asked.genders) <= CHILDREN:
+        return hits
+
+    def grown_ups(h: Hit) -> bool:
+        p = h.product
+        return p.gender not in asked.genders and not (p.gender == "Unisex" and _CHILDS_TITLE.search(p.title))
+    return sorted(hits, key=grown_ups)  # stable: nearest first within each
 
 
 def rerank(candidates: list[tuple[Product, float]], vectors: dict[str, np.ndarray],

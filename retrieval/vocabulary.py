@@ -80,6 +80,7 @@ COLOUR_SYNONYMS: dict[str, tuple[str, ...]] = {
     "wine": ("Burgundy", "Maroon"), "turquoise": ("Turquoise Blue",), "offwhite": ("Off White",),
     "ivory": ("Off White", "Cream"), "camel": ("Tan", "Khaki"), "fuchsia": ("Magenta",), "scarlet": ("Red",),
 }
+CHILDREN = frozenset({"Boys", "Girls"})  # the catalog's genders for a child
 GENDER_SYNONYMS: dict[str, tuple[str, ...]] = {
     "men": ("Men",), "man": ("Men",), "mens": ("Men",), "male": ("Men",), "gents": ("Men",), "him": ("Men",),
     "his": ("Men",), "guy": ("Men",), "guys": ("Men",), "husband": ("Men",), "boyfriend": ("Men",),

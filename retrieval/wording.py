@@ -214,6 +214,13 @@ def style_errors(text: str) -> list[tuple[int, int, str]]:
     return out + [(m.start(), m.end(), m.group(1).lower()) for m in _FOR_WHOM.finditer(text)]
 
 
+def shop_spelling(text: str) -> str:
+    """``text`` with the catalog's spellings as a shop writes them (:func:`style_errors`)."""
+    for start, end, rep in sorted(style_errors(text), key=lambda e: -e[0]):
+        text = text[:start] + rep + text[end:]
+    return text
+
+
 def fix_agreement(text: str, nouns: frozenset[str]) -> tuple[str, list[str]]:
     """``text`` with its agreement errors repaired (number first, then "a"/"an", then a preposition
     doubled around an amount, then the catalog's spellings: "Tshirt", "for Boys"), and a note per fix.

@@ -17,7 +17,7 @@ from tests.helpers import ScriptedWriter, shirt_image, toy_assistant
 # --- the lead -----------------------------------------------------------------------------
 def test_lead_names_what_was_searched():
     c = Constraints(ProductFilter(colours=("Red",), article_types=("Tshirts",), genders=("Men",), max_price=30.0))
-    assert lead_sentence(c, 5, None, None) == "Here are 5 red tshirts for men under $30."
+    assert lead_sentence(c, 5, None, None) == "Here are 5 red T-shirts for men under $30."
 
 
 def test_lead_puts_every_kind_in_the_plural_and_lists_them_plainly():

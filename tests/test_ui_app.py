@@ -36,7 +36,7 @@ def test_send_a_text_streams_the_reply_and_shows_product_cards():
     (user,) = bubbles(at, "user")
     assert user.markdown[0].value == "tshirts for women"
     (reply,) = bubbles(at)
-    assert "Here are 4 tshirts for women. Some picks for you." in texts(reply)
+    assert "Here are 4 T-shirts for women. Some picks for you." in texts(reply)
     assert len(titles(reply)) == 4 and all("Women" in t and "Tshirts" in t for t in titles(reply))
     assert len(reply.get("image")) == 4  # each card has its picture
     assert sum("(sample price)" in m.value for m in reply.markdown) == 4  # synthetic prices are marked

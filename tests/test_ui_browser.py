@@ -49,7 +49,7 @@ def test_query_shows_product_cards_with_pictures(server, browser):
     headless.wait_until(lambda: headless.final_cards(browser) > 0, 30, "the finished answer")
     headless.wait_idle(browser)
     text = _page_text(browser)
-    assert "Here are 4 tshirts for women." in text
+    assert "Here are 4 T-shirts for women." in text
     assert text.count("(sample price)") >= 4 and "prices are synthetic" in text
     assert "Image generator: embedded catalog model + composite" in text and "scripted writer" in text
     assert "✕ type: Tshirts" in text
