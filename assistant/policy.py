@@ -76,7 +76,7 @@ def relaxations(filt: ProductFilter, keep: tuple[str, ...] = ()) -> list[tuple[P
     and for a child (Boys, Girls) those that drop whom it is for after every other: a grown-up's
     dress in berry is no dress for a six-year-old, hers in another colour is."""
     steps = list(_relaxations(filt))
-    child = bool(filt.genders) and set(filt.genders) <= CHILDREN
+    child = for_a_child(filt)
 
     def order(looser: ProductFilter) -> tuple[bool, bool]:
         return child and looser.genders != filt.genders, any(getattr(looser, f) != getattr(filt, f) for f in keep)
@@ -113,6 +113,11 @@ def _relaxations(filt: ProductFilter) -> Iterable[tuple[ProductFilter, str]]:
                 "of that type" + (", any colour" if filt.colours else "") + ", for anyone" + at_any_price
 
 
+def for_a_child(filt: ProductFilter) -> bool:
+    """Every gender the filter names is a child's (Boys, Girls)."""
+    return bool(filt.genders) and set(filt.genders) <= CHILDREN
+
+
 _CHILDS_TITLE = re.compile(r"\b(?:kids?|boys?|girls?|children|junior)\b", re.I)  # "Warner Bros Kids Unisex Sandals"
 
 
@@ -120,7 +125,7 @@ def theirs_first(asked: ProductFilter, hits: list[Hit]) -> list[Hit]:
     """For a child (every gender asked is Boys or Girls), what is for that child (filed so, or
     unisex with a child in its title) comes before what a step loosened to a grown-up's unisex or
     to anyone: a girls' casual dress before a grown-up's party dress."""
-    if not asked.genders or not set(asked.genders) <= CHILDREN:
+    if not for_a_child(asked):
         return hits
 
     def grown_ups(h: Hit) -> bool:

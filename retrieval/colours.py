@@ -159,20 +159,23 @@ def near_steps(colours: tuple[str, ...], catalog_colours: tuple[str, ...], n: in
     near = near_colours(colours, catalog_colours, n, max_delta_e)
     return tuple((c,) for c in near) if len(colours) == 1 else (near,)
 
+
 def colour_distance(colour: str | None, to: tuple[str, ...]) -> float:
     """CIELAB distance from a catalog colour to the nearest of ``to`` (inf for a colour with no
     known rendering, "Multi"): what orders other colours when none has the one asked. A black,
     white or grey is a further ``CHROMATIC`` from a colour with a hue (berry: pink before black),
     and a colour of the same family by name a quarter as far (turquoise blue: blue before grey)."""
-    to = tuple(c for c in to if c in CATALOG_RGB)
-    if colour not in CATALOG_RGB or not to:
+    space = colour_space(tuple(CATALOG_RGB))  # every rendered colour, built once
+    asked = [space.names.index(c) for c in to if c in CATALOG_RGB]
+    if colour not in CATALOG_RGB or not asked:
         return float("inf")
-    asked, lab = srgb_to_lab([CATALOG_RGB[c] for c in to]), srgb_to_lab([CATALOG_RGB[colour]])[0]
-    neutral = np.hypot(lab[1], lab[2]) <= NEUTRAL_CHROMA
-    hued = np.hypot(asked[:, 1], asked[:, 2]) > CHROMATIC
+    i = space.names.index(colour)
+    neutral = space.chroma[i] <= NEUTRAL_CHROMA
+    hued = space.chroma[asked] > CHROMATIC
     family = set(colour.lower().split()) & BASIC_TERMS  # the basic colour words in its name ("Navy Blue": blue)
-    kin = np.array([bool(family & set(c.lower().split())) for c in to])
-    return float(((np.linalg.norm(asked - lab, axis=1) + CHROMATIC * (neutral & hued)) * np.where(kin, 0.25, 1.0)).min())
+    kin = np.array([bool(family & set(space.names[j].lower().split())) for j in asked])
+    d = np.linalg.norm(space.lab[asked] - space.lab[i], axis=1) + CHROMATIC * (neutral & hued)
+    return float((d * np.where(kin, 0.25, 1.0)).min())
 
 
 @functools.lru_cache(maxsize=8)

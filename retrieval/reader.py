@@ -39,7 +39,7 @@ from retrieval.reader_words import (ABSOLUTE_COLOUR, AGE, COMPARATIVE, COMPLEMEN
                                      MORE, NEGATED_AFTER, NEGATION, OPPOSITE, PRONOUNS, RELATIVE_COLOUR, SELF, STYLE, THEY, grown_up, may_be_typo, modifier_kinds,
                                      named_shades, narrowest_types, negation_since, normalise, occasion_usages, place_reference, rejoin,
                                      each_its_own, says_colours, tokens, too_before, window_before)
-from retrieval.vocabulary import COLOUR_SYNONYMS, FILLER_WORDS, GENDER_SYNONYMS, TYPE_SYNONYMS, Vocabulary
+from retrieval.vocabulary import CHILDREN, COLOUR_SYNONYMS, FILLER_WORDS, GENDER_SYNONYMS, TYPE_SYNONYMS, Vocabulary
 
 logger = logging.getLogger(__name__)
 
@@ -242,7 +242,7 @@ class RequestReader:
             return []
         age = int(next(g for g in m.groups() if g))
         reading.child = age < ADULT_AGE
-        if age < ADULT_AGE and not set(reading.hard["genders"]) & {"Boys", "Girls"}:
+        if age < ADULT_AGE and not set(reading.hard["genders"]) & CHILDREN:
             kids = [g for g in ("Boys", "Girls") if g in self.vocab.genders]
             reading.add("genders", kids, m.group(0), soft=True)
             reading.hard["genders"] = [g for g in reading.hard["genders"] if g in kids]
@@ -345,7 +345,7 @@ class RequestReader:
                                   ProductFilter(**{f: tuple(hard[f]) for f in FACETS}))
         words = tuple(dict.fromkeys(w for w in leftover if w not in FILLER_WORDS and len(w) > 2 and not w.isdigit()
                                     and not NEGATION.fullmatch(w)))  # "nothing formal": the cue is not a description
-        if reading.child and not set(hard["genders"]) & {"Boys", "Girls"}:  # who it is for is no filter: a pull
+        if reading.child and not set(hard["genders"]) & CHILDREN:  # who it is for is no filter: a pull
             words += ("kids",)
         semantic = " ".join([*filt.colours, *words, *filt.article_types, *soft_filter.article_types, *filt.usages,
                              *soft_filter.usages, *filt.genders]) or "product"

@@ -209,8 +209,9 @@ _FOR_WHOM = re.compile(r"(?<=\bfor )(Men|Women|Boys|Girls|Unisex|Kids)\b")
 
 
 def style_errors(text: str) -> list[tuple[int, int, str]]:
-    out = [(m.start(), m.end(), f"{m.group(1).upper()}-shirt{m.group(2)}")
-           for m in _TSHIRT.finditer(text) if m.group(0) != f"{m.group(1).upper()}-shirt{m.group(2)}"]
+    """Spans written in the catalog's spelling, each (start, end, the shop's spelling)."""
+    out = [(m.start(), m.end(), rep) for m in _TSHIRT.finditer(text)
+           if m.group(0) != (rep := f"{m.group(1).upper()}-shirt{m.group(2)}")]
     return out + [(m.start(), m.end(), m.group(1).lower()) for m in _FOR_WHOM.finditer(text)]
 
 
